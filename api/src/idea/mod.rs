@@ -1,0 +1,142 @@
+//! IDEA0 messages: validation and the mapping to an `events` row (Mentat's `idea.sqldb`).
+//!
+//! Validation is strict where a wrong value would be stored or searched wrongly (times,
+//! addresses, ports, categories, identifiers) and lenient where real detectors commonly slip
+//! without harm. The lenient rules, each tested against `nonconformant/` of the corpus:
+//! - a bare scalar where IDEA wants a list (`"Type": "Miner"`, `"Port": 22`,
+//!   `"IP4": "1.2.3.4"`) is read as a one-element list (Mentat's validator splits such a
+//!   string into its letters, which is wrong either way);
+//! - a Node name that is not a lowercase NSID (`"Name": "CERT-PL.n6"`) is kept as written,
+//!   since it identifies the detector and analysts search for it verbatim.
+//!
+//! Unknown keys are kept: the message is stored as the bytes received.
+
+pub mod net;
+pub mod row;
+pub mod time;
+
+use serde_json::{Map, Value};
+
+pub use net::{Family, IpRange};
+pub use row::EventRow;
+
+/// Why a message is not valid IDEA: the JSON path of the offending value and the problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct IdeaError {
+    pub path: String,
+    pub message: String,
+}
+
+impl IdeaError {
+    fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { path: path.into(), message: message.into() }
+    }
+}
+
+/// Parses and validates raw JSON bytes as one IDEA message.
+pub fn parse(raw: &[u8]) -> Result<EventRow, IdeaError> {
+    let v: Value = serde_json::from_slice(raw).map_err(|e| IdeaError::new("$", format!("not valid JSON: {e}")))?;
+    from_value(&v)
+}
+
+/// Validates an already-parsed JSON value as one IDEA message.
+pub fn from_value(v: &Value) -> Result<EventRow, IdeaError> {
+    let obj = v
+        .as_object()
+        .ok_or_else(|| IdeaError::new("$", format!("an IDEA message must be a JSON object, got {}", time::kind(v))))?;
+    validate_header(obj)?;
+    row::map(obj)
+}
+
+fn validate_header(obj: &Map<String, Value>) -> Result<(), IdeaError> {
+    match obj.get("Format") {
+        Some(Value::String(s)) if s == "IDEA0" => {}
+        Some(other) => return Err(IdeaError::new("Format", format!("must be \"IDEA0\", got {other}"))),
+        None => return Err(IdeaError::new("Format", "is required")),
+    }
+    for key in ["CreateTime", "EventTime", "CeaseTime", "WinStartTime", "WinEndTime"] {
+        if let Some(t) = obj.get(key) {
+            time::parse(t).map_err(|m| IdeaError::new(key, m))?;
+        }
+    }
+    for key in ["ConnCount", "FlowCount", "PacketCount", "ByteCount"] {
+        if let Some(n) = obj.get(key) {
+            if !n.is_u64() {
+                return Err(IdeaError::new(key, format!("must be a non-negative integer, got {n}")));
+            }
+        }
+    }
+    if let Some(c) = obj.get("Confidence") {
+        match c.as_f64() {
+            Some(x) if (0.0..=1.0).contains(&x) => {}
+            _ => return Err(IdeaError::new("Confidence", format!("must be a number from 0 to 1, got {c}"))),
+        }
+    }
+    for key in ["Description", "Note", "TLP"] {
+        if let Some(s) = obj.get(key) {
+            if !s.is_string() {
+                return Err(IdeaError::new(key, format!("must be a string, got {}", time::kind(s))));
+            }
+        }
+    }
+    for key in ["Source", "Target", "Node", "Attach"] {
+        if let Some(items) = obj.get(key) {
+            for (i, item) in list(items).enumerate() {
+                if !item.is_object() {
+                    return Err(IdeaError::new(format!("{key}[{i}]"), format!("must be an object, got {}", time::kind(item))));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Items of a list-valued IDEA key; a bare scalar counts as a one-element list (lenient rule).
+pub(crate) fn list(v: &Value) -> impl Iterator<Item = &Value> {
+    let items: &[Value] = match v {
+        Value::Array(a) => a,
+        Value::Null => &[],
+        other => std::slice::from_ref(other),
+    };
+    items.iter()
+}
+
+/// The strings of a list-valued key, each checked to be a string.
+pub(crate) fn strings(v: Option<&Value>, path: &str) -> Result<Vec<String>, IdeaError> {
+    let Some(v) = v else { return Ok(Vec::new()) };
+    list(v)
+        .enumerate()
+        .map(|(i, item)| match item {
+            Value::String(s) => Ok(s.clone()),
+            other => Err(IdeaError::new(format!("{path}[{i}]"), format!("must be a string, got {}", time::kind(other)))),
+        })
+        .collect()
+}
+
+/// `^[a-zA-Z0-9._-]+$`: IDEA's ID type.
+pub fn is_id(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// `^[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)?$`: IDEA's category tag.
+pub(crate) fn is_category(s: &str) -> bool {
+    let word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+    match s.split_once('.') {
+        Some((a, b)) => word(a) && word(b),
+        None => word(s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_and_ids_follow_the_idea_patterns() {
+        assert!(is_category("Recon.Scanning") && is_category("Test") && is_category("Suspicious.Miner"));
+        assert!(!is_category("Recon.Scanning.Deep") && !is_category("Recon Scanning") && !is_category(""));
+        assert!(is_id("4390fc3f-c753-4a3e-bc83-1b44f24baf75") && is_id("msg01-dup3") && is_id("a.b_c"));
+        assert!(!is_id("") && !is_id("a b") && !is_id("a/b"));
+    }
+}

@@ -1,0 +1,281 @@
+//! The `events` row of one IDEA message (spec §2.1), built while validating it.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDateTime;
+use serde_json::{Map, Value};
+
+use super::net::{Family, IpRange};
+use super::{is_category, is_id, list, strings, time, IdeaError};
+
+/// Everything stored in `events` (and `events_addr`) for one message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRow {
+    pub id: String,
+    pub detecttime: NaiveDateTime,
+    pub category: Vec<String>,
+    pub description: Option<String>,
+    /// Merged per family, IPv4 first; the exact set `events_addr` indexes.
+    pub source_ip: Vec<IpRange>,
+    pub target_ip: Vec<IpRange>,
+    pub source_port: Vec<i32>,
+    pub target_port: Vec<i32>,
+    pub source_type: Vec<String>,
+    pub target_type: Vec<String>,
+    pub protocol: Vec<String>,
+    pub node_name: Vec<String>,
+    pub node_type: Vec<String>,
+    /// `None` until the store sets it to the ingest time.
+    pub storagetime: Option<NaiveDateTime>,
+    pub resolvedabuses: Vec<String>,
+    pub eventclass: Option<String>,
+    pub eventseverity: Option<String>,
+    pub inspectionerrors: Vec<String>,
+    pub tlp: Option<String>,
+    pub targetabuses: Vec<String>,
+    pub targetclass: Option<String>,
+    pub targetseverity: Option<String>,
+}
+
+impl EventRow {
+    pub fn aggr(&self, target: bool, fam: Family) -> Option<IpRange> {
+        IpRange::hull(if target { &self.target_ip } else { &self.source_ip }, fam)
+    }
+}
+
+/// Addresses, ports, types and protocols gathered over all Source (or Target) items.
+#[derive(Default)]
+struct Side {
+    ips: Vec<IpRange>,
+    ports: BTreeSet<i32>,
+    types: BTreeSet<String>,
+}
+
+pub(super) fn map(obj: &Map<String, Value>) -> Result<EventRow, IdeaError> {
+    let id = match obj.get("ID") {
+        Some(Value::String(s)) if is_id(s) => s.clone(),
+        Some(other) => return Err(IdeaError::new("ID", format!("must match [a-zA-Z0-9._-]+, got {other}"))),
+        None => return Err(IdeaError::new("ID", "is required")),
+    };
+    let detecttime = match obj.get("DetectTime") {
+        Some(t) => time::parse(t).map_err(|m| IdeaError::new("DetectTime", m))?,
+        None => return Err(IdeaError::new("DetectTime", "is required")),
+    };
+    let category = categories(obj.get("Category"))?;
+    let mut protocols = BTreeSet::new();
+    let source = side(obj.get("Source"), "Source", &mut protocols)?;
+    let target = side(obj.get("Target"), "Target", &mut protocols)?;
+    let (node_name, node_type) = nodes(obj.get("Node"))?;
+    let private = Private::read(obj)?;
+    Ok(EventRow {
+        id,
+        detecttime,
+        category,
+        description: text(obj.get("Description")),
+        source_ip: IpRange::merge(source.ips),
+        target_ip: IpRange::merge(target.ips),
+        source_port: source.ports.into_iter().collect(),
+        target_port: target.ports.into_iter().collect(),
+        source_type: source.types.into_iter().collect(),
+        target_type: target.types.into_iter().collect(),
+        protocol: protocols.into_iter().collect(),
+        node_name,
+        node_type,
+        storagetime: private.storagetime,
+        resolvedabuses: private.resolvedabuses,
+        eventclass: private.eventclass,
+        eventseverity: private.eventseverity,
+        inspectionerrors: private.inspectionerrors,
+        tlp: text(obj.get("TLP")).map(|s| s.to_uppercase()),
+        targetabuses: private.targetabuses,
+        targetclass: private.targetclass,
+        targetseverity: private.targetseverity,
+    })
+}
+
+/// PostgreSQL text cannot hold NUL; detectors do send it (the corpus has such a message).
+fn clean(s: &str) -> String {
+    s.replace('\0', "")
+}
+
+fn text(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str).map(clean)
+}
+
+fn categories(v: Option<&Value>) -> Result<Vec<String>, IdeaError> {
+    let Some(v) = v else { return Err(IdeaError::new("Category", "is required")) };
+    let cats = strings(Some(v), "Category")?;
+    if cats.is_empty() {
+        return Err(IdeaError::new("Category", "must hold at least one category"));
+    }
+    if let Some((i, bad)) = cats.iter().enumerate().find(|(_, c)| !is_category(c)) {
+        return Err(IdeaError::new(format!("Category[{i}]"), format!("\"{bad}\" is not a category tag (e.g. Recon.Scanning)")));
+    }
+    Ok(cats)
+}
+
+fn side(v: Option<&Value>, key: &str, protocols: &mut BTreeSet<String>) -> Result<Side, IdeaError> {
+    let mut out = Side::default();
+    let Some(v) = v else { return Ok(out) };
+    for (i, item) in list(v).enumerate() {
+        let path = format!("{key}[{i}]");
+        let Some(item) = item.as_object() else { continue };
+        for (k, fam) in [("IP4", Family::V4), ("IP6", Family::V6)] {
+            for (j, ip) in list(item.get(k).unwrap_or(&Value::Null)).enumerate() {
+                let s = ip.as_str().ok_or_else(|| {
+                    IdeaError::new(format!("{path}.{k}[{j}]"), format!("must be a string, got {}", time::kind(ip)))
+                })?;
+                let r = IpRange::parse_family(s, fam).map_err(|m| IdeaError::new(format!("{path}.{k}[{j}]"), m))?;
+                out.ips.push(r);
+            }
+        }
+        for (j, p) in list(item.get("Port").unwrap_or(&Value::Null)).enumerate() {
+            match p.as_u64() {
+                Some(n) if n <= 65535 => out.ports.insert(n as i32),
+                _ => return Err(IdeaError::new(format!("{path}.Port[{j}]"), format!("must be a port number 0-65535, got {p}"))),
+            };
+        }
+        out.types.extend(strings(item.get("Type"), &format!("{path}.Type"))?.iter().map(|s| clean(s)));
+        let protos = strings(item.get("Proto"), &format!("{path}.Proto"))?;
+        protocols.extend(protos.iter().map(|s| clean(s).to_lowercase()));
+    }
+    Ok(out)
+}
+
+fn nodes(v: Option<&Value>) -> Result<(Vec<String>, Vec<String>), IdeaError> {
+    let mut names = Vec::new();
+    let mut types = BTreeSet::new();
+    for (i, node) in v.map(|v| list(v).collect::<Vec<_>>()).unwrap_or_default().into_iter().enumerate() {
+        let Some(node) = node.as_object() else { continue };
+        match node.get("Name") {
+            Some(Value::String(s)) if !s.trim().is_empty() => names.push(clean(s)),
+            Some(Value::String(_)) | None => {}
+            Some(other) => {
+                return Err(IdeaError::new(format!("Node[{i}].Name"), format!("must be a string, got {}", time::kind(other))))
+            }
+        }
+        types.extend(strings(node.get("Type"), &format!("Node[{i}].Type"))?.iter().map(|s| clean(s)));
+    }
+    if names.is_empty() {
+        // Mentat cannot store such a message either ("Missing Node name"); say so up front.
+        return Err(IdeaError::new("Node", "at least one Node with a Name (the detector) is required"));
+    }
+    Ok((names, types.into_iter().collect()))
+}
+
+/// Mentat's private dictionary: `_Mentat` (V3) key by key over `_CESNET` (V1/V2).
+struct Private {
+    storagetime: Option<NaiveDateTime>,
+    resolvedabuses: Vec<String>,
+    eventclass: Option<String>,
+    eventseverity: Option<String>,
+    inspectionerrors: Vec<String>,
+    targetabuses: Vec<String>,
+    targetclass: Option<String>,
+    targetseverity: Option<String>,
+}
+
+impl Private {
+    fn read(obj: &Map<String, Value>) -> Result<Self, IdeaError> {
+        let dicts: Vec<(&str, &Map<String, Value>)> = ["_Mentat", "_CESNET"]
+            .into_iter()
+            .filter_map(|k| obj.get(k).and_then(Value::as_object).map(|d| (k, d)))
+            .collect();
+        let get = |key: &str| dicts.iter().find_map(|(name, d)| d.get(key).map(|v| (format!("{name}.{key}"), v)));
+        let list_of = |key: &str| -> Result<Vec<String>, IdeaError> {
+            match get(key) {
+                Some((path, v)) => Ok(strings(Some(v), &path)?.iter().map(|s| clean(s)).collect()),
+                None => Ok(Vec::new()),
+            }
+        };
+        let lower = |key: &str| -> Result<Option<String>, IdeaError> {
+            match get(key) {
+                Some((_, Value::String(s))) => Ok(Some(clean(s).to_lowercase())),
+                Some((_, Value::Null)) | None => Ok(None),
+                Some((path, other)) => Err(IdeaError::new(path, format!("must be a string, got {}", time::kind(other)))),
+            }
+        };
+        let storagetime = match get("StorageTime") {
+            Some((path, t)) => Some(time::parse(t).map_err(|m| IdeaError::new(path, m))?),
+            None => None,
+        };
+        Ok(Self {
+            storagetime,
+            resolvedabuses: list_of("ResolvedAbuses")?,
+            eventclass: lower("EventClass")?,
+            eventseverity: lower("EventSeverity")?,
+            inspectionerrors: list_of("InspectionErrors")?,
+            targetabuses: list_of("TargetAbuses")?,
+            targetclass: lower("TargetClass")?,
+            targetseverity: lower("TargetSeverity")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse;
+    use serde_json::json;
+
+    fn row(v: serde_json::Value) -> super::EventRow {
+        parse(v.to_string().as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn maps_a_full_message_as_mentat_does() {
+        let r = row(json!({
+            "Format": "IDEA0", "ID": "e1", "DetectTime": "2024-01-01T10:00:00+01:00",
+            "Category": ["Recon.Scanning", "Test"], "Description": "a\u{0}b", "TLP": "amber",
+            "Source": [{"IP4": ["10.0.0.1", "10.0.0.2", "192.168.0.0/24"], "IP6": ["2001:db8::1"], "Port": [80, 22, 80],
+                        "Type": ["Scanner"], "Proto": ["TCP"]},
+                       {"IP4": "8.8.8.8", "Type": "Botnet", "Proto": ["tcp", "http"]}],
+            "Target": [{"IP4": ["1.1.1.1"], "Port": 443}],
+            "Node": [{"Name": "org.relay"}, {"Type": ["Flow"]}, {"Name": "cz.cesnet.det", "Type": ["Honeypot", "Flow"]}],
+            "_CESNET": {"EventSeverity": "HIGH", "ResolvedAbuses": ["abuse@a"], "StorageTime": 1704103200},
+            "_Mentat": {"EventClass": "Scan-Class", "EventSeverity": "Low"}
+        }));
+        assert_eq!(r.detecttime.to_string(), "2024-01-01 09:00:00");
+        assert_eq!(r.description.as_deref(), Some("ab"));
+        let ips: Vec<String> = r.source_ip.iter().map(|x| x.to_string()).collect();
+        assert_eq!(ips, ["8.8.8.8", "10.0.0.1-10.0.0.2", "192.168.0.0/24", "2001:db8::1"]);
+        assert_eq!(r.aggr(false, super::Family::V4).unwrap().to_string(), "8.8.8.8-192.168.0.255");
+        assert_eq!(r.aggr(true, super::Family::V6), None);
+        assert_eq!(r.source_port, [22, 80]);
+        assert_eq!(r.target_port, [443]);
+        assert_eq!(r.source_type, ["Botnet", "Scanner"]);
+        assert_eq!(r.protocol, ["http", "tcp"]);
+        assert_eq!(r.node_name, ["org.relay", "cz.cesnet.det"]);
+        assert_eq!(r.node_type, ["Flow", "Honeypot"]);
+        assert_eq!(r.eventseverity.as_deref(), Some("low"), "_Mentat wins over _CESNET");
+        assert_eq!(r.eventclass.as_deref(), Some("scan-class"));
+        assert_eq!(r.resolvedabuses, ["abuse@a"]);
+        assert_eq!(r.storagetime.unwrap().to_string(), "2024-01-01 10:00:00");
+        assert_eq!(r.tlp.as_deref(), Some("AMBER"));
+    }
+
+    #[test]
+    fn rejects_each_broken_field_with_its_path() {
+        let base = json!({"Format": "IDEA0", "ID": "x", "DetectTime": "2024-01-01T00:00:00Z",
+                          "Category": ["Test"], "Node": [{"Name": "a.b"}]});
+        let broken = |path: &str, value: serde_json::Value| {
+            let mut v = base.clone();
+            let obj = v.as_object_mut().unwrap();
+            if value.is_null() { obj.remove(path); } else { obj.insert(path.into(), value); }
+            parse(v.to_string().as_bytes()).unwrap_err().to_string()
+        };
+        assert_eq!(broken("Format", json!("IDEA1")), "Format: must be \"IDEA0\", got \"IDEA1\"");
+        assert_eq!(broken("ID", serde_json::Value::Null), "ID: is required");
+        assert!(broken("ID", json!("a b")).starts_with("ID: must match"));
+        assert!(broken("DetectTime", json!("2024-01-01 00:00")).starts_with("DetectTime: \"2024-01-01 00:00\" is not an RFC 3339"));
+        assert_eq!(broken("Category", json!([])), "Category: must hold at least one category");
+        assert!(broken("Category", json!(["Recon.Scanning", "bad tag"])).starts_with("Category[1]: \"bad tag\""));
+        assert_eq!(broken("Source", json!([{"IP4": ["10.0.0.300"]}])), "Source[0].IP4[0]: \"10.0.0.300\" is not a valid IPv4 address, network or range");
+        assert!(broken("Target", json!([{"IP6": ["1.2.3.4"]}])).starts_with("Target[0].IP6[0]:"));
+        assert!(broken("Target", json!([{"Port": [70000]}])).starts_with("Target[0].Port[0]: must be a port number"));
+        assert!(broken("Node", json!([{"Type": ["Flow"]}])).starts_with("Node: at least one Node with a Name"));
+        assert!(broken("CreateTime", json!("now")).starts_with("CreateTime:"));
+        assert!(broken("ConnCount", json!(-1)).starts_with("ConnCount:"));
+        assert!(parse(b"{\"Format\": ").unwrap_err().to_string().starts_with("$: not valid JSON"));
+        assert!(parse(b"[1]").unwrap_err().to_string().contains("must be a JSON object"));
+    }
+}

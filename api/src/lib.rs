@@ -1,0 +1,7 @@
+//! ideadb: a security event database for IDEA messages, compatible with Mentat's event
+//! storage and Hawat's events module.
+
+pub mod gen;
+pub mod idea;
+pub mod ingest;
+pub mod storage;

@@ -1,0 +1,227 @@
+//! Bulk loading: one transaction per batch, binary COPY into `events`, `events_json` and
+//! `events_addr`.
+//!
+//! IDs already stored (or repeated within the batch) are filtered out before the COPY, so a
+//! duplicate is reported alone and never aborts its neighbours. If a concurrent writer
+//! stores one of the IDs between the check and the COPY, the unique violation rolls the
+//! batch back and it is retried with a fresh check: nothing is stored twice or lost.
+
+use std::collections::HashSet;
+
+use chrono::NaiveDateTime;
+use futures_util::pin_mut;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+
+use super::{is_retryable, Error, EventStore, IpTypes, Result};
+use crate::idea::{EventRow, Family, IpRange};
+
+/// A validated message and the bytes it arrived as.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub row: EventRow,
+    pub raw: Vec<u8>,
+}
+
+/// What happened to one batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// IDs newly stored.
+    pub stored: Vec<String>,
+    /// IDs already stored, or repeated within the batch.
+    pub duplicates: Vec<String>,
+}
+
+const COLUMNS: &str = "id, detecttime, category, description, source_ip, target_ip, \
+    source_ip_aggr_ip4, source_ip_aggr_ip6, target_ip_aggr_ip4, target_ip_aggr_ip6, \
+    source_port, target_port, source_type, target_type, protocol, node_name, node_type, \
+    cesnet_storagetime, cesnet_resolvedabuses, cesnet_eventclass, cesnet_eventseverity, \
+    cesnet_inspectionerrors, tlp, targetabuses, targetclass, targetseverity";
+
+pub(crate) const INSERT_EVENT: &str = "INSERT INTO events (id, detecttime, category, description, source_ip, target_ip, \
+    source_ip_aggr_ip4, source_ip_aggr_ip6, target_ip_aggr_ip4, target_ip_aggr_ip6, \
+    source_port, target_port, source_type, target_type, protocol, node_name, node_type, \
+    cesnet_storagetime, cesnet_resolvedabuses, cesnet_eventclass, cesnet_eventseverity, \
+    cesnet_inspectionerrors, tlp, targetabuses, targetclass, targetseverity) VALUES \
+    ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)";
+
+const SOURCE: i8 = b's' as i8;
+const TARGET: i8 = b't' as i8;
+
+/// A row with everything derived that the column list needs.
+pub(crate) struct PreparedRow {
+    pub event: NewEvent,
+    storagetime: NaiveDateTime,
+    aggr: [Option<IpRange>; 4],
+}
+
+impl PreparedRow {
+    /// `now` becomes the storage time when the message carries none.
+    pub fn new(event: NewEvent, now: NaiveDateTime) -> Self {
+        let r = &event.row;
+        let aggr = [r.aggr(false, Family::V4), r.aggr(false, Family::V6), r.aggr(true, Family::V4), r.aggr(true, Family::V6)];
+        let storagetime = r.storagetime.unwrap_or(now);
+        Self { event, storagetime, aggr }
+    }
+
+    /// Values in the order of the `events` column list.
+    pub fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        let r = &self.event.row;
+        vec![
+            &r.id,
+            &r.detecttime,
+            &r.category,
+            &r.description,
+            &r.source_ip,
+            &r.target_ip,
+            &self.aggr[0],
+            &self.aggr[1],
+            &self.aggr[2],
+            &self.aggr[3],
+            &r.source_port,
+            &r.target_port,
+            &r.source_type,
+            &r.target_type,
+            &r.protocol,
+            &r.node_name,
+            &r.node_type,
+            &self.storagetime,
+            &r.resolvedabuses,
+            &r.eventclass,
+            &r.eventseverity,
+            &r.inspectionerrors,
+            &r.tlp,
+            &r.targetabuses,
+            &r.targetclass,
+            &r.targetseverity,
+        ]
+    }
+
+    pub fn storagetime(&self) -> NaiveDateTime {
+        self.storagetime
+    }
+
+    /// (direction, range) rows of `events_addr`.
+    pub fn addresses(&self) -> impl Iterator<Item = (i8, &IpRange)> {
+        let r = &self.event.row;
+        r.source_ip.iter().map(|ip| (SOURCE, ip)).chain(r.target_ip.iter().map(|ip| (TARGET, ip)))
+    }
+}
+
+fn event_types(t: &IpTypes) -> Vec<Type> {
+    let ta = Type::TEXT_ARRAY;
+    vec![
+        Type::TEXT,
+        Type::TIMESTAMP,
+        ta.clone(),
+        Type::TEXT,
+        t.iprange_array.clone(),
+        t.iprange_array.clone(),
+        t.ip4r.clone(),
+        t.ip6r.clone(),
+        t.ip4r.clone(),
+        t.ip6r.clone(),
+        Type::INT4_ARRAY,
+        Type::INT4_ARRAY,
+        ta.clone(),
+        ta.clone(),
+        ta.clone(),
+        ta.clone(),
+        ta.clone(),
+        Type::TIMESTAMP,
+        ta.clone(),
+        Type::TEXT,
+        Type::TEXT,
+        ta.clone(),
+        Type::TEXT,
+        ta,
+        Type::TEXT,
+        Type::TEXT,
+    ]
+}
+
+impl EventStore {
+    /// Stores a batch in one transaction; see the module docs for duplicate handling.
+    pub async fn insert_batch(&self, events: Vec<NewEvent>) -> Result<BatchOutcome> {
+        let now = chrono::Utc::now().naive_utc();
+        let mut seen = HashSet::with_capacity(events.len());
+        let mut outcome = BatchOutcome::default();
+        let mut rows = Vec::with_capacity(events.len());
+        for e in events {
+            if seen.insert(e.row.id.clone()) {
+                rows.push(PreparedRow::new(e, now));
+            } else {
+                outcome.duplicates.push(e.row.id);
+            }
+        }
+        let types = self.ip_types().await?;
+        let mut attempt = 0;
+        loop {
+            let mut client = self.client().await?;
+            match copy_batch(&mut client, &rows, &types).await {
+                Ok((stored, dups)) => {
+                    let fresh: Vec<&PreparedRow> = rows.iter().filter(|r| stored.contains(&r.event.row.id)).collect();
+                    self.record_enums(&fresh).await?;
+                    outcome.stored = stored;
+                    outcome.duplicates.extend(dups);
+                    return Ok(outcome);
+                }
+                Err(e) => {
+                    let race = e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION);
+                    if attempt < 3 && (race || is_retryable(&e)) {
+                        attempt += 1;
+                        tracing::warn!(error = %e, attempt, "batch rolled back; retrying");
+                        continue;
+                    }
+                    return Err(Error::from(e));
+                }
+            }
+        }
+    }
+
+}
+
+async fn copy_batch(
+    client: &mut deadpool_postgres::Object,
+    rows: &[PreparedRow],
+    types: &IpTypes,
+) -> Result<(Vec<String>, Vec<String>), tokio_postgres::Error> {
+        let tx = client.transaction().await?;
+        // Losing the last batches on a server crash is acceptable: a re-run stores them
+        // again, and nothing can be stored twice.
+        tx.batch_execute("SET LOCAL synchronous_commit = off").await?;
+        let ids: Vec<&str> = rows.iter().map(|r| r.event.row.id.as_str()).collect();
+        let existing: HashSet<String> =
+            tx.query("SELECT id FROM events WHERE id = ANY($1)", &[&ids]).await?.iter().map(|r| r.get(0)).collect();
+        let fresh: Vec<&PreparedRow> = rows.iter().filter(|r| !existing.contains(&r.event.row.id)).collect();
+        let dups: Vec<String> = rows.iter().filter(|r| existing.contains(&r.event.row.id)).map(|r| r.event.row.id.clone()).collect();
+        if !fresh.is_empty() {
+            let sink = tx.copy_in(&format!("COPY events ({COLUMNS}) FROM STDIN (FORMAT binary)")).await?;
+            let w = BinaryCopyInWriter::new(sink, &event_types(types));
+            pin_mut!(w);
+            for r in &fresh {
+                w.as_mut().write(&r.params()).await?;
+            }
+            w.finish().await?;
+
+            let sink = tx.copy_in("COPY events_json (id, event) FROM STDIN (FORMAT binary)").await?;
+            let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::BYTEA]);
+            pin_mut!(w);
+            for r in &fresh {
+                w.as_mut().write(&[&r.event.row.id, &r.event.raw]).await?;
+            }
+            w.finish().await?;
+
+            let sink = tx.copy_in("COPY events_addr (id, dir, ip, detecttime) FROM STDIN (FORMAT binary)").await?;
+            let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::CHAR, types.iprange.clone(), Type::TIMESTAMP]);
+            pin_mut!(w);
+            for r in &fresh {
+                for (dir, ip) in r.addresses() {
+                    w.as_mut().write(&[&r.event.row.id, &dir, ip, &r.event.row.detecttime]).await?;
+                }
+            }
+            w.finish().await?;
+        }
+        tx.commit().await?;
+        Ok((fresh.iter().map(|r| r.event.row.id.clone()).collect(), dups))
+    }

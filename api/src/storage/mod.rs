@@ -1,0 +1,205 @@
+//! The event storage service: the Rust counterpart of `mentat.services.eventstorage`.
+//!
+//! It knows nothing of HTTP. Every method takes typed values, runs parameterised SQL on a
+//! pooled connection, and reports failures as [`Error`] kinds like Mentat's: data error,
+//! integrity error (duplicate ID), connection error (after one reconnect and retry) and a
+//! cancelled query (the configurable statement timeout).
+
+mod aggregate;
+mod bulk;
+mod enums;
+mod events;
+mod query;
+mod schema;
+mod status;
+mod thresholds;
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use tokio::sync::OnceCell;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Type;
+use tokio_postgres::NoTls;
+
+pub use aggregate::{AggregateColumn, TimelineBucket};
+pub use bulk::{BatchOutcome, NewEvent};
+pub use enums::EnumColumn;
+pub use events::{Ghost, StoredEvent, TimeColumn};
+pub use query::{Cursor, QueryKind, SearchParams, SortBy, SortDir, SortField, Values, ANY, EMPTY};
+pub use status::{DatabaseStatus, TableStatus};
+pub use thresholds::{RelapsedEvent, ThresholdRecord};
+
+/// What can go wrong in the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The values given cannot be stored or searched (PostgreSQL class 22, or our own check).
+    #[error("invalid data: {0}")]
+    Data(String),
+    /// An event with this ID is already stored.
+    #[error("an event with ID {0} is already stored")]
+    Integrity(String),
+    /// PostgreSQL cannot be reached, even after a reconnect.
+    #[error("database unavailable: {0}")]
+    Connection(String),
+    /// The statement timeout cancelled the query.
+    #[error("the query took longer than the statement timeout and was cancelled; narrow the search")]
+    Timeout,
+    /// The database is not set up as ideadb needs (for example ip4r is missing).
+    #[error("{0}")]
+    Setup(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<tokio_postgres::Error> for Error {
+    fn from(e: tokio_postgres::Error) -> Self {
+        let Some(db) = e.as_db_error() else {
+            return if is_retryable(&e) { Error::Connection(e.to_string()) } else { Error::Other(e.to_string()) };
+        };
+        let code = db.code();
+        let msg = db.message().to_string();
+        if *code == SqlState::UNIQUE_VIOLATION {
+            Error::Integrity(db.detail().unwrap_or(&msg).to_string())
+        } else if *code == SqlState::QUERY_CANCELED {
+            Error::Timeout
+        } else if code.code().starts_with("22") {
+            Error::Data(msg)
+        } else if code.code().starts_with("08") || code.code().starts_with("57P") {
+            Error::Connection(msg)
+        } else {
+            Error::Other(msg)
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for Error {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => Error::from(e),
+            other => Error::Connection(other.to_string()),
+        }
+    }
+}
+
+/// Runs `$body` with `$c` bound to a pooled client, reconnecting and retrying once when the
+/// connection broke underneath it.
+macro_rules! with_client {
+    ($store:expr, |$c:ident| $body:expr) => {{
+        let mut attempt = 0;
+        loop {
+            let $c = $store.client().await?;
+            match $body.await {
+                Ok(v) => break Ok::<_, $crate::storage::Error>(v),
+                Err(e) if attempt == 0 && $crate::storage::is_retryable(&e) => {
+                    attempt += 1;
+                    tracing::warn!(error = %e, "database connection lost; retrying once");
+                }
+                Err(e) => break Err($crate::storage::Error::from(e)),
+            }
+        }
+    }};
+}
+pub(crate) use with_client;
+
+/// A broken connection (Mentat's Operational/Interface error) rather than a bad statement.
+pub(crate) fn is_retryable(e: &tokio_postgres::Error) -> bool {
+    use std::error::Error as _;
+    e.is_closed()
+        || e.source().is_some_and(|s| s.is::<std::io::Error>())
+        || e.code().is_some_and(|c| c.code().starts_with("08") || c.code().starts_with("57P"))
+}
+
+/// Connection settings of the store.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub database_url: String,
+    /// Cancels any statement running longer than this.
+    pub statement_timeout: Duration,
+    pub pool_size: usize,
+}
+
+impl StoreConfig {
+    pub fn new(database_url: impl Into<String>) -> Self {
+        Self { database_url: database_url.into(), statement_timeout: Duration::from_secs(30), pool_size: 8 }
+    }
+}
+
+/// ip4r's types have OIDs assigned at `CREATE EXTENSION`, so they are looked up once.
+#[derive(Debug, Clone)]
+struct IpTypes {
+    iprange: Type,
+    iprange_array: Type,
+    ip4r: Type,
+    ip6r: Type,
+}
+
+/// A handle on the event database: cheap to clone, shares one connection pool.
+#[derive(Clone)]
+pub struct EventStore {
+    pool: Pool,
+    config: tokio_postgres::Config,
+    ip_types: std::sync::Arc<OnceCell<IpTypes>>,
+}
+
+impl EventStore {
+    /// Builds the pool; connections are opened lazily, so this never blocks on the network.
+    pub fn new(cfg: &StoreConfig) -> Result<Self> {
+        let mut pg: tokio_postgres::Config = cfg
+            .database_url
+            .parse()
+            .map_err(|e| Error::Setup(format!("invalid database URL: {e}")))?;
+        pg.options(format!("-c statement_timeout={}", cfg.statement_timeout.as_millis()));
+        if pg.get_application_name().is_none() {
+            pg.application_name("ideadb");
+        }
+        let mgr = Manager::from_config(pg.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(mgr)
+            .max_size(cfg.pool_size.max(1))
+            .build()
+            .map_err(|e| Error::Setup(e.to_string()))?;
+        Ok(Self { pool, config: pg, ip_types: Default::default() })
+    }
+
+    /// A pooled client; a failed connect is retried once after a short pause.
+    pub(crate) async fn client(&self) -> Result<Object> {
+        match self.pool.get().await {
+            Ok(c) => Ok(c),
+            Err(first) => {
+                tracing::warn!(error = %first, "cannot get a database connection; retrying once");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                self.pool.get().await.map_err(|e| match Error::from(e) {
+                    Error::Connection(m) => Error::Connection(format!("{m} ({})", self.describe())),
+                    other => other,
+                })
+            }
+        }
+    }
+
+    /// Host, port and database, for messages (never the password).
+    pub fn describe(&self) -> String {
+        let host = self.config.get_hosts().first().map(|h| format!("{h:?}")).unwrap_or_default();
+        let port = self.config.get_ports().first().copied().unwrap_or(5432);
+        let db = self.config.get_dbname().unwrap_or("(default)");
+        format!("PostgreSQL at {host}:{port}, database {db}")
+    }
+
+    async fn ip_types(&self) -> Result<IpTypes> {
+        let t = self
+            .ip_types
+            .get_or_try_init(|| async {
+                let stmt = with_client!(self, |c| c.prepare("SELECT $1::iprange, $2::iprange[], $3::ip4r, $4::ip6r"))?;
+                let p = stmt.params();
+                Ok::<_, Error>(IpTypes {
+                    iprange: p[0].clone(),
+                    iprange_array: p[1].clone(),
+                    ip4r: p[2].clone(),
+                    ip6r: p[3].clone(),
+                })
+            })
+            .await?;
+        Ok(t.clone())
+    }
+}

@@ -1,0 +1,444 @@
+//! Typed search parameters → parameterised SQL (Mentat's `build_query`, spec §3).
+//!
+//! Semantics: every list is ORed; chunks are ANDed; `__EMPTY__` and `__ANY__` test for the
+//! absence or presence of any value (ORed with the other values of the list); `not_*`
+//! negates a chunk; `host_*` overrides `source_*`/`target_*`; addresses are matched exactly
+//! through `events_addr` (single, CIDR or range of either family); the description is a
+//! case-insensitive substring. `time.*` sorts by storage time when a storage-time bound is
+//! given, else by detection time; `after` pages by keyset (sort time, id).
+
+use chrono::NaiveDateTime;
+use sea_query::{Cond, Condition, DeleteStatement, Expr, ExprTrait, Iden, Order, PostgresQueryBuilder, Query, SelectStatement};
+use serde::{Deserialize, Serialize};
+
+use crate::idea::IpRange;
+
+/// The special list value matching events without any value.
+pub const EMPTY: &str = "__EMPTY__";
+/// The special list value matching events with at least one value.
+pub const ANY: &str = "__ANY__";
+
+#[derive(Iden, Clone, Copy)]
+pub(crate) enum Events {
+    Table,
+    Id,
+    Detecttime,
+    Category,
+    SourcePort,
+    TargetPort,
+    SourceType,
+    TargetType,
+    Protocol,
+    NodeName,
+    NodeType,
+    CesnetStoragetime,
+    CesnetResolvedabuses,
+    CesnetEventclass,
+    CesnetEventseverity,
+    CesnetInspectionerrors,
+}
+
+#[derive(Iden)]
+pub(crate) enum EventsJson {
+    Table,
+    Id,
+    Event,
+}
+
+/// A list filter: values ORed, optionally negated as a whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Values {
+    pub values: Vec<String>,
+    pub negate: bool,
+}
+
+impl Values {
+    pub fn of<S: Into<String>>(values: impl IntoIterator<Item = S>) -> Self {
+        Self { values: values.into_iter().map(Into::into).collect(), negate: false }
+    }
+    pub fn not(mut self) -> Self {
+        self.negate = true;
+        self
+    }
+    fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SortField {
+    /// Storage time when a storage-time bound is given, else detection time (Hawat's `time`).
+    Time,
+    DetectTime,
+    StorageTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SortDir {
+    Asc,
+    Desc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SortBy {
+    pub field: SortField,
+    pub dir: SortDir,
+}
+
+impl SortBy {
+    /// Parses Hawat's `field.dir` (`time.desc`, `storagetime.asc`, …).
+    pub fn parse(s: &str) -> Option<Self> {
+        let (f, d) = s.split_once('.')?;
+        let field = match f {
+            "time" => SortField::Time,
+            "detecttime" => SortField::DetectTime,
+            "storagetime" => SortField::StorageTime,
+            _ => return None,
+        };
+        let dir = match d {
+            "asc" => SortDir::Asc,
+            "desc" => SortDir::Desc,
+            _ => return None,
+        };
+        Some(Self { field, dir })
+    }
+}
+
+impl Default for SortBy {
+    fn default() -> Self {
+        Self { field: SortField::Time, dir: SortDir::Desc }
+    }
+}
+
+/// A keyset position: the sort time and ID of the last row of the previous page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub time: NaiveDateTime,
+    pub id: String,
+}
+
+impl Cursor {
+    /// An opaque, URL-safe token.
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        let micros = self.time.and_utc().timestamp_micros();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{micros}:{}", self.id))
+    }
+
+    pub fn decode(token: &str) -> Option<Self> {
+        use base64::Engine;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
+        let text = String::from_utf8(raw).ok()?;
+        let (micros, id) = text.split_once(':')?;
+        let time = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
+        crate::idea::is_id(id).then(|| Self { time, id: id.to_string() })
+    }
+}
+
+/// Every search parameter of Hawat's event search, typed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchParams {
+    pub dt_from: Option<NaiveDateTime>,
+    pub dt_to: Option<NaiveDateTime>,
+    pub st_from: Option<NaiveDateTime>,
+    pub st_to: Option<NaiveDateTime>,
+    pub source_addrs: Vec<IpRange>,
+    pub target_addrs: Vec<IpRange>,
+    pub host_addrs: Vec<IpRange>,
+    pub source_ports: Vec<u16>,
+    pub target_ports: Vec<u16>,
+    pub host_ports: Vec<u16>,
+    pub source_types: Values,
+    pub target_types: Values,
+    pub host_types: Values,
+    pub groups: Values,
+    pub protocols: Values,
+    pub description: Option<String>,
+    pub categories: Values,
+    pub severities: Values,
+    pub classes: Values,
+    pub detectors: Values,
+    pub detector_types: Values,
+    pub inspection_errs: Values,
+    /// 1-based page for OFFSET paging; ignored when `after` is given.
+    pub page: u32,
+    pub limit: Option<u32>,
+    pub sortby: Option<SortBy>,
+    pub after: Option<Cursor>,
+}
+
+/// What the built statement returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryKind {
+    /// Events with the message bytes (`events` joined with `events_json`).
+    Select,
+    /// Events from the `events` columns only (Mentat's ghost rows).
+    SelectGhost,
+    /// `count(*)` of the matches, without sorting or paging.
+    Count,
+}
+
+impl SearchParams {
+    /// The sort actually applied: none unless asked for, but keyset paging needs one.
+    pub(crate) fn effective_sort(&self) -> Option<(Events, SortDir)> {
+        let sort = self.sortby.or(self.after.as_ref().map(|_| SortBy::default()))?;
+        let col = match sort.field {
+            SortField::DetectTime => Events::Detecttime,
+            SortField::StorageTime => Events::CesnetStoragetime,
+            SortField::Time if self.st_from.is_some() || self.st_to.is_some() => Events::CesnetStoragetime,
+            SortField::Time => Events::Detecttime,
+        };
+        Some((col, sort.dir))
+    }
+
+    /// The WHERE condition shared by every statement kind.
+    pub(crate) fn condition(&self) -> Condition {
+        let mut c = Cond::all();
+        let time = |col: Events, op: &str, v: NaiveDateTime| Expr::cust_with_values(format!("events.{} {op} $1", col.to_string()), [v]);
+        for (v, col, op) in [
+            (self.dt_from, Events::Detecttime, ">="),
+            (self.dt_to, Events::Detecttime, "<="),
+            (self.st_from, Events::CesnetStoragetime, ">="),
+            (self.st_to, Events::CesnetStoragetime, "<="),
+        ] {
+            if let Some(v) = v {
+                c = c.add(time(col, op, v));
+            }
+        }
+        if !self.host_addrs.is_empty() {
+            c = c.add(addr_filter(&[('s', &self.host_addrs), ('t', &self.host_addrs)]));
+        } else {
+            if !self.source_addrs.is_empty() {
+                c = c.add(addr_filter(&[('s', &self.source_addrs)]));
+            }
+            if !self.target_addrs.is_empty() {
+                c = c.add(addr_filter(&[('t', &self.target_addrs)]));
+            }
+        }
+        c = add_host_pair(c, &self.host_ports, &self.source_ports, &self.target_ports, port_filter);
+        if !self.host_types.is_empty() {
+            let h = Cond::any().add(array_op(Events::SourceType, &self.host_types.values)).add(array_op(Events::TargetType, &self.host_types.values));
+            c = c.add(negate(h, self.host_types.negate));
+        } else {
+            c = add_values(c, Events::SourceType, &self.source_types, array_op);
+            c = add_values(c, Events::TargetType, &self.target_types, array_op);
+        }
+        c = add_values(c, Events::CesnetResolvedabuses, &self.groups, array_op);
+        c = add_values(c, Events::Protocol, &lowered(&self.protocols), array_op);
+        c = add_values(c, Events::Category, &self.categories, array_op);
+        c = add_values(c, Events::CesnetEventseverity, &lowered(&self.severities), scalar_op);
+        c = add_values(c, Events::CesnetEventclass, &lowered(&self.classes), scalar_op);
+        c = add_values(c, Events::NodeName, &self.detectors, array_op);
+        c = add_values(c, Events::NodeType, &self.detector_types, array_op);
+        c = add_values(c, Events::CesnetInspectionerrors, &self.inspection_errs, array_op);
+        if let Some(d) = self.description.as_deref().filter(|d| !d.is_empty()) {
+            c = c.add(Expr::cust_with_values("events.description ILIKE $1 ESCAPE '\\'", [format!("%{}%", like_escape(d))]));
+        }
+        if let (Some(cur), Some((col, dir))) = (&self.after, self.effective_sort()) {
+            let op = if dir == SortDir::Desc { "<" } else { ">" };
+            c = c.add(Expr::cust_with_values(
+                format!("(events.{}, events.id) {op} ($1, $2)", col.to_string()),
+                [sea_query::Value::from(cur.time), sea_query::Value::from(cur.id.clone())],
+            ));
+        }
+        c
+    }
+
+    /// The SELECT or COUNT statement of these parameters.
+    pub fn select(&self, kind: QueryKind) -> SelectStatement {
+        let mut q = Query::select();
+        q.from(Events::Table).cond_where(self.condition());
+        match kind {
+            QueryKind::Count => {
+                q.expr(Expr::cust("count(*)"));
+                return q;
+            }
+            QueryKind::Select => {
+                q.columns([(Events::Table, Events::Id), (Events::Table, Events::Detecttime), (Events::Table, Events::CesnetStoragetime)])
+                    .column((EventsJson::Table, EventsJson::Event))
+                    .inner_join(EventsJson::Table, Expr::col((EventsJson::Table, EventsJson::Id)).equals((Events::Table, Events::Id)));
+            }
+            QueryKind::SelectGhost => {
+                q.expr(Expr::cust("events.*"));
+            }
+        }
+        if let Some((col, dir)) = self.effective_sort() {
+            let order = if dir == SortDir::Asc { Order::Asc } else { Order::Desc };
+            q.order_by((Events::Table, col), order.clone()).order_by((Events::Table, Events::Id), order);
+        }
+        if let Some(limit) = self.limit {
+            q.limit(u64::from(limit));
+            if self.after.is_none() && self.page > 1 {
+                q.offset(u64::from(self.page - 1) * u64::from(limit));
+            }
+        }
+        q
+    }
+
+    /// The DELETE statement of these parameters (sorting and paging do not apply).
+    pub fn delete(&self) -> DeleteStatement {
+        Query::delete().from_table(Events::Table).cond_where(self.condition()).to_owned()
+    }
+
+    /// The SQL text with values inlined, for display (Mentat's `mogrify`). Never executed.
+    pub fn mogrify(&self, kind: QueryKind) -> String {
+        self.select(kind).to_string(PostgresQueryBuilder)
+    }
+}
+
+fn lowered(v: &Values) -> Values {
+    let values = v.values.iter().map(|s| if s == EMPTY || s == ANY { s.clone() } else { s.to_lowercase() }).collect();
+    Values { values, negate: v.negate }
+}
+
+fn negate(c: Condition, yes: bool) -> Condition {
+    if yes {
+        c.not()
+    } else {
+        c
+    }
+}
+
+fn add_values(c: Condition, col: Events, v: &Values, op: fn(Events, &[String]) -> Condition) -> Condition {
+    if v.is_empty() {
+        return c;
+    }
+    c.add(negate(op(col, &v.values), v.negate))
+}
+
+fn add_host_pair(c: Condition, host: &[u16], src: &[u16], tgt: &[u16], f: fn(Events, &[u16]) -> Expr) -> Condition {
+    if !host.is_empty() {
+        return c.add(Cond::any().add(f(Events::SourcePort, host)).add(f(Events::TargetPort, host)));
+    }
+    let mut c = c;
+    if !src.is_empty() {
+        c = c.add(f(Events::SourcePort, src));
+    }
+    if !tgt.is_empty() {
+        c = c.add(f(Events::TargetPort, tgt));
+    }
+    c
+}
+
+fn placeholders(n: usize, cast: &str) -> String {
+    (1..=n).map(|i| format!("${i}::{cast}")).collect::<Vec<_>>().join(", ")
+}
+
+fn port_filter(col: Events, ports: &[u16]) -> Expr {
+    Expr::cust_with_values(
+        format!("events.{} && ARRAY[{}]", col.to_string(), placeholders(ports.len(), "int4")),
+        ports.iter().map(|p| i32::from(*p)),
+    )
+}
+
+/// Array column: `__EMPTY__` = no element, `__ANY__` = some element, else overlap.
+fn array_op(col: Events, values: &[String]) -> Condition {
+    let name = format!("events.{}", col.to_string());
+    let mut any = Cond::any();
+    if values.iter().any(|v| v == EMPTY) {
+        any = any.add(Expr::cust(format!("({name} IS NULL OR {name} = '{{}}')")));
+    }
+    if values.iter().any(|v| v == ANY) {
+        any = any.add(Expr::cust(format!("{name} <> '{{}}'")));
+    }
+    let plain: Vec<&String> = values.iter().filter(|v| *v != EMPTY && *v != ANY).collect();
+    if !plain.is_empty() {
+        any = any.add(Expr::cust_with_values(format!("{name} && ARRAY[{}]", placeholders(plain.len(), "text")), plain.into_iter().cloned()));
+    }
+    any
+}
+
+/// Scalar column: `__EMPTY__` = NULL or '', `__ANY__` = a non-empty value, else equality.
+fn scalar_op(col: Events, values: &[String]) -> Condition {
+    let name = format!("events.{}", col.to_string());
+    let mut any = Cond::any();
+    if values.iter().any(|v| v == EMPTY) {
+        any = any.add(Expr::cust(format!("COALESCE({name}, '') = ''")));
+    }
+    if values.iter().any(|v| v == ANY) {
+        any = any.add(Expr::cust(format!("COALESCE({name}, '') <> ''")));
+    }
+    let plain: Vec<String> = values.iter().filter(|v| *v != EMPTY && *v != ANY).cloned().collect();
+    if !plain.is_empty() {
+        any = any.add(Expr::col((Events::Table, col)).is_in(plain));
+    }
+    any
+}
+
+/// Exact address match through `events_addr`; `dir` literals keep the partial GiST
+/// indexes usable.
+fn addr_filter(parts: &[(char, &Vec<IpRange>)]) -> Expr {
+    let mut values = Vec::new();
+    let mut arms = Vec::new();
+    for (dir, addrs) in parts {
+        let ors: Vec<String> = addrs
+            .iter()
+            .map(|a| {
+                values.push(a.to_string());
+                format!("a.ip && ${}::text::iprange", values.len())
+            })
+            .collect();
+        arms.push(format!("SELECT a.id FROM events_addr a WHERE a.dir = '{dir}' AND ({})", ors.join(" OR ")));
+    }
+    Expr::cust_with_values(format!("events.id IN ({})", arms.join(" UNION ALL ")), values)
+}
+
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_parameterised_sql_with_hawat_semantics() {
+        let p = SearchParams {
+            source_addrs: vec![IpRange::parse("192.0.2.0/24").unwrap()],
+            categories: Values::of(["Recon.Scanning", EMPTY]).not(),
+            classes: Values::of(["Scan"]),
+            description: Some("50%_off".into()),
+            limit: Some(50),
+            page: 11,
+            sortby: Some(SortBy::default()),
+            ..Default::default()
+        };
+        let sql = p.mogrify(QueryKind::Select);
+        assert!(sql.contains("a.dir = 's' AND (a.ip && '192.0.2.0/24'::text::iprange)"), "{sql}");
+        assert!(sql.contains("NOT ((events.category IS NULL OR events.category = '{}') OR events.category && ARRAY['Recon.Scanning'::text])"), "{sql}");
+        assert!(sql.contains(r#""events"."cesnet_eventclass" IN ('scan')"#), "{sql}");
+        assert!(sql.contains(r"ILIKE E'%50\\%\\_off%'") || sql.contains(r"ILIKE '%50\%\_off%'"), "{sql}");
+        assert!(sql.ends_with("LIMIT 50 OFFSET 500"), "{sql}");
+        assert!(sql.contains(r#"ORDER BY "events"."detecttime" DESC, "events"."id" DESC"#), "{sql}");
+    }
+
+    #[test]
+    fn host_parameters_override_source_and_target() {
+        let p = SearchParams {
+            host_addrs: vec![IpRange::parse("2001:db8::1").unwrap()],
+            source_addrs: vec![IpRange::parse("10.0.0.1").unwrap()],
+            host_ports: vec![22],
+            source_ports: vec![80],
+            ..Default::default()
+        };
+        let sql = p.mogrify(QueryKind::Count);
+        assert!(!sql.contains("10.0.0.1") && !sql.contains("80::int4"), "{sql}");
+        assert!(sql.contains("a.dir = 't'") && sql.contains("target_port && ARRAY[22::int4]"), "{sql}");
+    }
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let c = Cursor { time: chrono::DateTime::from_timestamp(1_700_000_000, 5000).unwrap().naive_utc(), id: "ab-1.x".into() };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        assert_eq!(Cursor::decode("not a cursor"), None);
+        assert_eq!(SortBy::parse("storagetime.asc"), Some(SortBy { field: SortField::StorageTime, dir: SortDir::Asc }));
+        assert_eq!(SortBy::parse("size.asc"), None);
+    }
+}

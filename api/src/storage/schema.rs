@@ -1,0 +1,107 @@
+//! Schema management: migrations (refinery, plain SQL in `migrations/`), Mentat's
+//! database_create/drop and index_create/drop.
+
+use super::{with_client, Error, EventStore, Result};
+
+mod embedded {
+    refinery::embed_migrations!("../migrations");
+}
+
+const INDEXES_SQL: &str = include_str!("../../../migrations/V2__indexes.sql");
+/// Every table the schema creates, for drop and status.
+pub(crate) const TABLES: &[&str] = &[
+    "events",
+    "events_json",
+    "events_addr",
+    "thresholds",
+    "events_thresholded",
+    "enum_category",
+    "enum_protocol",
+    "enum_node_name",
+    "enum_node_type",
+    "enum_source_type",
+    "enum_target_type",
+    "enum_cesnet_resolvedabuses",
+    "enum_cesnet_eventclass",
+    "enum_cesnet_eventseverity",
+    "enum_cesnet_inspectionerrors",
+    "enum_tlp",
+    "enum_targetabuses",
+    "enum_targetclass",
+    "enum_targetseverity",
+];
+/// Serialises concurrent `migrate` runs (several servers starting at once).
+const MIGRATION_LOCK: i64 = 0x1dea_db00;
+
+impl EventStore {
+    /// Applies pending migrations; idempotent. Fails with a clear message when PostgreSQL is
+    /// unreachable or the ip4r extension is not installed on the server.
+    pub async fn migrate(&self) -> Result<()> {
+        let (mut client, conn) = self
+            .config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|e| Error::Connection(format!("cannot connect to {}: {e}", self.describe())))?;
+        let conn = tokio::spawn(conn);
+        let available = client
+            .query_opt("SELECT 1 FROM pg_available_extensions WHERE name = 'ip4r'", &[])
+            .await?
+            .is_some();
+        if !available {
+            let version: String = client.query_one("SHOW server_version_num", &[]).await?.get(0);
+            let major = version.get(..2).unwrap_or("15");
+            return Err(Error::Setup(format!(
+                "the PostgreSQL extension ip4r is not installed on the database server ({}); \
+                 install the Debian package postgresql-{major}-ip4r there (apt-get install postgresql-{major}-ip4r)",
+                self.describe()
+            )));
+        }
+        client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
+        let result = embedded::migrations::runner().run_async(&mut client).await;
+        client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await?;
+        drop(client);
+        let _ = conn.await;
+        result.map(|_| ()).map_err(|e| Error::Setup(format!("migration failed: {e}")))
+    }
+
+    /// Mentat's `database_create`: the schema, as `migrate` builds it.
+    pub async fn database_create(&self) -> Result<()> {
+        self.migrate().await
+    }
+
+    /// Mentat's `database_drop`: removes every ideadb table and the migration history.
+    pub async fn database_drop(&self) -> Result<()> {
+        let sql = format!(
+            "DROP TABLE IF EXISTS {} CASCADE; DROP TABLE IF EXISTS refinery_schema_history; \
+             DROP FUNCTION IF EXISTS events_addr_forget() CASCADE;",
+            TABLES.join(", ")
+        );
+        with_client!(self, |c| c.batch_execute(&sql))
+    }
+
+    /// Mentat's `index_create`: the default index set (idempotent).
+    pub async fn index_create(&self) -> Result<()> {
+        with_client!(self, |c| c.batch_execute(INDEXES_SQL))
+    }
+
+    /// Mentat's `index_drop`: drops every index of the default set (keys stay).
+    pub async fn index_drop(&self) -> Result<()> {
+        let names: Vec<&str> = INDEXES_SQL
+            .lines()
+            .filter_map(|l| l.split("IF NOT EXISTS ").nth(1))
+            .filter_map(|rest| rest.split_whitespace().next())
+            .collect();
+        let sql = format!("DROP INDEX IF EXISTS {}", names.join(", "));
+        with_client!(self, |c| c.batch_execute(&sql))
+    }
+
+    /// The version of the last applied migration, or None on an empty database.
+    pub async fn schema_version(&self) -> Result<Option<i32>> {
+        let exists = with_client!(self, |c| c.query_one("SELECT to_regclass('refinery_schema_history') IS NOT NULL", &[]))?;
+        if !exists.get::<_, bool>(0) {
+            return Ok(None);
+        }
+        let row = with_client!(self, |c| c.query_one("SELECT max(version) FROM refinery_schema_history", &[]))?;
+        Ok(row.get(0))
+    }
+}

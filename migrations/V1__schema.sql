@@ -1,0 +1,91 @@
+-- ideadb schema: Mentat's V2 event tables (cesnet_* column names) plus the V3 columns
+-- (tlp, targetabuses, targetclass, targetseverity) and an exact per-address side table.
+CREATE EXTENSION IF NOT EXISTS ip4r;
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+
+CREATE TABLE IF NOT EXISTS events (
+    id                      text PRIMARY KEY,
+    detecttime              timestamp NOT NULL,
+    category                text[] NOT NULL,
+    description             text,
+    source_ip               iprange[],
+    target_ip               iprange[],
+    source_ip_aggr_ip4      ip4r,
+    source_ip_aggr_ip6      ip6r,
+    target_ip_aggr_ip4      ip4r,
+    target_ip_aggr_ip6      ip6r,
+    source_port             integer[],
+    target_port             integer[],
+    source_type             text[],
+    target_type             text[],
+    protocol                text[],
+    node_name               text[] NOT NULL,
+    node_type               text[],
+    cesnet_storagetime      timestamp NOT NULL,
+    cesnet_resolvedabuses   text[],
+    cesnet_eventclass       text,
+    cesnet_eventseverity    text,
+    cesnet_inspectionerrors text[],
+    tlp                     text,
+    targetabuses            text[],
+    targetclass             text,
+    targetseverity          text
+);
+
+-- The message exactly as received (bytea, because jsonb rejects \u0000).
+CREATE TABLE IF NOT EXISTS events_json (
+    id    text PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,
+    event bytea NOT NULL
+);
+
+-- One row per merged address range of an event and direction ('s' source, 't' target).
+-- Mentat's single bounding range per family turns a search for one address into a scan
+-- of every event whose addresses lie far apart; this table answers it exactly.
+CREATE TABLE IF NOT EXISTS events_addr (
+    id         text NOT NULL,
+    dir        "char" NOT NULL CHECK (dir IN ('s', 't')),
+    ip         iprange NOT NULL,
+    detecttime timestamp NOT NULL
+);
+
+-- A statement-level trigger keeps events_addr in step with deletes from events at no
+-- per-row cost on insert (a foreign key would check every address row of a bulk load).
+CREATE OR REPLACE FUNCTION events_addr_forget() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM events_addr a USING gone g WHERE a.id = g.id;
+    RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS events_addr_forget ON events;
+CREATE TRIGGER events_addr_forget AFTER DELETE ON events
+    REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION events_addr_forget();
+
+CREATE TABLE IF NOT EXISTS thresholds (
+    id            text PRIMARY KEY,
+    thresholdtime timestamp NOT NULL,
+    relapsetime   timestamp NOT NULL,
+    ttltime       timestamp NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS events_thresholded (
+    eventid       text NOT NULL,
+    keyid         text NOT NULL,
+    groupname     text NOT NULL,
+    eventseverity text NOT NULL,
+    createtime    timestamp NOT NULL,
+    PRIMARY KEY (eventid, keyid)
+);
+
+CREATE TABLE IF NOT EXISTS enum_category                (data text UNIQUE NOT NULL, last_seen timestamp NOT NULL);
+CREATE TABLE IF NOT EXISTS enum_protocol                (data text UNIQUE NOT NULL, last_seen timestamp NOT NULL);
+CREATE TABLE IF NOT EXISTS enum_node_name               (data text UNIQUE NOT NULL, last_seen timestamp NOT NULL);
+CREATE TABLE IF NOT EXISTS enum_node_type               (data text UNIQUE NOT NULL, last_seen timestamp NOT NULL);
+CREATE TABLE IF NOT EXISTS enum_source_type             (data text UNIQUE NOT NULL, last_seen timestamp NOT NULL);
+CREATE TABLE IF NOT EXISTS enum_target_type             (data text UNIQUE NOT NULL, last_seen timestamp NOT NULL);
+CREATE TABLE IF NOT EXISTS enum_cesnet_resolvedabuses   (data text UNIQUE NOT NULL, last_seen timestamp NOT NULL);
+CREATE TABLE IF NOT EXISTS enum_cesnet_eventclass       (data text UNIQUE NOT NULL, last_seen timestamp NOT NULL);
+CREATE TABLE IF NOT EXISTS enum_cesnet_eventseverity    (data text UNIQUE NOT NULL, last_seen timestamp NOT NULL);
+CREATE TABLE IF NOT EXISTS enum_cesnet_inspectionerrors (data text UNIQUE NOT NULL, last_seen timestamp NOT NULL);
+CREATE TABLE IF NOT EXISTS enum_tlp                     (data text UNIQUE NOT NULL, last_seen timestamp NOT NULL);
+CREATE TABLE IF NOT EXISTS enum_targetabuses            (data text UNIQUE NOT NULL, last_seen timestamp NOT NULL);
+CREATE TABLE IF NOT EXISTS enum_targetclass             (data text UNIQUE NOT NULL, last_seen timestamp NOT NULL);
+CREATE TABLE IF NOT EXISTS enum_targetseverity          (data text UNIQUE NOT NULL, last_seen timestamp NOT NULL);
