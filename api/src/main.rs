@@ -1,1 +1,186 @@
-fn main() {}
+//! The `ideadb` command line: parses arguments and calls into the library.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use clap::{Args, Parser, Subcommand};
+use ideadb::ingest::{self, Input};
+use ideadb::storage::{EventStore, SearchParams, StoreConfig};
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Parser)]
+#[command(name = "ideadb", version, about = "Security event database for IDEA messages")]
+struct Cli {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct DbArgs {
+    /// PostgreSQL connection URL.
+    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/ideadb", global = true, hide_env_values = true)]
+    database_url: String,
+    /// Cancel any query running longer than this many seconds.
+    #[arg(long, env = "IDEADB_STATEMENT_TIMEOUT", default_value_t = 30, global = true)]
+    statement_timeout: u64,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create or upgrade the database schema (idempotent).
+    Migrate,
+    /// Store IDEA messages from files, directories (recursively) or `-` (stdin).
+    Ingest {
+        /// Files hold one message, a JSON array of messages, or NDJSON.
+        #[arg(required = true)]
+        paths: Vec<String>,
+        #[arg(long, default_value_t = 2000)]
+        batch_size: usize,
+        /// Parallel database writers.
+        #[arg(long, default_value_t = 2)]
+        writers: usize,
+    },
+    /// Write synthetic IDEA messages as NDJSON to stdout.
+    Gen {
+        #[arg(long, default_value_t = 1000)]
+        count: u64,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Delete old events and expired thresholding records.
+    Cleanup {
+        /// Delete events stored longer ago than this (Mentat names: y, 6m, 2w, 3d, 12h, …).
+        #[arg(long, value_parser = parse_age)]
+        events: Option<TimeDelta>,
+        /// Delete thresholded-event records created longer ago than this.
+        #[arg(long, value_parser = parse_age)]
+        thresholded: Option<TimeDelta>,
+        /// Only count what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show the database, its settings and every ideadb table.
+    DbStatus {
+        #[arg(long)]
+        brief: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("IDEADB_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ideadb: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Gen { count, days, seed } = cli.command {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        ideadb::gen::write(&mut out, count, days, seed, Utc::now().naive_utc())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut cfg = StoreConfig::new(cli.db.database_url);
+    cfg.statement_timeout = Duration::from_secs(cli.db.statement_timeout);
+    let store = EventStore::new(&cfg)?;
+    match cli.command {
+        Command::Migrate => {
+            store.migrate().await?;
+            println!("schema is at version {}", store.schema_version().await?.unwrap_or(0));
+        }
+        Command::Ingest { paths, batch_size, writers } => return ingest(&store, paths, batch_size, writers).await,
+        Command::Cleanup { events, thresholded, dry_run } => cleanup(&store, events, thresholded, dry_run).await?,
+        Command::DbStatus { brief } => {
+            let st = store.database_status(brief).await?;
+            println!("{}", serde_json::to_string_pretty(&st)?);
+        }
+        Command::Gen { .. } => unreachable!("handled above"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn ingest(store: &EventStore, paths: Vec<String>, batch_size: usize, writers: usize) -> anyhow::Result<ExitCode> {
+    store.migrate().await?;
+    let inputs = paths.iter().map(|p| Input::parse(p)).collect();
+    let bar = if std::io::stderr().is_terminal() {
+        let b = ProgressBar::new_spinner();
+        b.set_style(ProgressStyle::with_template("{spinner} {human_pos} messages stored or checked, {per_sec} [{elapsed}]")?);
+        b.enable_steady_tick(Duration::from_millis(200));
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let opts = ingest::Options { batch_size, writers };
+    let summary = ingest::run(store, inputs, &opts, bar.clone(), |r| eprintln!("rejected {}: {}", r.origin, r.reason)).await;
+    bar.finish_and_clear();
+    let s = summary?;
+    eprintln!("stored {}, duplicates {}, rejected {}", s.stored, s.duplicates, s.rejected);
+    Ok(if s.rejected > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+async fn cleanup(store: &EventStore, events: Option<TimeDelta>, thresholded: Option<TimeDelta>, dry_run: bool) -> anyhow::Result<()> {
+    let now = Utc::now().naive_utc();
+    if let Some(age) = events {
+        let params = SearchParams { st_to: Some(now - age), ..Default::default() };
+        if dry_run {
+            println!("would delete {} events", store.count_events(&params).await?);
+        } else {
+            println!("deleted {} events", store.delete_events(&params).await?);
+        }
+    }
+    if dry_run {
+        return Ok(());
+    }
+    if let Some(age) = thresholded {
+        let n = store.table_cleanup("events_thresholded", "createtime", now - age).await?;
+        println!("deleted {n} thresholded-event records");
+    }
+    println!("deleted {} expired thresholds", store.thresholds_clean(now).await?);
+    println!("deleted {} orphaned thresholded-event records", store.thresholded_events_clean().await?);
+    Ok(())
+}
+
+/// Mentat's retention names (3y … h), or a number with a unit (90d, 36h).
+fn parse_age(s: &str) -> Result<TimeDelta, String> {
+    const YEAR: i64 = 31_556_926;
+    let secs = match s {
+        "3y" => 3 * YEAR,
+        "2y" => 2 * YEAR,
+        "y" => YEAR,
+        "9m" => YEAR * 3 / 4,
+        "6m" => YEAR / 2,
+        "4m" => YEAR / 3,
+        "3m" => YEAR / 4,
+        "w" => 7 * 86_400,
+        "d" => 86_400,
+        "h" => 3_600,
+        _ => {
+            let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(|| format!("{s:?} has no unit (use y, m, w, d or h)"))?;
+            let n: i64 = s[..split].parse().map_err(|_| format!("{s:?} does not start with a number"))?;
+            let unit = match &s[split..] {
+                "y" => YEAR,
+                "m" => YEAR / 12,
+                "w" => 7 * 86_400,
+                "d" => 86_400,
+                "h" => 3_600,
+                u => return Err(format!("unknown unit {u:?} in {s:?} (use y, m, w, d or h)")),
+            };
+            n * unit
+        }
+    };
+    Ok(TimeDelta::seconds(secs))
+}

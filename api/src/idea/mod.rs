@@ -6,6 +6,10 @@
 //! - a bare scalar where IDEA wants a list (`"Type": "Miner"`, `"Port": 22`,
 //!   `"IP4": "1.2.3.4"`) is read as a one-element list (Mentat's validator splits such a
 //!   string into its letters, which is wrong either way);
+//! - a number written as a string (`"Port": ["22"]`, `"Confidence": "0.95"`) is read as
+//!   the number, as the IDEA library's `int()`/`float()` do;
+//! - a message whose Nodes carry no Name is stored with an empty detector list (findable
+//!   with `detectors=__EMPTY__`); Mentat's insert fails on it, yet it is valid IDEA;
 //! - a Node name that is not a lowercase NSID (`"Name": "CERT-PL.n6"`) is kept as written,
 //!   since it identifies the detector and analysts search for it verbatim.
 //!
@@ -62,13 +66,13 @@ fn validate_header(obj: &Map<String, Value>) -> Result<(), IdeaError> {
     }
     for key in ["ConnCount", "FlowCount", "PacketCount", "ByteCount"] {
         if let Some(n) = obj.get(key) {
-            if !n.is_u64() {
+            if as_u64(n).is_none() {
                 return Err(IdeaError::new(key, format!("must be a non-negative integer, got {n}")));
             }
         }
     }
     if let Some(c) = obj.get("Confidence") {
-        match c.as_f64() {
+        match c.as_f64().or_else(|| c.as_str().and_then(|s| s.trim().parse().ok())) {
             Some(x) if (0.0..=1.0).contains(&x) => {}
             _ => return Err(IdeaError::new("Confidence", format!("must be a number from 0 to 1, got {c}"))),
         }
@@ -90,6 +94,11 @@ fn validate_header(obj: &Map<String, Value>) -> Result<(), IdeaError> {
         }
     }
     Ok(())
+}
+
+/// A non-negative integer, also when written as a string of digits.
+pub(crate) fn as_u64(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
 /// Items of a list-valued IDEA key; a bare scalar counts as a one-element list (lenient rule).

@@ -130,7 +130,7 @@ fn side(v: Option<&Value>, key: &str, protocols: &mut BTreeSet<String>) -> Resul
             }
         }
         for (j, p) in list(item.get("Port").unwrap_or(&Value::Null)).enumerate() {
-            match p.as_u64() {
+            match super::as_u64(p) {
                 Some(n) if n <= 65535 => out.ports.insert(n as i32),
                 _ => return Err(IdeaError::new(format!("{path}.Port[{j}]"), format!("must be a port number 0-65535, got {p}"))),
             };
@@ -155,10 +155,6 @@ fn nodes(v: Option<&Value>) -> Result<(Vec<String>, Vec<String>), IdeaError> {
             }
         }
         types.extend(strings(node.get("Type"), &format!("Node[{i}].Type"))?.iter().map(|s| clean(s)));
-    }
-    if names.is_empty() {
-        // Mentat cannot store such a message either ("Missing Node name"); say so up front.
-        return Err(IdeaError::new("Node", "at least one Node with a Name (the detector) is required"));
     }
     Ok((names, types.into_iter().collect()))
 }
@@ -242,6 +238,10 @@ mod tests {
         assert_eq!(r.aggr(true, super::Family::V6), None);
         assert_eq!(r.source_port, [22, 80]);
         assert_eq!(r.target_port, [443]);
+        let unnamed = row(json!({"Format": "IDEA0", "ID": "n", "DetectTime": "2024-01-01T00:00:00Z", "Category": ["Test"],
+                                 "Node": [{"Type": ["Honeypot"]}], "Target": [{"Port": ["22", 25]}], "Confidence": "0.5"}));
+        assert!(unnamed.node_name.is_empty(), "stored with no detector rather than refused");
+        assert_eq!(unnamed.target_port, [22, 25], "numeric strings are ports, as the IDEA library's int() reads them");
         assert_eq!(r.source_type, ["Botnet", "Scanner"]);
         assert_eq!(r.protocol, ["http", "tcp"]);
         assert_eq!(r.node_name, ["org.relay", "cz.cesnet.det"]);
@@ -272,7 +272,8 @@ mod tests {
         assert_eq!(broken("Source", json!([{"IP4": ["10.0.0.300"]}])), "Source[0].IP4[0]: \"10.0.0.300\" is not a valid IPv4 address, network or range");
         assert!(broken("Target", json!([{"IP6": ["1.2.3.4"]}])).starts_with("Target[0].IP6[0]:"));
         assert!(broken("Target", json!([{"Port": [70000]}])).starts_with("Target[0].Port[0]: must be a port number"));
-        assert!(broken("Node", json!([{"Type": ["Flow"]}])).starts_with("Node: at least one Node with a Name"));
+        assert!(broken("Node", json!([{"Name": 5}])).starts_with("Node[0].Name: must be a string"));
+        assert!(broken("Target", json!([{"Port": ["22x"]}])).starts_with("Target[0].Port[0]: must be a port number"));
         assert!(broken("CreateTime", json!("now")).starts_with("CreateTime:"));
         assert!(broken("ConnCount", json!(-1)).starts_with("ConnCount:"));
         assert!(parse(b"{\"Format\": ").unwrap_err().to_string().starts_with("$: not valid JSON"));

@@ -1,0 +1,123 @@
+//! Bulk ingest: read → validate → batch → parallel binary COPY.
+//!
+//! A reader thread parses and validates every message (the database never sees an invalid
+//! one) and hands batches to writer tasks over a bounded channel, so memory stays flat
+//! whatever the input size. Each batch is one transaction (see `storage::bulk`): a rejected
+//! or duplicate message never costs its neighbours, a re-run stores nothing twice, and an
+//! ingest killed half-way and re-run ends with every message stored exactly once.
+
+pub mod reader;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use indicatif::ProgressBar;
+use tokio::sync::{mpsc, Mutex};
+
+use crate::idea;
+use crate::storage::{self, EventStore, NewEvent};
+pub use reader::{Input, Origin};
+
+/// A message that was not stored, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub origin: Origin,
+    pub reason: String,
+}
+
+/// Totals of one ingest run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub stored: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+}
+
+/// Tuning of an ingest run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub batch_size: usize,
+    /// Parallel database writers (one connection each).
+    pub writers: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { batch_size: 2000, writers: 2 }
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    stored: AtomicU64,
+    duplicates: AtomicU64,
+}
+
+/// Ingests every message of `inputs`; `on_reject` hears of each rejected one as it happens.
+/// Fails only when the database does (then every batch committed so far stays stored).
+pub async fn run(
+    store: &EventStore,
+    inputs: Vec<Input>,
+    opts: &Options,
+    progress: ProgressBar,
+    mut on_reject: impl FnMut(Rejection) + Send + 'static,
+) -> storage::Result<Summary> {
+    let (tx, rx) = mpsc::channel::<Vec<NewEvent>>(opts.writers * 2);
+    let batch_size = opts.batch_size.max(1);
+    let bar = progress.clone();
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut rejected = 0u64;
+        let mut batch = Vec::with_capacity(batch_size);
+        let mut open = true;
+        reader::read_all(&inputs, &mut |(origin, item)| {
+            let parsed = item.and_then(|raw| match idea::parse(&raw) {
+                Ok(row) => Ok(NewEvent { row, raw }),
+                Err(e) => Err(e.to_string()),
+            });
+            match parsed {
+                Ok(ev) => batch.push(ev),
+                Err(reason) => {
+                    rejected += 1;
+                    bar.suspend(|| on_reject(Rejection { origin, reason }));
+                }
+            }
+            if batch.len() >= batch_size && open {
+                open = tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size))).is_ok();
+            }
+        });
+        if !batch.is_empty() && open {
+            let _ = tx.blocking_send(batch);
+        }
+        rejected
+    });
+
+    let counters = Arc::new(Counters::default());
+    let rx = Arc::new(Mutex::new(rx));
+    let mut writers = tokio::task::JoinSet::new();
+    for _ in 0..opts.writers.max(1) {
+        let (store, rx, counters, bar) = (store.clone(), rx.clone(), counters.clone(), progress.clone());
+        writers.spawn(async move {
+            loop {
+                let Some(batch) = rx.lock().await.recv().await else { return Ok(()) };
+                let n = batch.len() as u64;
+                let out = store.insert_batch(batch).await?;
+                counters.stored.fetch_add(out.stored.len() as u64, Ordering::Relaxed);
+                counters.duplicates.fetch_add(out.duplicates.len() as u64, Ordering::Relaxed);
+                bar.inc(n);
+            }
+        });
+    }
+    let mut failure = None;
+    while let Some(res) = writers.join_next().await {
+        if let Ok(Err(e)) = res {
+            // Stop reading: closing the channel makes the reader finish early.
+            rx.lock().await.close();
+            failure.get_or_insert(e);
+        }
+    }
+    let rejected = reader.await.unwrap_or(0);
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok(Summary { stored: counters.stored.load(Ordering::Relaxed), duplicates: counters.duplicates.load(Ordering::Relaxed), rejected })
+}
