@@ -28,33 +28,148 @@ struct Detector {
 }
 
 const DETECTORS: &[Detector] = &[
-    Detector { name: "cz.cesnet.nemea.vportscan", sw: &["Nemea", "vportscan_detector"], node_type: &["Flow", "Statistical"], categories: &["Recon.Scanning"], class: "recon-scanning", description: "Vertical scan using TCP SYN", proto: &["tcp"], ports: &[22, 23, 80, 443, 3389, 8080], weight: 22 },
-    Detector { name: "cz.cesnet.nemea.hoststats", sw: &["Nemea", "hoststatsnemea"], node_type: &["Flow", "Statistical"], categories: &["Recon.Scanning"], class: "recon-scanning", description: "Horizontal scan", proto: &["tcp"], ports: &[22, 445, 3389, 5900], weight: 16 },
-    Detector { name: "cz.cesnet.nemea.amplification", sw: &["Nemea", "amplification_detection"], node_type: &["Flow", "Statistical"], categories: &["Availability.DDoS"], class: "availability-ddos", description: "DNS amplification attack", proto: &["udp", "dns"], ports: &[53, 123, 1900, 11211], weight: 6 },
-    Detector { name: "cz.cesnet.nemea.bruteforce", sw: &["Nemea", "brute_force_detector"], node_type: &["Flow", "Statistical"], categories: &["Attempt.Login"], class: "attempt-login-ssh", description: "SSH dictionary/bruteforce attack", proto: &["tcp", "ssh"], ports: &[22], weight: 14 },
-    Detector { name: "cz.cesnet.kippo", sw: &["Kippo"], node_type: &["Connection", "Honeypot"], categories: &["Attempt.Login", "Intrusion.UserCompromise"], class: "attempt-login-honeypot", description: "SSH login on honeypot", proto: &["tcp", "ssh"], ports: &[22, 2222], weight: 9 },
-    Detector { name: "cz.cesnet.dionaea", sw: &["Dionaea"], node_type: &["Connection", "Honeypot"], categories: &["Attempt.Exploit", "Malware"], class: "attempt-exploit", description: "Malware download attempt", proto: &["tcp", "smb"], ports: &[445, 135, 1433], weight: 7 },
-    Detector { name: "cz.cesnet.labrea", sw: &["LaBrea"], node_type: &["Connection", "Tarpit"], categories: &["Recon.Scanning"], class: "recon-scanning-tarpit", description: "TCP connections/scan", proto: &["tcp"], ports: &[80, 8080, 8443], weight: 10 },
-    Detector { name: "cz.cesnet.blacklistfilter", sw: &["Nemea", "blacklistfilter"], node_type: &["Flow", "Blacklist"], categories: &["Intrusion.Botnet"], class: "intrusion-botnet", description: "Communication with a blacklisted botnet C&C", proto: &["tcp"], ports: &[6667, 443, 8443], weight: 8 },
-    Detector { name: "cz.muni.csirt.fail2ban", sw: &["Fail2Ban"], node_type: &["Log", "Auth"], categories: &["Attempt.Login"], class: "attempt-login", description: "Repeated failed logins", proto: &["tcp", "smtp"], ports: &[25, 465, 587, 993], weight: 6 },
-    Detector { name: "cz.cesnet.mentat.test", sw: &["Mentat"], node_type: &["Test"], categories: &["Test"], class: "", description: "Test event", proto: &["tcp"], ports: &[80], weight: 2 },
+    Detector {
+        name: "cz.cesnet.nemea.vportscan",
+        sw: &["Nemea", "vportscan_detector"],
+        node_type: &["Flow", "Statistical"],
+        categories: &["Recon.Scanning"],
+        class: "recon-scanning",
+        description: "Vertical scan using TCP SYN",
+        proto: &["tcp"],
+        ports: &[22, 23, 80, 443, 3389, 8080],
+        weight: 22,
+    },
+    Detector {
+        name: "cz.cesnet.nemea.hoststats",
+        sw: &["Nemea", "hoststatsnemea"],
+        node_type: &["Flow", "Statistical"],
+        categories: &["Recon.Scanning"],
+        class: "recon-scanning",
+        description: "Horizontal scan",
+        proto: &["tcp"],
+        ports: &[22, 445, 3389, 5900],
+        weight: 16,
+    },
+    Detector {
+        name: "cz.cesnet.nemea.amplification",
+        sw: &["Nemea", "amplification_detection"],
+        node_type: &["Flow", "Statistical"],
+        categories: &["Availability.DDoS"],
+        class: "availability-ddos",
+        description: "DNS amplification attack",
+        proto: &["udp", "dns"],
+        ports: &[53, 123, 1900, 11211],
+        weight: 6,
+    },
+    Detector {
+        name: "cz.cesnet.nemea.bruteforce",
+        sw: &["Nemea", "brute_force_detector"],
+        node_type: &["Flow", "Statistical"],
+        categories: &["Attempt.Login"],
+        class: "attempt-login-ssh",
+        description: "SSH dictionary/bruteforce attack",
+        proto: &["tcp", "ssh"],
+        ports: &[22],
+        weight: 14,
+    },
+    Detector {
+        name: "cz.cesnet.kippo",
+        sw: &["Kippo"],
+        node_type: &["Connection", "Honeypot"],
+        categories: &["Attempt.Login", "Intrusion.UserCompromise"],
+        class: "attempt-login-honeypot",
+        description: "SSH login on honeypot",
+        proto: &["tcp", "ssh"],
+        ports: &[22, 2222],
+        weight: 9,
+    },
+    Detector {
+        name: "cz.cesnet.dionaea",
+        sw: &["Dionaea"],
+        node_type: &["Connection", "Honeypot"],
+        categories: &["Attempt.Exploit", "Malware"],
+        class: "attempt-exploit",
+        description: "Malware download attempt",
+        proto: &["tcp", "smb"],
+        ports: &[445, 135, 1433],
+        weight: 7,
+    },
+    Detector {
+        name: "cz.cesnet.labrea",
+        sw: &["LaBrea"],
+        node_type: &["Connection", "Tarpit"],
+        categories: &["Recon.Scanning"],
+        class: "recon-scanning-tarpit",
+        description: "TCP connections/scan",
+        proto: &["tcp"],
+        ports: &[80, 8080, 8443],
+        weight: 10,
+    },
+    Detector {
+        name: "cz.cesnet.blacklistfilter",
+        sw: &["Nemea", "blacklistfilter"],
+        node_type: &["Flow", "Blacklist"],
+        categories: &["Intrusion.Botnet"],
+        class: "intrusion-botnet",
+        description: "Communication with a blacklisted botnet C&C",
+        proto: &["tcp"],
+        ports: &[6667, 443, 8443],
+        weight: 8,
+    },
+    Detector {
+        name: "cz.muni.csirt.fail2ban",
+        sw: &["Fail2Ban"],
+        node_type: &["Log", "Auth"],
+        categories: &["Attempt.Login"],
+        class: "attempt-login",
+        description: "Repeated failed logins",
+        proto: &["tcp", "smtp"],
+        ports: &[25, 465, 587, 993],
+        weight: 6,
+    },
+    Detector {
+        name: "cz.cesnet.mentat.test",
+        sw: &["Mentat"],
+        node_type: &["Test"],
+        categories: &["Test"],
+        class: "",
+        description: "Test event",
+        proto: &["tcp"],
+        ports: &[80],
+        weight: 2,
+    },
 ];
 
 const SEVERITIES: &[&str] = &["low", "medium", "medium", "high", "critical"];
-const ABUSES: &[&str] = &["abuse@cesnet.cz", "abuse@muni.cz", "abuse@cuni.cz", "abuse@vut.cz", "csirt@cvut.cz"];
+const ABUSES: &[&str] = &[
+    "abuse@cesnet.cz",
+    "abuse@muni.cz",
+    "abuse@cuni.cz",
+    "abuse@vut.cz",
+    "csirt@cvut.cz",
+];
 const COUNTRIES: &[&str] = &["CN", "US", "RU", "BR", "IN", "NL", "DE", "VN", "CZ", "KR"];
 /// Constituency networks that targets fall into (and internal sources come from).
 const OWN_NETS: &[u32] = &[0xC371_0000, 0x93FB_0000, 0x4E80_0000]; // 195.113/16, 147.251/16, 78.128/16
 
 /// Writes `count` messages as NDJSON, detection times spread over the `days` before `end`,
 /// in time order.
-pub fn write(out: &mut dyn Write, count: u64, days: u32, seed: u64, end: NaiveDateTime) -> std::io::Result<()> {
+pub fn write(
+    out: &mut dyn Write,
+    count: u64,
+    days: u32,
+    seed: u64,
+    end: NaiveDateTime,
+) -> std::io::Result<()> {
     let mut g = Generator::new(seed);
     let span = TimeDelta::days(i64::from(days.max(1))).num_milliseconds();
     let start = end - TimeDelta::milliseconds(span);
     let step = span as f64 / count.max(1) as f64;
     for i in 0..count {
-        let t = start + TimeDelta::milliseconds((i as f64 * step) as i64 + g.rng.random_range(0..=step.max(1.0) as i64));
+        let t = start
+            + TimeDelta::milliseconds(
+                (i as f64 * step) as i64 + g.rng.random_range(0..=step.max(1.0) as i64),
+            );
         let ev = g.event(t.min(end));
         serde_json::to_writer(&mut *out, &ev)?;
         out.write_all(b"\n")?;
@@ -77,13 +192,16 @@ impl Generator {
     fn detector(&mut self) -> &'static Detector {
         let total: u32 = DETECTORS.iter().map(|d| d.weight).sum();
         let mut pick = self.rng.random_range(0..total);
-        DETECTORS.iter().find(|d| {
-            if pick < d.weight {
-                return true;
-            }
-            pick -= d.weight;
-            false
-        }).unwrap_or(&DETECTORS[0])
+        DETECTORS
+            .iter()
+            .find(|d| {
+                if pick < d.weight {
+                    return true;
+                }
+                pick -= d.weight;
+                false
+            })
+            .unwrap_or(&DETECTORS[0])
     }
 
     /// Skewed reuse: a few attackers are very busy, many are seen rarely.
@@ -105,9 +223,18 @@ impl Generator {
         let mut v6 = Vec::new();
         let roll: f64 = r.random();
         if roll < 0.08 {
-            v6.push(format!("2001:db8:{:x}:{:x}::{:x}", r.random_range(0..0xffffu32), r.random_range(0..0xffffu32), r.random_range(1..0xffffu32)));
+            v6.push(format!(
+                "2001:db8:{:x}:{:x}::{:x}",
+                r.random_range(0..0xffffu32),
+                r.random_range(0..0xffffu32),
+                r.random_range(1..0xffffu32)
+            ));
         } else {
-            let first = if internal_source { own(r) } else { self.attacker() };
+            let first = if internal_source {
+                own(r)
+            } else {
+                self.attacker()
+            };
             v4.push(ip4(first));
             let r = &mut self.rng;
             if roll < 0.23 {
@@ -121,7 +248,11 @@ impl Generator {
             }
             if r.random_bool(0.02) {
                 let lo = public_v4(r);
-                v4.push(format!("{}-{}", ip4(lo), ip4(lo.saturating_add(r.random_range(2..40)))));
+                v4.push(format!(
+                    "{}-{}",
+                    ip4(lo),
+                    ip4(lo.saturating_add(r.random_range(2..40)))
+                ));
             }
             if r.random_bool(0.03) {
                 v6.push(format!("2001:db8:{:x}::/48", r.random_range(0..0xffffu32)));
@@ -136,7 +267,14 @@ impl Generator {
         }
         src.insert("Proto".into(), json!(d.proto));
         if r.random_bool(0.5) {
-            src.insert("Type".into(), json!([if d.categories[0].starts_with("Recon") { "Scanner" } else { "Attacker" }]));
+            src.insert(
+                "Type".into(),
+                json!([if d.categories[0].starts_with("Recon") {
+                    "Scanner"
+                } else {
+                    "Attacker"
+                }]),
+            );
         }
         if r.random_bool(0.2) {
             src.insert("Port".into(), json!([r.random_range(1024..65535)]));
@@ -149,7 +287,11 @@ impl Generator {
             vec![ip4(own(r))]
         };
         tgt.insert("IP4".into(), json!(targets));
-        let ports: Vec<u16> = if scan { d.ports.to_vec() } else { vec![d.ports[r.random_range(0..d.ports.len())]] };
+        let ports: Vec<u16> = if scan {
+            d.ports.to_vec()
+        } else {
+            vec![d.ports[r.random_range(0..d.ports.len())]]
+        };
         tgt.insert("Port".into(), json!(ports));
         tgt.insert("Proto".into(), json!(d.proto));
         let storage = detect + TimeDelta::seconds(r.random_range(1..600));
@@ -202,7 +344,10 @@ fn public_v4(r: &mut SmallRng) -> u32 {
     loop {
         let a: u32 = r.random();
         let first = a >> 24;
-        if !matches!(first, 0 | 10 | 100 | 127 | 169 | 172 | 192 | 198 | 203 | 224..=255) {
+        if !matches!(
+            first,
+            0 | 10 | 100 | 127 | 169 | 172 | 192 | 198 | 203 | 224..=255
+        ) {
             return a;
         }
     }
@@ -214,17 +359,29 @@ mod tests {
 
     #[test]
     fn generated_messages_are_valid_idea_and_deterministic() {
-        let end = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap().naive_utc();
+        let end = chrono::DateTime::from_timestamp(1_700_000_000, 0)
+            .unwrap()
+            .naive_utc();
         let mut a = Vec::new();
         write(&mut a, 500, 3, 7, end).unwrap();
         let mut b = Vec::new();
         write(&mut b, 500, 3, 7, end).unwrap();
         assert_eq!(a, b);
-        let rows: Vec<_> = a.split(|c| *c == b'\n').filter(|l| !l.is_empty()).map(|l| crate::idea::parse(l).unwrap()).collect();
+        let rows: Vec<_> = a
+            .split(|c| *c == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| crate::idea::parse(l).unwrap())
+            .collect();
         assert_eq!(rows.len(), 500);
         let multi = rows.iter().filter(|r| r.source_ip.len() > 1).count();
-        assert!((40..=125).contains(&multi), "{multi} of 500 events have several sources");
-        assert!(rows.iter().any(|r| r.source_ip.iter().any(|ip| ip.family() == crate::idea::Family::V6)));
+        assert!(
+            (40..=125).contains(&multi),
+            "{multi} of 500 events have several sources"
+        );
+        assert!(rows.iter().any(|r| r
+            .source_ip
+            .iter()
+            .any(|ip| ip.family() == crate::idea::Family::V6)));
         assert!(rows.iter().any(|r| r.target_ip.len() >= 10));
         assert!(rows.windows(2).all(|w| w[0].detecttime <= w[1].detecttime));
     }

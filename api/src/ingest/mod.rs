@@ -43,7 +43,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { batch_size: 2000, writers: 2 }
+        Self {
+            batch_size: 2000,
+            writers: 2,
+        }
     }
 }
 
@@ -82,7 +85,12 @@ pub async fn run(
                 }
             }
             if batch.len() >= batch_size && open {
-                open = tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size))).is_ok();
+                open = tx
+                    .blocking_send(std::mem::replace(
+                        &mut batch,
+                        Vec::with_capacity(batch_size),
+                    ))
+                    .is_ok();
             }
         });
         if !batch.is_empty() && open {
@@ -95,14 +103,25 @@ pub async fn run(
     let rx = Arc::new(Mutex::new(rx));
     let mut writers = tokio::task::JoinSet::new();
     for _ in 0..opts.writers.max(1) {
-        let (store, rx, counters, bar) = (store.clone(), rx.clone(), counters.clone(), progress.clone());
+        let (store, rx, counters, bar) = (
+            store.clone(),
+            rx.clone(),
+            counters.clone(),
+            progress.clone(),
+        );
         writers.spawn(async move {
             loop {
-                let Some(batch) = rx.lock().await.recv().await else { return Ok(()) };
+                let Some(batch) = rx.lock().await.recv().await else {
+                    return Ok(());
+                };
                 let n = batch.len() as u64;
                 let out = store.insert_batch(batch).await?;
-                counters.stored.fetch_add(out.stored.len() as u64, Ordering::Relaxed);
-                counters.duplicates.fetch_add(out.duplicates.len() as u64, Ordering::Relaxed);
+                counters
+                    .stored
+                    .fetch_add(out.stored.len() as u64, Ordering::Relaxed);
+                counters
+                    .duplicates
+                    .fetch_add(out.duplicates.len() as u64, Ordering::Relaxed);
                 bar.inc(n);
             }
         });
@@ -119,5 +138,9 @@ pub async fn run(
     if let Some(e) = failure {
         return Err(e);
     }
-    Ok(Summary { stored: counters.stored.load(Ordering::Relaxed), duplicates: counters.duplicates.load(Ordering::Relaxed), rejected })
+    Ok(Summary {
+        stored: counters.stored.load(Ordering::Relaxed),
+        duplicates: counters.duplicates.load(Ordering::Relaxed),
+        rejected,
+    })
 }

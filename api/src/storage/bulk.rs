@@ -59,9 +59,18 @@ impl PreparedRow {
     /// `now` becomes the storage time when the message carries none.
     pub fn new(event: NewEvent, now: NaiveDateTime) -> Self {
         let r = &event.row;
-        let aggr = [r.aggr(false, Family::V4), r.aggr(false, Family::V6), r.aggr(true, Family::V4), r.aggr(true, Family::V6)];
+        let aggr = [
+            r.aggr(false, Family::V4),
+            r.aggr(false, Family::V6),
+            r.aggr(true, Family::V4),
+            r.aggr(true, Family::V6),
+        ];
         let storagetime = r.storagetime.unwrap_or(now);
-        Self { event, storagetime, aggr }
+        Self {
+            event,
+            storagetime,
+            aggr,
+        }
     }
 
     /// Values in the order of the `events` column list.
@@ -104,7 +113,10 @@ impl PreparedRow {
     /// (direction, range) rows of `events_addr`.
     pub fn addresses(&self) -> impl Iterator<Item = (i8, &IpRange)> {
         let r = &self.event.row;
-        r.source_ip.iter().map(|ip| (SOURCE, ip)).chain(r.target_ip.iter().map(|ip| (TARGET, ip)))
+        r.source_ip
+            .iter()
+            .map(|ip| (SOURCE, ip))
+            .chain(r.target_ip.iter().map(|ip| (TARGET, ip)))
     }
 }
 
@@ -160,7 +172,10 @@ impl EventStore {
             let mut client = self.client().await?;
             match copy_batch(&mut client, &rows, &types).await {
                 Ok((stored, dups)) => {
-                    let fresh: Vec<&PreparedRow> = rows.iter().filter(|r| stored.contains(&r.event.row.id)).collect();
+                    let fresh: Vec<&PreparedRow> = rows
+                        .iter()
+                        .filter(|r| stored.contains(&r.event.row.id))
+                        .collect();
                     self.record_enums(&fresh).await?;
                     outcome.stored = stored;
                     outcome.duplicates.extend(dups);
@@ -178,7 +193,6 @@ impl EventStore {
             }
         }
     }
-
 }
 
 async fn copy_batch(
@@ -186,42 +200,72 @@ async fn copy_batch(
     rows: &[PreparedRow],
     types: &IpTypes,
 ) -> Result<(Vec<String>, Vec<String>), tokio_postgres::Error> {
-        let tx = client.transaction().await?;
-        // Losing the last batches on a server crash is acceptable: a re-run stores them
-        // again, and nothing can be stored twice.
-        tx.batch_execute("SET LOCAL synchronous_commit = off").await?;
-        let ids: Vec<&str> = rows.iter().map(|r| r.event.row.id.as_str()).collect();
-        let existing: HashSet<String> =
-            tx.query("SELECT id FROM events WHERE id = ANY($1)", &[&ids]).await?.iter().map(|r| r.get(0)).collect();
-        let fresh: Vec<&PreparedRow> = rows.iter().filter(|r| !existing.contains(&r.event.row.id)).collect();
-        let dups: Vec<String> = rows.iter().filter(|r| existing.contains(&r.event.row.id)).map(|r| r.event.row.id.clone()).collect();
-        if !fresh.is_empty() {
-            let sink = tx.copy_in(&format!("COPY events ({COLUMNS}) FROM STDIN (FORMAT binary)")).await?;
-            let w = BinaryCopyInWriter::new(sink, &event_types(types));
-            pin_mut!(w);
-            for r in &fresh {
-                w.as_mut().write(&r.params()).await?;
-            }
-            w.finish().await?;
-
-            let sink = tx.copy_in("COPY events_json (id, event) FROM STDIN (FORMAT binary)").await?;
-            let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::BYTEA]);
-            pin_mut!(w);
-            for r in &fresh {
-                w.as_mut().write(&[&r.event.row.id, &r.event.raw]).await?;
-            }
-            w.finish().await?;
-
-            let sink = tx.copy_in("COPY events_addr (id, dir, ip, detecttime) FROM STDIN (FORMAT binary)").await?;
-            let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::CHAR, types.iprange.clone(), Type::TIMESTAMP]);
-            pin_mut!(w);
-            for r in &fresh {
-                for (dir, ip) in r.addresses() {
-                    w.as_mut().write(&[&r.event.row.id, &dir, ip, &r.event.row.detecttime]).await?;
-                }
-            }
-            w.finish().await?;
+    let tx = client.transaction().await?;
+    // Losing the last batches on a server crash is acceptable: a re-run stores them
+    // again, and nothing can be stored twice.
+    tx.batch_execute("SET LOCAL synchronous_commit = off")
+        .await?;
+    let ids: Vec<&str> = rows.iter().map(|r| r.event.row.id.as_str()).collect();
+    let existing: HashSet<String> = tx
+        .query("SELECT id FROM events WHERE id = ANY($1)", &[&ids])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let fresh: Vec<&PreparedRow> = rows
+        .iter()
+        .filter(|r| !existing.contains(&r.event.row.id))
+        .collect();
+    let dups: Vec<String> = rows
+        .iter()
+        .filter(|r| existing.contains(&r.event.row.id))
+        .map(|r| r.event.row.id.clone())
+        .collect();
+    if !fresh.is_empty() {
+        let sink = tx
+            .copy_in(&format!(
+                "COPY events ({COLUMNS}) FROM STDIN (FORMAT binary)"
+            ))
+            .await?;
+        let w = BinaryCopyInWriter::new(sink, &event_types(types));
+        pin_mut!(w);
+        for r in &fresh {
+            w.as_mut().write(&r.params()).await?;
         }
-        tx.commit().await?;
-        Ok((fresh.iter().map(|r| r.event.row.id.clone()).collect(), dups))
+        w.finish().await?;
+
+        let sink = tx
+            .copy_in("COPY events_json (id, event) FROM STDIN (FORMAT binary)")
+            .await?;
+        let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::BYTEA]);
+        pin_mut!(w);
+        for r in &fresh {
+            w.as_mut().write(&[&r.event.row.id, &r.event.raw]).await?;
+        }
+        w.finish().await?;
+
+        let sink = tx
+            .copy_in("COPY events_addr (id, dir, ip, detecttime) FROM STDIN (FORMAT binary)")
+            .await?;
+        let w = BinaryCopyInWriter::new(
+            sink,
+            &[
+                Type::TEXT,
+                Type::CHAR,
+                types.iprange.clone(),
+                Type::TIMESTAMP,
+            ],
+        );
+        pin_mut!(w);
+        for r in &fresh {
+            for (dir, ip) in r.addresses() {
+                w.as_mut()
+                    .write(&[&r.event.row.id, &dir, ip, &r.event.row.detecttime])
+                    .await?;
+            }
+        }
+        w.finish().await?;
     }
+    tx.commit().await?;
+    Ok((fresh.iter().map(|r| r.event.row.id.clone()).collect(), dups))
+}

@@ -23,7 +23,8 @@ pub struct StoredEvent {
 impl StoredEvent {
     /// The message as JSON. Stored bytes were valid JSON when received.
     pub fn json(&self) -> Result<Value> {
-        serde_json::from_slice(&self.raw).map_err(|e| Error::Data(format!("stored event {} is not JSON: {e}", self.id)))
+        serde_json::from_slice(&self.raw)
+            .map_err(|e| Error::Data(format!("stored event {} is not JSON: {e}", self.id)))
     }
 }
 
@@ -79,10 +80,18 @@ impl Ghost {
             detecttime: r.get("detecttime"),
             category: list("category"),
             description: r.get("description"),
-            source_ip: r.get::<_, Option<Vec<IpRange>>>("source_ip").unwrap_or_default(),
-            target_ip: r.get::<_, Option<Vec<IpRange>>>("target_ip").unwrap_or_default(),
-            source_port: r.get::<_, Option<Vec<i32>>>("source_port").unwrap_or_default(),
-            target_port: r.get::<_, Option<Vec<i32>>>("target_port").unwrap_or_default(),
+            source_ip: r
+                .get::<_, Option<Vec<IpRange>>>("source_ip")
+                .unwrap_or_default(),
+            target_ip: r
+                .get::<_, Option<Vec<IpRange>>>("target_ip")
+                .unwrap_or_default(),
+            source_port: r
+                .get::<_, Option<Vec<i32>>>("source_port")
+                .unwrap_or_default(),
+            target_port: r
+                .get::<_, Option<Vec<i32>>>("target_port")
+                .unwrap_or_default(),
             source_type: list("source_type"),
             target_type: list("target_type"),
             protocol: list("protocol"),
@@ -115,14 +124,30 @@ impl Ghost {
             m.insert("TLP".into(), json!(t));
         }
         for (key, ips, types, ports) in [
-            ("Source", &self.source_ip, &self.source_type, &self.source_port),
-            ("Target", &self.target_ip, &self.target_type, &self.target_port),
+            (
+                "Source",
+                &self.source_ip,
+                &self.source_type,
+                &self.source_port,
+            ),
+            (
+                "Target",
+                &self.target_ip,
+                &self.target_type,
+                &self.target_port,
+            ),
         ] {
             let mut s = Map::new();
-            let (v6, v4): (Vec<_>, Vec<_>) = ips.iter().map(|r| (r.family(), r.to_string())).partition(|(f, _)| *f == crate::idea::Family::V6);
+            let (v6, v4): (Vec<_>, Vec<_>) = ips
+                .iter()
+                .map(|r| (r.family(), r.to_string()))
+                .partition(|(f, _)| *f == crate::idea::Family::V6);
             for (k, list) in [("IP4", v4), ("IP6", v6)] {
                 if !list.is_empty() {
-                    s.insert(k.into(), json!(list.into_iter().map(|(_, s)| s).collect::<Vec<_>>()));
+                    s.insert(
+                        k.into(),
+                        json!(list.into_iter().map(|(_, s)| s).collect::<Vec<_>>()),
+                    );
                 }
             }
             if !types.is_empty() {
@@ -138,16 +163,29 @@ impl Ghost {
                 m.insert(key.into(), json!([s]));
             }
         }
-        let nodes: Vec<Value> = self.node_name.iter().map(|n| json!({"Name": n, "Type": self.node_type})).collect();
+        let nodes: Vec<Value> = self
+            .node_name
+            .iter()
+            .map(|n| json!({"Name": n, "Type": self.node_type}))
+            .collect();
         m.insert("Node".into(), json!(nodes));
         let mut p = Map::new();
         p.insert("StorageTime".into(), json!(time::render(&self.storagetime)));
-        for (k, v) in [("ResolvedAbuses", &self.resolvedabuses), ("InspectionErrors", &self.inspectionerrors), ("TargetAbuses", &self.targetabuses)] {
+        for (k, v) in [
+            ("ResolvedAbuses", &self.resolvedabuses),
+            ("InspectionErrors", &self.inspectionerrors),
+            ("TargetAbuses", &self.targetabuses),
+        ] {
             if !v.is_empty() {
                 p.insert(k.into(), json!(v));
             }
         }
-        for (k, v) in [("EventClass", &self.eventclass), ("EventSeverity", &self.eventseverity), ("TargetClass", &self.targetclass), ("TargetSeverity", &self.targetseverity)] {
+        for (k, v) in [
+            ("EventClass", &self.eventclass),
+            ("EventSeverity", &self.eventseverity),
+            ("TargetClass", &self.targetclass),
+            ("TargetSeverity", &self.targetseverity),
+        ] {
             if let Some(v) = v {
                 p.insert(k.into(), json!(v));
             }
@@ -173,7 +211,11 @@ impl EventStore {
             let mut c = c;
             let tx = c.transaction().await?;
             tx.execute(super::bulk::INSERT_EVENT, &row.params()).await?;
-            tx.execute("INSERT INTO events_json (id, event) VALUES ($1, $2)", &[&id, &row.event.raw]).await?;
+            tx.execute(
+                "INSERT INTO events_json (id, event) VALUES ($1, $2)",
+                &[&id, &row.event.raw],
+            )
+            .await?;
             for (dir, ip) in row.addresses() {
                 tx.execute(
                     "INSERT INTO events_addr (id, dir, ip, detecttime) VALUES ($1, $2, $3, $4)",
@@ -199,7 +241,8 @@ impl EventStore {
 
     /// Deletes one event (and its JSON and addresses); false when there was none.
     pub async fn delete_event(&self, id: &str) -> Result<bool> {
-        let n = with_client!(self, |c| c.execute("DELETE FROM events WHERE id = $1", &[&id]))?;
+        let n = with_client!(self, |c| c
+            .execute("DELETE FROM events WHERE id = $1", &[&id]))?;
         Ok(n > 0)
     }
 
@@ -211,7 +254,9 @@ impl EventStore {
 
     /// The number of events matching the parameters (paging and sorting ignored).
     pub async fn count_events(&self, params: &SearchParams) -> Result<i64> {
-        let (sql, values) = params.select(QueryKind::Count).build_postgres(PostgresQueryBuilder);
+        let (sql, values) = params
+            .select(QueryKind::Count)
+            .build_postgres(PostgresQueryBuilder);
         let row = with_client!(self, |c| c.query_one(sql.as_str(), &values.as_params()))?;
         Ok(row.get(0))
     }
@@ -220,7 +265,9 @@ impl EventStore {
     pub async fn search_events(&self, params: &SearchParams) -> Result<Page<StoredEvent>> {
         let rows = self.run_select(params, QueryKind::Select).await?;
         let items: Vec<StoredEvent> = rows.iter().map(stored).collect();
-        let next_cursor = next_cursor(params, &items, |e| (e.detecttime, e.storagetime, e.id.as_str()));
+        let next_cursor = next_cursor(params, &items, |e| {
+            (e.detecttime, e.storagetime, e.id.as_str())
+        });
         Ok(Page { items, next_cursor })
     }
 
@@ -228,7 +275,9 @@ impl EventStore {
     pub async fn search_ghosts(&self, params: &SearchParams) -> Result<Page<Ghost>> {
         let rows = self.run_select(params, QueryKind::SelectGhost).await?;
         let items: Vec<Ghost> = rows.iter().map(Ghost::from_row).collect();
-        let next_cursor = next_cursor(params, &items, |g| (g.detecttime, g.storagetime, g.id.as_str()));
+        let next_cursor = next_cursor(params, &items, |g| {
+            (g.detecttime, g.storagetime, g.id.as_str())
+        });
         Ok(Page { items, next_cursor })
     }
 
@@ -238,7 +287,11 @@ impl EventStore {
     }
 
     /// The minimum or maximum of a time column (Mentat's `search_column_with`); None when empty.
-    pub async fn search_column_with(&self, column: TimeColumn, max: bool) -> Result<Option<NaiveDateTime>> {
+    pub async fn search_column_with(
+        &self,
+        column: TimeColumn,
+        max: bool,
+    ) -> Result<Option<NaiveDateTime>> {
         let f = if max { "max" } else { "min" };
         let sql = format!("SELECT {f}({}) FROM events", column.sql());
         let row = with_client!(self, |c| c.query_one(sql.as_str(), &[]))?;
@@ -255,15 +308,34 @@ impl EventStore {
 }
 
 fn stored(r: &Row) -> StoredEvent {
-    StoredEvent { id: r.get(0), detecttime: r.get(1), storagetime: r.get(2), raw: r.get(3) }
+    StoredEvent {
+        id: r.get(0),
+        detecttime: r.get(1),
+        storagetime: r.get(2),
+        raw: r.get(3),
+    }
 }
 
 /// A cursor after the last item when the page came back full (there may be more).
-fn next_cursor<T>(p: &SearchParams, items: &[T], key: impl Fn(&T) -> (NaiveDateTime, NaiveDateTime, &str)) -> Option<String> {
+fn next_cursor<T>(
+    p: &SearchParams,
+    items: &[T],
+    key: impl Fn(&T) -> (NaiveDateTime, NaiveDateTime, &str),
+) -> Option<String> {
     let limit = p.limit? as usize;
     let (col, _) = p.effective_sort()?;
     let last = items.last().filter(|_| items.len() >= limit)?;
     let (dt, st, id) = key(last);
-    let time = if matches!(col, super::query::Events::CesnetStoragetime) { st } else { dt };
-    Some(Cursor { time, id: id.to_string() }.encode())
+    let time = if matches!(col, super::query::Events::CesnetStoragetime) {
+        st
+    } else {
+        dt
+    };
+    Some(
+        Cursor {
+            time,
+            id: id.to_string(),
+        }
+        .encode(),
+    )
 }

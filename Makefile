@@ -1,0 +1,35 @@
+# The two commands of the README: `make run` and `make test`. Everything they need is
+# installed or started here; nothing is a manual step.
+SHELL := /bin/bash
+CARGO ?= cargo
+DEMO_EVENTS ?= 20000
+
+.PHONY: run test bench db openapi clean-testdbs
+
+# Start the product: PostgreSQL with ip4r, schema, demo data.
+run:
+	@admin=$$(bash .ci/ensure-postgres.sh); \
+	url=$${DATABASE_URL:-$${admin%/*}/ideadb}; \
+	psql "$$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = '$${url##*/}'" | grep -q 1 \
+	  || psql "$$admin" -qc "CREATE DATABASE \"$${url##*/}\""; \
+	$(CARGO) build --release --locked -p ideadb && \
+	export DATABASE_URL="$$url" && \
+	./target/release/ideadb migrate && \
+	if [ "$$(psql "$$url" -tAc 'SELECT count(*) FROM events')" = 0 ]; then \
+	  ./target/release/ideadb ingest ../shared/data/idea-corpus/valid 2>/dev/null || true; \
+	  ./target/release/ideadb gen --count $(DEMO_EVENTS) --days 7 | ./target/release/ideadb ingest -; \
+	fi; \
+	./target/release/ideadb db-status --brief
+
+# Every test: unit, integration against a throw-away database per test, CLI.
+test:
+	@admin=$$(bash .ci/ensure-postgres.sh); \
+	IDEADB_TEST_ADMIN_URL="$$admin" $(CARGO) test --workspace --locked; status=$$?; \
+	for db in $$(psql "$$admin" -tAc "SELECT datname FROM pg_database WHERE datname ~ '^ideadb_(t|tpl)_[0-9]'"); do \
+	  psql "$$admin" -qc "DROP DATABASE IF EXISTS $$db WITH (FORCE)"; \
+	done; exit $$status
+
+# Storage benchmark on 3,000,000 generated events (figures go to BENCHMARKS.md).
+bench:
+	@admin=$$(bash .ci/ensure-postgres.sh); \
+	IDEADB_BENCH_ADMIN_URL="$$admin" $(CARGO) run --release --locked -p ideadb --bin ideadb-bench -- $(BENCH_ARGS)

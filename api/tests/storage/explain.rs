@@ -1,0 +1,119 @@
+//! The main query shapes use the intended indexes: no sequential scan of `events` for an
+//! address, time or category filter on a realistically sized, analysed table.
+
+use chrono::TimeDelta;
+use ideadb::idea::IpRange;
+use ideadb::storage::{QueryKind, SearchParams, SortBy, Values};
+
+use crate::harness::{generated, TestDb};
+
+#[tokio::test]
+async fn main_query_shapes_use_indexes() {
+    let db = TestDb::new().await;
+    let msgs = generated(30_000, 30, 11);
+    db.load(&msgs).await;
+    let c = db.sql().await;
+    // As autovacuum would: merges the GIN pending lists and gathers statistics.
+    c.batch_execute("VACUUM ANALYZE").await.unwrap();
+    let newest = crate::model::Msg::new(msgs.last().unwrap()).detect;
+    let addr = crate::model::Msg::new(&msgs[1234]).sources[0];
+    let one = IpRange::parse(&std::net::Ipv4Addr::from(addr.1 as u32).to_string()).unwrap();
+    let net = IpRange::parse(&format!("{}/24", std::net::Ipv4Addr::from(addr.1 as u32))).unwrap();
+    let week = Some(newest - TimeDelta::days(7));
+    let latest = SortBy::parse("time.desc");
+    let shapes: [(&str, SearchParams, &[&str]); 7] = [
+        (
+            "latest 100 in 7 days",
+            SearchParams {
+                dt_from: week,
+                sortby: latest,
+                limit: Some(100),
+                ..Default::default()
+            },
+            &["events_detecttime_idx"],
+        ),
+        (
+            "one day",
+            SearchParams {
+                dt_from: Some(newest - TimeDelta::days(1)),
+                ..Default::default()
+            },
+            &["events_detecttime_idx"],
+        ),
+        (
+            "source /24 + 7 days",
+            SearchParams {
+                source_addrs: vec![net],
+                dt_from: week,
+                sortby: latest,
+                limit: Some(100),
+                ..Default::default()
+            },
+            &["events_addr_source_idx"],
+        ),
+        (
+            "one address, all time",
+            SearchParams {
+                host_addrs: vec![one],
+                sortby: latest,
+                limit: Some(100),
+                ..Default::default()
+            },
+            &["events_addr_target_idx"],
+        ),
+        (
+            "rare category + detector + 7 days",
+            SearchParams {
+                categories: Values::of(["Test"]),
+                detectors: Values::of(["cz.cesnet.mentat.test"]),
+                dt_from: week,
+                ..Default::default()
+            },
+            &["events_combined_idx", "events_detecttime_idx"],
+        ),
+        (
+            "rare category, all time",
+            SearchParams {
+                categories: Values::of(["Test"]),
+                ..Default::default()
+            },
+            &["events_combined_idx"],
+        ),
+        (
+            "storage time window",
+            SearchParams {
+                st_from: Some(newest - TimeDelta::hours(1)),
+                ..Default::default()
+            },
+            &["events_cesnet_storagetime_idx"],
+        ),
+    ];
+    for (name, p, indexes) in shapes {
+        // Counting a week of a month is rightly a sequential scan; paging it is not.
+        let kinds: &[QueryKind] = if name.starts_with("latest") {
+            &[QueryKind::Select]
+        } else {
+            &[QueryKind::Select, QueryKind::Count]
+        };
+        for &kind in kinds {
+            let sql = format!("EXPLAIN {}", p.mogrify(kind));
+            let plan: Vec<String> = c
+                .query(sql.as_str(), &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let plan = plan.join("\n");
+            assert!(
+                !plan.contains("Seq Scan on events ") && !plan.contains("Seq Scan on events\n"),
+                "{name} ({kind:?}) scans events:\n{plan}"
+            );
+            assert!(
+                indexes.iter().any(|i| plan.contains(i)),
+                "{name} ({kind:?}) uses none of {indexes:?}:\n{plan}"
+            );
+        }
+    }
+    db.drop().await;
+}

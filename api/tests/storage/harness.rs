@@ -1,0 +1,152 @@
+//! A fresh database per test, cloned from a template migrated once per test binary.
+//!
+//! `IDEADB_TEST_ADMIN_URL` (set by `make test`) names a server and a database where we may
+//! CREATE DATABASE; without it the tests fail loudly rather than pass without a database.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use ideadb::idea;
+use ideadb::storage::{EventStore, NewEvent, StoreConfig};
+use serde_json::Value;
+use tokio::sync::{Mutex, OnceCell};
+
+static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+static CREATE_LOCK: Mutex<()> = Mutex::const_new(());
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+pub fn admin_url() -> String {
+    std::env::var("IDEADB_TEST_ADMIN_URL")
+        .expect("IDEADB_TEST_ADMIN_URL is not set: run the tests with `make test`, which provides a PostgreSQL server with ip4r")
+}
+
+/// The URL of another database on the admin server.
+pub fn url_for(db: &str) -> String {
+    let admin = admin_url();
+    let (base, query) = admin
+        .split_once('?')
+        .map_or((admin.as_str(), None), |(b, q)| (b, Some(q)));
+    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
+async fn admin() -> tokio_postgres::Client {
+    let (c, conn) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls)
+        .await
+        .expect("connect to the admin database");
+    tokio::spawn(conn);
+    c
+}
+
+async fn template() -> &'static str {
+    TEMPLATE
+        .get_or_init(|| async {
+            let name = format!("ideadb_tpl_{}", std::process::id());
+            let a = admin().await;
+            a.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+                .await
+                .unwrap();
+            a.batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            EventStore::new(&StoreConfig::new(url_for(&name)))
+                .unwrap()
+                .migrate()
+                .await
+                .expect("migrate the template");
+            name
+        })
+        .await
+}
+
+/// A migrated, empty database that is dropped when the test calls [`TestDb::drop`].
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    pub store: EventStore,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        let tpl = template().await;
+        let name = format!(
+            "ideadb_t_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        {
+            let _guard = CREATE_LOCK.lock().await;
+            admin()
+                .await
+                .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {tpl}"))
+                .await
+                .expect("clone the template");
+        }
+        let url = url_for(&name);
+        let store = EventStore::new(&StoreConfig::new(url.clone())).unwrap();
+        Self { name, url, store }
+    }
+
+    pub async fn drop(self) {
+        drop(self.store);
+        admin()
+            .await
+            .batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .await
+            .unwrap();
+    }
+
+    /// A plain connection for checks the store does not offer.
+    pub async fn sql(&self) -> tokio_postgres::Client {
+        let (c, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        c
+    }
+
+    /// Stores messages through the bulk path; panics on any failure.
+    pub async fn load(&self, messages: &[Value]) {
+        for chunk in messages.chunks(1000) {
+            let batch = chunk.iter().map(event).collect();
+            self.store.insert_batch(batch).await.unwrap();
+        }
+    }
+}
+
+pub fn event(v: &Value) -> NewEvent {
+    let raw = serde_json::to_vec(v).unwrap();
+    NewEvent {
+        row: idea::parse(&raw).unwrap_or_else(|e| panic!("{e}: {v}")),
+        raw,
+    }
+}
+
+pub fn corpus_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/idea-corpus")
+}
+
+/// The 135 messages of fixture-135.json.
+pub fn fixture() -> Vec<Value> {
+    let text = std::fs::read_to_string(corpus_dir().join("fixture-135.json"))
+        .expect("../shared/data/idea-corpus/fixture-135.json");
+    let list: Vec<Value> = serde_json::from_str(&text).unwrap();
+    list.into_iter().map(|mut x| x["event"].take()).collect()
+}
+
+/// Generated messages, parsed back from `ideadb gen`'s NDJSON.
+pub fn generated(count: u64, days: u32, seed: u64) -> Vec<Value> {
+    let mut out = Vec::new();
+    let end = chrono::Utc::now().naive_utc();
+    ideadb::gen::write(&mut out, count, days, seed, end).unwrap();
+    out.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect()
+}

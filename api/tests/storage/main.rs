@@ -1,0 +1,9 @@
+//! Integration tests of the storage layer and the CLI against a real PostgreSQL with ip4r.
+
+mod corpus;
+mod explain;
+mod harness;
+mod ingest;
+mod maintenance;
+mod model;
+mod query;
