@@ -32,4 +32,5 @@ test:
 # Storage benchmark on 3,000,000 generated events (figures go to BENCHMARKS.md).
 bench:
 	@admin=$$(bash .ci/ensure-postgres.sh); \
-	IDEADB_BENCH_ADMIN_URL="$$admin" $(CARGO) run --release --locked -p ideadb --bin ideadb-bench -- $(BENCH_ARGS)
+	$(CARGO) build --release --locked -p ideadb --bins && \
+	IDEADB_BENCH_ADMIN_URL="$$admin" ./target/release/ideadb-bench $(BENCH_ARGS)

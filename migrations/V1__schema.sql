@@ -2,6 +2,8 @@
 -- (tlp, targetabuses, targetclass, targetseverity) and an exact per-address side table.
 CREATE EXTENSION IF NOT EXISTS ip4r;
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
+-- btree_gist lets one GiST index serve an address range and a time bound together.
+CREATE EXTENSION IF NOT EXISTS btree_gist;
 
 CREATE TABLE IF NOT EXISTS events (
     id                      text PRIMARY KEY,
@@ -45,6 +47,9 @@ CREATE TABLE IF NOT EXISTS events_addr (
     id         text NOT NULL,
     dir        "char" NOT NULL CHECK (dir IN ('s', 't')),
     ip         iprange NOT NULL,
+    -- The address as a number when the row is one IPv4 address (most rows): a btree on it
+    -- is far cheaper to maintain than GiST, which then holds only ranges and IPv6.
+    v4         bigint,
     detecttime timestamp NOT NULL
 );
 

@@ -9,8 +9,10 @@ CREATE INDEX IF NOT EXISTS events_combined_idx ON events USING gin (
 ) WITH (gin_pending_list_limit = 16384);
 CREATE INDEX IF NOT EXISTS events_description_idx ON events USING gin (description gin_trgm_ops)
     WITH (gin_pending_list_limit = 16384);
-CREATE INDEX IF NOT EXISTS events_addr_source_idx ON events_addr USING gist (ip) WHERE dir = 's';
-CREATE INDEX IF NOT EXISTS events_addr_target_idx ON events_addr USING gist (ip) WHERE dir = 't';
+CREATE INDEX IF NOT EXISTS events_addr_source_v4_idx ON events_addr USING btree (v4, detecttime) WHERE dir = 's' AND v4 IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_addr_target_v4_idx ON events_addr USING btree (v4, detecttime) WHERE dir = 't' AND v4 IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_addr_source_idx ON events_addr USING gist (ip, detecttime) WHERE dir = 's' AND v4 IS NULL;
+CREATE INDEX IF NOT EXISTS events_addr_target_idx ON events_addr USING gist (ip, detecttime) WHERE dir = 't' AND v4 IS NULL;
 CREATE INDEX IF NOT EXISTS events_addr_id_idx ON events_addr USING btree (id);
 CREATE INDEX IF NOT EXISTS thresholds_thresholdtime_idx ON thresholds USING btree (thresholdtime);
 CREATE INDEX IF NOT EXISTS thresholds_relapsetime_idx ON thresholds USING btree (relapsetime);

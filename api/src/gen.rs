@@ -141,35 +141,35 @@ const DETECTORS: &[Detector] = &[
 ];
 
 const SEVERITIES: &[&str] = &["low", "medium", "medium", "high", "critical"];
-const ABUSES: &[&str] = &[
-    "abuse@cesnet.cz",
-    "abuse@muni.cz",
-    "abuse@cuni.cz",
-    "abuse@vut.cz",
-    "csirt@cvut.cz",
-];
+const ABUSES: &[&str] = &["abuse@cesnet.cz", "abuse@muni.cz", "abuse@cuni.cz", "abuse@vut.cz", "csirt@cvut.cz"];
 const COUNTRIES: &[&str] = &["CN", "US", "RU", "BR", "IN", "NL", "DE", "VN", "CZ", "KR"];
-/// Constituency networks that targets fall into (and internal sources come from).
-const OWN_NETS: &[u32] = &[0xC371_0000, 0x93FB_0000, 0x4E80_0000]; // 195.113/16, 147.251/16, 78.128/16
+/// Constituency networks (/16) that targets fall into and internal sources come from: a
+/// national research network's worth of address space.
+pub const CONSTITUENCY: &[u32] = &[
+    0xC371_0000, // 195.113/16
+    0x93FB_0000, // 147.251/16
+    0x4E80_0000, // 78.128/16
+    0x93E5_0000, // 147.229/16
+    0x93E6_0000, // 147.230/16
+    0x93E7_0000, // 147.231/16
+    0x93E8_0000, // 147.232/16
+    0xA065_0000, // 160.101/16
+    0xA066_0000, // 160.102/16
+    0xC1B2_0000, // 193.178/16
+    0xC284_0000, // 194.132/16
+    0xC39F_0000, // 195.159/16
+];
 
 /// Writes `count` messages as NDJSON, detection times spread over the `days` before `end`,
 /// in time order.
-pub fn write(
-    out: &mut dyn Write,
-    count: u64,
-    days: u32,
-    seed: u64,
-    end: NaiveDateTime,
-) -> std::io::Result<()> {
+pub fn write(out: &mut dyn Write, count: u64, days: u32, seed: u64, end: NaiveDateTime) -> std::io::Result<()> {
     let mut g = Generator::new(seed);
     let span = TimeDelta::days(i64::from(days.max(1))).num_milliseconds();
     let start = end - TimeDelta::milliseconds(span);
     let step = span as f64 / count.max(1) as f64;
     for i in 0..count {
-        let t = start
-            + TimeDelta::milliseconds(
-                (i as f64 * step) as i64 + g.rng.random_range(0..=step.max(1.0) as i64),
-            );
+        let t =
+            start + TimeDelta::milliseconds((i as f64 * step) as i64 + g.rng.random_range(0..=step.max(1.0) as i64));
         let ev = g.event(t.min(end));
         serde_json::to_writer(&mut *out, &ev)?;
         out.write_all(b"\n")?;
@@ -230,11 +230,7 @@ impl Generator {
                 r.random_range(1..0xffffu32)
             ));
         } else {
-            let first = if internal_source {
-                own(r)
-            } else {
-                self.attacker()
-            };
+            let first = if internal_source { own(r) } else { self.attacker() };
             v4.push(ip4(first));
             let r = &mut self.rng;
             if roll < 0.23 {
@@ -248,11 +244,7 @@ impl Generator {
             }
             if r.random_bool(0.02) {
                 let lo = public_v4(r);
-                v4.push(format!(
-                    "{}-{}",
-                    ip4(lo),
-                    ip4(lo.saturating_add(r.random_range(2..40)))
-                ));
+                v4.push(format!("{}-{}", ip4(lo), ip4(lo.saturating_add(r.random_range(2..40)))));
             }
             if r.random_bool(0.03) {
                 v6.push(format!("2001:db8:{:x}::/48", r.random_range(0..0xffffu32)));
@@ -269,11 +261,7 @@ impl Generator {
         if r.random_bool(0.5) {
             src.insert(
                 "Type".into(),
-                json!([if d.categories[0].starts_with("Recon") {
-                    "Scanner"
-                } else {
-                    "Attacker"
-                }]),
+                json!([if d.categories[0].starts_with("Recon") { "Scanner" } else { "Attacker" }]),
             );
         }
         if r.random_bool(0.2) {
@@ -282,16 +270,14 @@ impl Generator {
         let mut tgt = Map::new();
         let scan = d.categories[0] == "Recon.Scanning" && r.random_bool(0.3);
         let targets: Vec<String> = if scan {
-            (0..r.random_range(10..60)).map(|_| ip4(own(r))).collect()
+            // A scan sweeps one network.
+            let net = own(r) & 0xffff_0000;
+            (0..r.random_range(10..60)).map(|_| ip4(net | r.random_range(1..0xfffe))).collect()
         } else {
             vec![ip4(own(r))]
         };
         tgt.insert("IP4".into(), json!(targets));
-        let ports: Vec<u16> = if scan {
-            d.ports.to_vec()
-        } else {
-            vec![d.ports[r.random_range(0..d.ports.len())]]
-        };
+        let ports: Vec<u16> = if scan { d.ports.to_vec() } else { vec![d.ports[r.random_range(0..d.ports.len())]] };
         tgt.insert("Port".into(), json!(ports));
         tgt.insert("Proto".into(), json!(d.proto));
         let storage = detect + TimeDelta::seconds(r.random_range(1..600));
@@ -336,7 +322,7 @@ fn ip4(a: u32) -> String {
 }
 
 fn own(r: &mut SmallRng) -> u32 {
-    OWN_NETS[r.random_range(0..OWN_NETS.len())] | r.random_range(1..0xfffe)
+    CONSTITUENCY[r.random_range(0..CONSTITUENCY.len())] | r.random_range(1..0xfffe)
 }
 
 /// A random unicast address outside the private and reserved blocks.
@@ -344,10 +330,7 @@ fn public_v4(r: &mut SmallRng) -> u32 {
     loop {
         let a: u32 = r.random();
         let first = a >> 24;
-        if !matches!(
-            first,
-            0 | 10 | 100 | 127 | 169 | 172 | 192 | 198 | 203 | 224..=255
-        ) {
+        if !matches!(first, 0 | 10 | 100 | 127 | 169 | 172 | 192 | 198 | 203 | 224..=255) {
             return a;
         }
     }
@@ -359,29 +342,18 @@ mod tests {
 
     #[test]
     fn generated_messages_are_valid_idea_and_deterministic() {
-        let end = chrono::DateTime::from_timestamp(1_700_000_000, 0)
-            .unwrap()
-            .naive_utc();
+        let end = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap().naive_utc();
         let mut a = Vec::new();
         write(&mut a, 500, 3, 7, end).unwrap();
         let mut b = Vec::new();
         write(&mut b, 500, 3, 7, end).unwrap();
         assert_eq!(a, b);
-        let rows: Vec<_> = a
-            .split(|c| *c == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(|l| crate::idea::parse(l).unwrap())
-            .collect();
+        let rows: Vec<_> =
+            a.split(|c| *c == b'\n').filter(|l| !l.is_empty()).map(|l| crate::idea::parse(l).unwrap()).collect();
         assert_eq!(rows.len(), 500);
         let multi = rows.iter().filter(|r| r.source_ip.len() > 1).count();
-        assert!(
-            (40..=125).contains(&multi),
-            "{multi} of 500 events have several sources"
-        );
-        assert!(rows.iter().any(|r| r
-            .source_ip
-            .iter()
-            .any(|ip| ip.family() == crate::idea::Family::V6)));
+        assert!((40..=125).contains(&multi), "{multi} of 500 events have several sources");
+        assert!(rows.iter().any(|r| r.source_ip.iter().any(|ip| ip.family() == crate::idea::Family::V6)));
         assert!(rows.iter().any(|r| r.target_ip.len() >= 10));
         assert!(rows.windows(2).all(|w| w[0].detecttime <= w[1].detecttime));
     }

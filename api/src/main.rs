@@ -11,11 +11,7 @@ use ideadb::storage::{EventStore, SearchParams, StoreConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
-#[command(
-    name = "ideadb",
-    version,
-    about = "Security event database for IDEA messages"
-)]
+#[command(name = "ideadb", version, about = "Security event database for IDEA messages")]
 struct Cli {
     #[command(flatten)]
     db: DbArgs,
@@ -35,12 +31,7 @@ struct DbArgs {
     )]
     database_url: String,
     /// Cancel any query running longer than this many seconds.
-    #[arg(
-        long,
-        env = "IDEADB_STATEMENT_TIMEOUT",
-        default_value_t = 30,
-        global = true
-    )]
+    #[arg(long, env = "IDEADB_STATEMENT_TIMEOUT", default_value_t = 30, global = true)]
     statement_timeout: u64,
 }
 
@@ -90,10 +81,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("IDEADB_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("IDEADB_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -118,21 +106,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Migrate => {
             store.migrate().await?;
-            println!(
-                "schema is at version {}",
-                store.schema_version().await?.unwrap_or(0)
-            );
+            println!("schema is at version {}", store.schema_version().await?.unwrap_or(0));
         }
-        Command::Ingest {
-            paths,
-            batch_size,
-            writers,
-        } => return ingest(&store, paths, batch_size, writers).await,
-        Command::Cleanup {
-            events,
-            thresholded,
-            dry_run,
-        } => cleanup(&store, events, thresholded, dry_run).await?,
+        Command::Ingest { paths, batch_size, writers } => return ingest(&store, paths, batch_size, writers).await,
+        Command::Cleanup { events, thresholded, dry_run } => cleanup(&store, events, thresholded, dry_run).await?,
         Command::DbStatus { brief } => {
             let st = store.database_status(brief).await?;
             println!("{}", serde_json::to_string_pretty(&st)?);
@@ -142,12 +119,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn ingest(
-    store: &EventStore,
-    paths: Vec<String>,
-    batch_size: usize,
-    writers: usize,
-) -> anyhow::Result<ExitCode> {
+async fn ingest(store: &EventStore, paths: Vec<String>, batch_size: usize, writers: usize) -> anyhow::Result<ExitCode> {
     store.migrate().await?;
     let inputs = paths.iter().map(|p| Input::parse(p)).collect();
     let bar = if std::io::stderr().is_terminal() {
@@ -160,25 +132,13 @@ async fn ingest(
     } else {
         ProgressBar::hidden()
     };
-    let opts = ingest::Options {
-        batch_size,
-        writers,
-    };
-    let summary = ingest::run(store, inputs, &opts, bar.clone(), |r| {
-        eprintln!("rejected {}: {}", r.origin, r.reason)
-    })
-    .await;
+    let opts = ingest::Options { batch_size, writers };
+    let summary =
+        ingest::run(store, inputs, &opts, bar.clone(), |r| eprintln!("rejected {}: {}", r.origin, r.reason)).await;
     bar.finish_and_clear();
     let s = summary?;
-    eprintln!(
-        "stored {}, duplicates {}, rejected {}",
-        s.stored, s.duplicates, s.rejected
-    );
-    Ok(if s.rejected > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    eprintln!("stored {}, duplicates {}, rejected {}", s.stored, s.duplicates, s.rejected);
+    Ok(if s.rejected > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 async fn cleanup(
@@ -189,10 +149,7 @@ async fn cleanup(
 ) -> anyhow::Result<()> {
     let now = Utc::now().naive_utc();
     if let Some(age) = events {
-        let params = SearchParams {
-            st_to: Some(now - age),
-            ..Default::default()
-        };
+        let params = SearchParams { st_to: Some(now - age), ..Default::default() };
         if dry_run {
             println!("would delete {} events", store.count_events(&params).await?);
         } else {
@@ -203,19 +160,11 @@ async fn cleanup(
         return Ok(());
     }
     if let Some(age) = thresholded {
-        let n = store
-            .table_cleanup("events_thresholded", "createtime", now - age)
-            .await?;
+        let n = store.table_cleanup("events_thresholded", "createtime", now - age).await?;
         println!("deleted {n} thresholded-event records");
     }
-    println!(
-        "deleted {} expired thresholds",
-        store.thresholds_clean(now).await?
-    );
-    println!(
-        "deleted {} orphaned thresholded-event records",
-        store.thresholded_events_clean().await?
-    );
+    println!("deleted {} expired thresholds", store.thresholds_clean(now).await?);
+    println!("deleted {} orphaned thresholded-event records", store.thresholded_events_clean().await?);
     Ok(())
 }
 
@@ -237,9 +186,7 @@ fn parse_age(s: &str) -> Result<TimeDelta, String> {
             let split = s
                 .find(|c: char| !c.is_ascii_digit())
                 .ok_or_else(|| format!("{s:?} has no unit (use y, m, w, d or h)"))?;
-            let n: i64 = s[..split]
-                .parse()
-                .map_err(|_| format!("{s:?} does not start with a number"))?;
+            let n: i64 = s[..split].parse().map_err(|_| format!("{s:?} does not start with a number"))?;
             let unit = match &s[split..] {
                 "y" => YEAR,
                 "m" => YEAR / 12,

@@ -34,31 +34,21 @@ pub struct IdeaError {
 
 impl IdeaError {
     fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            path: path.into(),
-            message: message.into(),
-        }
+        Self { path: path.into(), message: message.into() }
     }
 }
 
 /// Parses and validates raw JSON bytes as one IDEA message.
 pub fn parse(raw: &[u8]) -> Result<EventRow, IdeaError> {
-    let v: Value = serde_json::from_slice(raw)
-        .map_err(|e| IdeaError::new("$", format!("not valid JSON: {e}")))?;
+    let v: Value = serde_json::from_slice(raw).map_err(|e| IdeaError::new("$", format!("not valid JSON: {e}")))?;
     from_value(&v)
 }
 
 /// Validates an already-parsed JSON value as one IDEA message.
 pub fn from_value(v: &Value) -> Result<EventRow, IdeaError> {
-    let obj = v.as_object().ok_or_else(|| {
-        IdeaError::new(
-            "$",
-            format!(
-                "an IDEA message must be a JSON object, got {}",
-                time::kind(v)
-            ),
-        )
-    })?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| IdeaError::new("$", format!("an IDEA message must be a JSON object, got {}", time::kind(v))))?;
     validate_header(obj)?;
     row::map(obj)
 }
@@ -66,21 +56,10 @@ pub fn from_value(v: &Value) -> Result<EventRow, IdeaError> {
 fn validate_header(obj: &Map<String, Value>) -> Result<(), IdeaError> {
     match obj.get("Format") {
         Some(Value::String(s)) if s == "IDEA0" => {}
-        Some(other) => {
-            return Err(IdeaError::new(
-                "Format",
-                format!("must be \"IDEA0\", got {other}"),
-            ))
-        }
+        Some(other) => return Err(IdeaError::new("Format", format!("must be \"IDEA0\", got {other}"))),
         None => return Err(IdeaError::new("Format", "is required")),
     }
-    for key in [
-        "CreateTime",
-        "EventTime",
-        "CeaseTime",
-        "WinStartTime",
-        "WinEndTime",
-    ] {
+    for key in ["CreateTime", "EventTime", "CeaseTime", "WinStartTime", "WinEndTime"] {
         if let Some(t) = obj.get(key) {
             time::parse(t).map_err(|m| IdeaError::new(key, m))?;
         }
@@ -88,34 +67,20 @@ fn validate_header(obj: &Map<String, Value>) -> Result<(), IdeaError> {
     for key in ["ConnCount", "FlowCount", "PacketCount", "ByteCount"] {
         if let Some(n) = obj.get(key) {
             if as_u64(n).is_none() {
-                return Err(IdeaError::new(
-                    key,
-                    format!("must be a non-negative integer, got {n}"),
-                ));
+                return Err(IdeaError::new(key, format!("must be a non-negative integer, got {n}")));
             }
         }
     }
     if let Some(c) = obj.get("Confidence") {
-        match c
-            .as_f64()
-            .or_else(|| c.as_str().and_then(|s| s.trim().parse().ok()))
-        {
+        match c.as_f64().or_else(|| c.as_str().and_then(|s| s.trim().parse().ok())) {
             Some(x) if (0.0..=1.0).contains(&x) => {}
-            _ => {
-                return Err(IdeaError::new(
-                    "Confidence",
-                    format!("must be a number from 0 to 1, got {c}"),
-                ))
-            }
+            _ => return Err(IdeaError::new("Confidence", format!("must be a number from 0 to 1, got {c}"))),
         }
     }
     for key in ["Description", "Note", "TLP"] {
         if let Some(s) = obj.get(key) {
             if !s.is_string() {
-                return Err(IdeaError::new(
-                    key,
-                    format!("must be a string, got {}", time::kind(s)),
-                ));
+                return Err(IdeaError::new(key, format!("must be a string, got {}", time::kind(s))));
             }
         }
     }
@@ -136,8 +101,7 @@ fn validate_header(obj: &Map<String, Value>) -> Result<(), IdeaError> {
 
 /// A non-negative integer, also when written as a string of digits.
 pub(crate) fn as_u64(v: &Value) -> Option<u64> {
-    v.as_u64()
-        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+    v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
 /// Items of a list-valued IDEA key; a bare scalar counts as a one-element list (lenient rule).
@@ -157,28 +121,21 @@ pub(crate) fn strings(v: Option<&Value>, path: &str) -> Result<Vec<String>, Idea
         .enumerate()
         .map(|(i, item)| match item {
             Value::String(s) => Ok(s.clone()),
-            other => Err(IdeaError::new(
-                format!("{path}[{i}]"),
-                format!("must be a string, got {}", time::kind(other)),
-            )),
+            other => {
+                Err(IdeaError::new(format!("{path}[{i}]"), format!("must be a string, got {}", time::kind(other))))
+            }
         })
         .collect()
 }
 
 /// `^[a-zA-Z0-9._-]+$`: IDEA's ID type.
 pub fn is_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// `^[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)?$`: IDEA's category tag.
 pub(crate) fn is_category(s: &str) -> bool {
-    let word = |w: &str| {
-        !w.is_empty()
-            && w.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
-    };
+    let word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
     match s.split_once('.') {
         Some((a, b)) => word(a) && word(b),
         None => word(s),
@@ -191,17 +148,9 @@ mod tests {
 
     #[test]
     fn tags_and_ids_follow_the_idea_patterns() {
-        assert!(
-            is_category("Recon.Scanning") && is_category("Test") && is_category("Suspicious.Miner")
-        );
-        assert!(
-            !is_category("Recon.Scanning.Deep")
-                && !is_category("Recon Scanning")
-                && !is_category("")
-        );
-        assert!(
-            is_id("4390fc3f-c753-4a3e-bc83-1b44f24baf75") && is_id("msg01-dup3") && is_id("a.b_c")
-        );
+        assert!(is_category("Recon.Scanning") && is_category("Test") && is_category("Suspicious.Miner"));
+        assert!(!is_category("Recon.Scanning.Deep") && !is_category("Recon Scanning") && !is_category(""));
+        assert!(is_id("4390fc3f-c753-4a3e-bc83-1b44f24baf75") && is_id("msg01-dup3") && is_id("a.b_c"));
         assert!(!is_id("") && !is_id("a b") && !is_id("a/b"));
     }
 }

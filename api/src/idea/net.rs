@@ -30,11 +30,7 @@ impl IpRange {
     /// `192.168.0.10/25`) or an `a-b` range, of either family.
     pub fn parse(s: &str) -> Result<Self, String> {
         let s = s.trim();
-        let fam = if s.contains(':') {
-            Family::V6
-        } else {
-            Family::V4
-        };
+        let fam = if s.contains(':') { Family::V6 } else { Family::V4 };
         Self::parse_family(s, fam)
     }
 
@@ -70,10 +66,7 @@ impl IpRange {
             return match fam {
                 Family::V4 => {
                     let n = ipnetwork::Ipv4Network::from_str(s).map_err(|_| bad())?;
-                    Ok(Self::V4 {
-                        lo: u32::from(n.network()),
-                        hi: u32::from(n.broadcast()),
-                    })
+                    Ok(Self::V4 { lo: u32::from(n.network()), hi: u32::from(n.broadcast()) })
                 }
                 Family::V6 => {
                     let n = ipnetwork::Ipv6Network::from_str(s).map_err(|_| bad())?;
@@ -98,10 +91,7 @@ impl IpRange {
     fn from_bounds(fam: Family, lo: u128, hi: u128) -> Self {
         match fam {
             // Callers only pass IPv4 bounds that came from u32 values.
-            Family::V4 => Self::V4 {
-                lo: lo as u32,
-                hi: hi as u32,
-            },
+            Family::V4 => Self::V4 { lo: lo as u32, hi: hi as u32 },
             Family::V6 => Self::V6 { lo, hi },
         }
     }
@@ -118,6 +108,14 @@ impl IpRange {
         match *self {
             Self::V4 { lo, hi } => (u128::from(lo), u128::from(hi)),
             Self::V6 { lo, hi } => (lo, hi),
+        }
+    }
+
+    /// The address as a number when the range is one IPv4 address.
+    pub fn single_v4(&self) -> Option<u32> {
+        match *self {
+            Self::V4 { lo, hi } if lo == hi => Some(lo),
+            _ => None,
         }
     }
 
@@ -151,10 +149,7 @@ impl IpRange {
 
     /// The smallest range covering every item of the given family (Mentat's `*_aggr_*`).
     pub fn hull(items: &[IpRange], fam: Family) -> Option<IpRange> {
-        let mut it = items
-            .iter()
-            .filter(|r| r.family() == fam)
-            .map(|r| r.bounds());
+        let mut it = items.iter().filter(|r| r.family() == fam).map(|r| r.bounds());
         let (mut lo, mut hi) = it.next()?;
         for (l, h) in it {
             lo = lo.min(l);
@@ -221,11 +216,7 @@ const AF_INET: u8 = 2;
 const AF_INET6: u8 = 3;
 
 impl ToSql for IpRange {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
         match (ty.name(), *self) {
             ("ip4r", Self::V4 { lo, hi }) => {
                 out.put_u32(lo);
@@ -246,9 +237,7 @@ impl ToSql for IpRange {
                 out.put_u128(lo);
                 out.put_u128(hi);
             }
-            (name, v) => {
-                return Err(format!("{v} cannot be stored in a column of type {name}").into())
-            }
+            (name, v) => return Err(format!("{v} cannot be stored in a column of type {name}").into()),
         }
         Ok(IsNull::No)
     }
@@ -262,26 +251,12 @@ impl ToSql for IpRange {
 
 impl<'a> FromSql<'a> for IpRange {
     fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn StdError + Sync + Send>> {
-        let u32_at =
-            |i: usize| -> u32 { u32::from_be_bytes(raw[i..i + 4].try_into().unwrap_or_default()) };
-        let u64_at =
-            |i: usize| -> u64 { u64::from_be_bytes(raw[i..i + 8].try_into().unwrap_or_default()) };
-        let u128_at = |i: usize| -> u128 {
-            u128::from_be_bytes(raw[i..i + 16].try_into().unwrap_or_default())
-        };
+        let u32_at = |i: usize| -> u32 { u32::from_be_bytes(raw[i..i + 4].try_into().unwrap_or_default()) };
+        let u64_at = |i: usize| -> u64 { u64::from_be_bytes(raw[i..i + 8].try_into().unwrap_or_default()) };
+        let u128_at = |i: usize| -> u128 { u128::from_be_bytes(raw[i..i + 16].try_into().unwrap_or_default()) };
         match (ty.name(), raw.len()) {
-            ("ip4r", 8) => {
-                return Ok(Self::V4 {
-                    lo: u32_at(0),
-                    hi: u32_at(4),
-                })
-            }
-            ("ip6r", 32) => {
-                return Ok(Self::V6 {
-                    lo: u128_at(0),
-                    hi: u128_at(16),
-                })
-            }
+            ("ip4r", 8) => return Ok(Self::V4 { lo: u32_at(0), hi: u32_at(4) }),
+            ("ip6r", 32) => return Ok(Self::V6 { lo: u128_at(0), hi: u128_at(16) }),
             ("iprange", n) if n >= 4 && n == 4 + raw[3] as usize => {}
             (name, n) => return Err(format!("unexpected {n}-byte value for type {name}").into()),
         }
@@ -291,33 +266,18 @@ impl<'a> FromSql<'a> for IpRange {
         match (af, raw[3]) {
             (AF_INET, 4) => {
                 let lo = u32_at(data);
-                Ok(Self::V4 {
-                    lo,
-                    hi: lo | mask4(bits),
-                })
+                Ok(Self::V4 { lo, hi: lo | mask4(bits) })
             }
-            (AF_INET, 8) => Ok(Self::V4 {
-                lo: u32_at(data),
-                hi: u32_at(data + 4),
-            }),
+            (AF_INET, 8) => Ok(Self::V4 { lo: u32_at(data), hi: u32_at(data + 4) }),
             (AF_INET6, 8) => {
                 let lo = u128::from(u64_at(data)) << 64;
-                Ok(Self::V6 {
-                    lo,
-                    hi: lo | mask6(bits),
-                })
+                Ok(Self::V6 { lo, hi: lo | mask6(bits) })
             }
             (AF_INET6, 16) => {
                 let lo = u128_at(data);
-                Ok(Self::V6 {
-                    lo,
-                    hi: lo | mask6(bits),
-                })
+                Ok(Self::V6 { lo, hi: lo | mask6(bits) })
             }
-            (AF_INET6, 32) => Ok(Self::V6 {
-                lo: u128_at(data),
-                hi: u128_at(data + 16),
-            }),
+            (AF_INET6, 32) => Ok(Self::V6 { lo: u128_at(data), hi: u128_at(data + 16) }),
             (0, 0) => Err("the match-all iprange '-' has no family".into()),
             (af, n) => Err(format!("unsupported iprange encoding (af {af}, {n} bytes)").into()),
         }
@@ -334,35 +294,13 @@ mod tests {
 
     #[test]
     fn parses_the_three_idea_forms_of_both_families() {
-        assert_eq!(
-            IpRange::parse("192.168.1.1").unwrap().to_string(),
-            "192.168.1.1"
-        );
-        assert_eq!(
-            IpRange::parse("192.168.0.10/25").unwrap().to_string(),
-            "192.168.0.0/25"
-        );
-        assert_eq!(
-            IpRange::parse("192.168.0.2-192.168.0.5")
-                .unwrap()
-                .to_string(),
-            "192.168.0.2-192.168.0.5"
-        );
-        assert_eq!(
-            IpRange::parse("10.0.0.0-10.0.0.255").unwrap().to_string(),
-            "10.0.0.0/24"
-        );
-        assert_eq!(
-            IpRange::parse("2001:db8::ff00:42:0/112")
-                .unwrap()
-                .to_string(),
-            "2001:db8::ff00:42:0/112"
-        );
+        assert_eq!(IpRange::parse("192.168.1.1").unwrap().to_string(), "192.168.1.1");
+        assert_eq!(IpRange::parse("192.168.0.10/25").unwrap().to_string(), "192.168.0.0/25");
+        assert_eq!(IpRange::parse("192.168.0.2-192.168.0.5").unwrap().to_string(), "192.168.0.2-192.168.0.5");
+        assert_eq!(IpRange::parse("10.0.0.0-10.0.0.255").unwrap().to_string(), "10.0.0.0/24");
+        assert_eq!(IpRange::parse("2001:db8::ff00:42:0/112").unwrap().to_string(), "2001:db8::ff00:42:0/112");
         assert_eq!(IpRange::parse("::/0").unwrap().bounds(), (0, u128::MAX));
-        assert_eq!(
-            IpRange::parse("0.0.0.0/0").unwrap().to_string(),
-            "0.0.0.0/0"
-        );
+        assert_eq!(IpRange::parse("0.0.0.0/0").unwrap().to_string(), "0.0.0.0/0");
         assert!(IpRange::parse("192.168.0.5-192.168.0.2").is_err());
         assert!(IpRange::parse("1.2.3").is_err());
         assert!(IpRange::parse_family("1.2.3.4", Family::V6).is_err());
@@ -371,18 +309,9 @@ mod tests {
     #[test]
     fn merge_joins_overlapping_and_adjacent_ranges_but_keeps_zero() {
         let r = |s: &str| IpRange::parse(s).unwrap();
-        let merged = IpRange::merge(vec![
-            r("10.0.0.5"),
-            r("0.0.0.0"),
-            r("10.0.0.0/30"),
-            r("10.0.0.4"),
-            r("::1"),
-        ]);
+        let merged = IpRange::merge(vec![r("10.0.0.5"), r("0.0.0.0"), r("10.0.0.0/30"), r("10.0.0.4"), r("::1")]);
         let shown: Vec<String> = merged.iter().map(|x| x.to_string()).collect();
         assert_eq!(shown, ["0.0.0.0", "10.0.0.0-10.0.0.5", "::1"]);
-        assert_eq!(
-            IpRange::hull(&merged, Family::V4).unwrap().to_string(),
-            "0.0.0.0-10.0.0.5"
-        );
+        assert_eq!(IpRange::hull(&merged, Family::V4).unwrap().to_string(), "0.0.0.0-10.0.0.5");
     }
 }

@@ -39,14 +39,7 @@ pub struct EventRow {
 
 impl EventRow {
     pub fn aggr(&self, target: bool, fam: Family) -> Option<IpRange> {
-        IpRange::hull(
-            if target {
-                &self.target_ip
-            } else {
-                &self.source_ip
-            },
-            fam,
-        )
+        IpRange::hull(if target { &self.target_ip } else { &self.source_ip }, fam)
     }
 }
 
@@ -61,12 +54,7 @@ struct Side {
 pub(super) fn map(obj: &Map<String, Value>) -> Result<EventRow, IdeaError> {
     let id = match obj.get("ID") {
         Some(Value::String(s)) if is_id(s) => s.clone(),
-        Some(other) => {
-            return Err(IdeaError::new(
-                "ID",
-                format!("must match [a-zA-Z0-9._-]+, got {other}"),
-            ))
-        }
+        Some(other) => return Err(IdeaError::new("ID", format!("must match [a-zA-Z0-9._-]+, got {other}"))),
         None => return Err(IdeaError::new("ID", "is required")),
     };
     let detecttime = match obj.get("DetectTime") {
@@ -120,10 +108,7 @@ fn categories(v: Option<&Value>) -> Result<Vec<String>, IdeaError> {
     };
     let cats = strings(Some(v), "Category")?;
     if cats.is_empty() {
-        return Err(IdeaError::new(
-            "Category",
-            "must hold at least one category",
-        ));
+        return Err(IdeaError::new("Category", "must hold at least one category"));
     }
     if let Some((i, bad)) = cats.iter().enumerate().find(|(_, c)| !is_category(c)) {
         return Err(IdeaError::new(
@@ -145,13 +130,9 @@ fn side(v: Option<&Value>, key: &str, protocols: &mut BTreeSet<String>) -> Resul
         for (k, fam) in [("IP4", Family::V4), ("IP6", Family::V6)] {
             for (j, ip) in list(item.get(k).unwrap_or(&Value::Null)).enumerate() {
                 let s = ip.as_str().ok_or_else(|| {
-                    IdeaError::new(
-                        format!("{path}.{k}[{j}]"),
-                        format!("must be a string, got {}", time::kind(ip)),
-                    )
+                    IdeaError::new(format!("{path}.{k}[{j}]"), format!("must be a string, got {}", time::kind(ip)))
                 })?;
-                let r = IpRange::parse_family(s, fam)
-                    .map_err(|m| IdeaError::new(format!("{path}.{k}[{j}]"), m))?;
+                let r = IpRange::parse_family(s, fam).map_err(|m| IdeaError::new(format!("{path}.{k}[{j}]"), m))?;
                 out.ips.push(r);
             }
         }
@@ -166,11 +147,7 @@ fn side(v: Option<&Value>, key: &str, protocols: &mut BTreeSet<String>) -> Resul
                 }
             };
         }
-        out.types.extend(
-            strings(item.get("Type"), &format!("{path}.Type"))?
-                .iter()
-                .map(|s| clean(s)),
-        );
+        out.types.extend(strings(item.get("Type"), &format!("{path}.Type"))?.iter().map(|s| clean(s)));
         let protos = strings(item.get("Proto"), &format!("{path}.Proto"))?;
         protocols.extend(protos.iter().map(|s| clean(s).to_lowercase()));
     }
@@ -180,12 +157,7 @@ fn side(v: Option<&Value>, key: &str, protocols: &mut BTreeSet<String>) -> Resul
 fn nodes(v: Option<&Value>) -> Result<(Vec<String>, Vec<String>), IdeaError> {
     let mut names = Vec::new();
     let mut types = BTreeSet::new();
-    for (i, node) in v
-        .map(|v| list(v).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .enumerate()
-    {
+    for (i, node) in v.map(|v| list(v).collect::<Vec<_>>()).unwrap_or_default().into_iter().enumerate() {
         let Some(node) = node.as_object() else {
             continue;
         };
@@ -199,11 +171,7 @@ fn nodes(v: Option<&Value>) -> Result<(Vec<String>, Vec<String>), IdeaError> {
                 ))
             }
         }
-        types.extend(
-            strings(node.get("Type"), &format!("Node[{i}].Type"))?
-                .iter()
-                .map(|s| clean(s)),
-        );
+        types.extend(strings(node.get("Type"), &format!("Node[{i}].Type"))?.iter().map(|s| clean(s)));
     }
     Ok((names, types.into_iter().collect()))
 }
@@ -226,11 +194,7 @@ impl Private {
             .into_iter()
             .filter_map(|k| obj.get(k).and_then(Value::as_object).map(|d| (k, d)))
             .collect();
-        let get = |key: &str| {
-            dicts
-                .iter()
-                .find_map(|(name, d)| d.get(key).map(|v| (format!("{name}.{key}"), v)))
-        };
+        let get = |key: &str| dicts.iter().find_map(|(name, d)| d.get(key).map(|v| (format!("{name}.{key}"), v)));
         let list_of = |key: &str| -> Result<Vec<String>, IdeaError> {
             match get(key) {
                 Some((path, v)) => Ok(strings(Some(v), &path)?.iter().map(|s| clean(s)).collect()),
@@ -241,10 +205,9 @@ impl Private {
             match get(key) {
                 Some((_, Value::String(s))) => Ok(Some(clean(s).to_lowercase())),
                 Some((_, Value::Null)) | None => Ok(None),
-                Some((path, other)) => Err(IdeaError::new(
-                    path,
-                    format!("must be a string, got {}", time::kind(other)),
-                )),
+                Some((path, other)) => {
+                    Err(IdeaError::new(path, format!("must be a string, got {}", time::kind(other))))
+                }
             }
         };
         let storagetime = match get("StorageTime") {
@@ -289,19 +252,8 @@ mod tests {
         assert_eq!(r.detecttime.to_string(), "2024-01-01 09:00:00");
         assert_eq!(r.description.as_deref(), Some("ab"));
         let ips: Vec<String> = r.source_ip.iter().map(|x| x.to_string()).collect();
-        assert_eq!(
-            ips,
-            [
-                "8.8.8.8",
-                "10.0.0.1-10.0.0.2",
-                "192.168.0.0/24",
-                "2001:db8::1"
-            ]
-        );
-        assert_eq!(
-            r.aggr(false, super::Family::V4).unwrap().to_string(),
-            "8.8.8.8-192.168.0.255"
-        );
+        assert_eq!(ips, ["8.8.8.8", "10.0.0.1-10.0.0.2", "192.168.0.0/24", "2001:db8::1"]);
+        assert_eq!(r.aggr(false, super::Family::V4).unwrap().to_string(), "8.8.8.8-192.168.0.255");
         assert_eq!(r.aggr(true, super::Family::V6), None);
         assert_eq!(r.source_port, [22, 80]);
         assert_eq!(r.target_port, [443]);
@@ -309,24 +261,13 @@ mod tests {
             json!({"Format": "IDEA0", "ID": "n", "DetectTime": "2024-01-01T00:00:00Z", "Category": ["Test"],
                                  "Node": [{"Type": ["Honeypot"]}], "Target": [{"Port": ["22", 25]}], "Confidence": "0.5"}),
         );
-        assert!(
-            unnamed.node_name.is_empty(),
-            "stored with no detector rather than refused"
-        );
-        assert_eq!(
-            unnamed.target_port,
-            [22, 25],
-            "numeric strings are ports, as the IDEA library's int() reads them"
-        );
+        assert!(unnamed.node_name.is_empty(), "stored with no detector rather than refused");
+        assert_eq!(unnamed.target_port, [22, 25], "numeric strings are ports, as the IDEA library's int() reads them");
         assert_eq!(r.source_type, ["Botnet", "Scanner"]);
         assert_eq!(r.protocol, ["http", "tcp"]);
         assert_eq!(r.node_name, ["org.relay", "cz.cesnet.det"]);
         assert_eq!(r.node_type, ["Flow", "Honeypot"]);
-        assert_eq!(
-            r.eventseverity.as_deref(),
-            Some("low"),
-            "_Mentat wins over _CESNET"
-        );
+        assert_eq!(r.eventseverity.as_deref(), Some("low"), "_Mentat wins over _CESNET");
         assert_eq!(r.eventclass.as_deref(), Some("scan-class"));
         assert_eq!(r.resolvedabuses, ["abuse@a"]);
         assert_eq!(r.storagetime.unwrap().to_string(), "2024-01-01 10:00:00");
@@ -347,39 +288,24 @@ mod tests {
             }
             parse(v.to_string().as_bytes()).unwrap_err().to_string()
         };
-        assert_eq!(
-            broken("Format", json!("IDEA1")),
-            "Format: must be \"IDEA0\", got \"IDEA1\""
-        );
+        assert_eq!(broken("Format", json!("IDEA1")), "Format: must be \"IDEA0\", got \"IDEA1\"");
         assert_eq!(broken("ID", serde_json::Value::Null), "ID: is required");
         assert!(broken("ID", json!("a b")).starts_with("ID: must match"));
         assert!(broken("DetectTime", json!("2024-01-01 00:00"))
             .starts_with("DetectTime: \"2024-01-01 00:00\" is not an RFC 3339"));
-        assert_eq!(
-            broken("Category", json!([])),
-            "Category: must hold at least one category"
-        );
-        assert!(broken("Category", json!(["Recon.Scanning", "bad tag"]))
-            .starts_with("Category[1]: \"bad tag\""));
+        assert_eq!(broken("Category", json!([])), "Category: must hold at least one category");
+        assert!(broken("Category", json!(["Recon.Scanning", "bad tag"])).starts_with("Category[1]: \"bad tag\""));
         assert_eq!(
             broken("Source", json!([{"IP4": ["10.0.0.300"]}])),
             "Source[0].IP4[0]: \"10.0.0.300\" is not a valid IPv4 address, network or range"
         );
         assert!(broken("Target", json!([{"IP6": ["1.2.3.4"]}])).starts_with("Target[0].IP6[0]:"));
-        assert!(broken("Target", json!([{"Port": [70000]}]))
-            .starts_with("Target[0].Port[0]: must be a port number"));
+        assert!(broken("Target", json!([{"Port": [70000]}])).starts_with("Target[0].Port[0]: must be a port number"));
         assert!(broken("Node", json!([{"Name": 5}])).starts_with("Node[0].Name: must be a string"));
-        assert!(broken("Target", json!([{"Port": ["22x"]}]))
-            .starts_with("Target[0].Port[0]: must be a port number"));
+        assert!(broken("Target", json!([{"Port": ["22x"]}])).starts_with("Target[0].Port[0]: must be a port number"));
         assert!(broken("CreateTime", json!("now")).starts_with("CreateTime:"));
         assert!(broken("ConnCount", json!(-1)).starts_with("ConnCount:"));
-        assert!(parse(b"{\"Format\": ")
-            .unwrap_err()
-            .to_string()
-            .starts_with("$: not valid JSON"));
-        assert!(parse(b"[1]")
-            .unwrap_err()
-            .to_string()
-            .contains("must be a JSON object"));
+        assert!(parse(b"{\"Format\": ").unwrap_err().to_string().starts_with("$: not valid JSON"));
+        assert!(parse(b"[1]").unwrap_err().to_string().contains("must be a JSON object"));
     }
 }

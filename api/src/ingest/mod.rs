@@ -43,10 +43,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self {
-            batch_size: 2000,
-            writers: 2,
-        }
+        Self { batch_size: 2000, writers: 2 }
     }
 }
 
@@ -85,12 +82,7 @@ pub async fn run(
                 }
             }
             if batch.len() >= batch_size && open {
-                open = tx
-                    .blocking_send(std::mem::replace(
-                        &mut batch,
-                        Vec::with_capacity(batch_size),
-                    ))
-                    .is_ok();
+                open = tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size))).is_ok();
             }
         });
         if !batch.is_empty() && open {
@@ -103,12 +95,7 @@ pub async fn run(
     let rx = Arc::new(Mutex::new(rx));
     let mut writers = tokio::task::JoinSet::new();
     for _ in 0..opts.writers.max(1) {
-        let (store, rx, counters, bar) = (
-            store.clone(),
-            rx.clone(),
-            counters.clone(),
-            progress.clone(),
-        );
+        let (store, rx, counters, bar) = (store.clone(), rx.clone(), counters.clone(), progress.clone());
         writers.spawn(async move {
             loop {
                 let Some(batch) = rx.lock().await.recv().await else {
@@ -116,12 +103,8 @@ pub async fn run(
                 };
                 let n = batch.len() as u64;
                 let out = store.insert_batch(batch).await?;
-                counters
-                    .stored
-                    .fetch_add(out.stored.len() as u64, Ordering::Relaxed);
-                counters
-                    .duplicates
-                    .fetch_add(out.duplicates.len() as u64, Ordering::Relaxed);
+                counters.stored.fetch_add(out.stored.len() as u64, Ordering::Relaxed);
+                counters.duplicates.fetch_add(out.duplicates.len() as u64, Ordering::Relaxed);
                 bar.inc(n);
             }
         });

@@ -89,31 +89,20 @@ pub fn read_all(inputs: &[Input], emit: &mut dyn FnMut(Item)) {
 }
 
 fn origin(p: &Path) -> Origin {
-    Origin {
-        file: p.display().to_string(),
-        at: Locator::File,
-    }
+    Origin { file: p.display().to_string(), at: Locator::File }
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for p in entries {
-        let hidden = p
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
+        let hidden = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
         if hidden {
             continue;
         }
         if p.is_dir() {
             walk(&p, out)?;
-        } else if matches!(
-            p.extension().and_then(|e| e.to_str()),
-            Some("json" | "ndjson" | "jsonl" | "idea")
-        ) {
+        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("json" | "ndjson" | "jsonl" | "idea")) {
             out.push(p);
         }
     }
@@ -122,20 +111,13 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
 
 fn read_file(path: &Path, emit: &mut dyn FnMut(Item)) {
     match File::open(path) {
-        Ok(f) => read_stream(
-            &path.display().to_string(),
-            Box::new(BufReader::with_capacity(1 << 16, f)),
-            emit,
-        ),
+        Ok(f) => read_stream(&path.display().to_string(), Box::new(BufReader::with_capacity(1 << 16, f)), emit),
         Err(e) => emit((origin(path), Err(format!("cannot open: {e}")))),
     }
 }
 
 fn read_stream(name: &str, mut r: Box<dyn BufRead + '_>, emit: &mut dyn FnMut(Item)) {
-    let at = |at| Origin {
-        file: name.to_string(),
-        at,
-    };
+    let at = |at| Origin { file: name.to_string(), at };
     // Peek past leading whitespace without consuming the first value.
     let first = loop {
         let buf = match r.fill_buf() {
@@ -184,11 +166,7 @@ fn read_stream(name: &str, mut r: Box<dyn BufRead + '_>, emit: &mut dyn FnMut(It
             Some(Err(e)) => {
                 flush(&mut pending, n, &at, emit);
                 return emit((
-                    at(if n == 0 {
-                        Locator::File
-                    } else {
-                        Locator::Document(n + 1)
-                    }),
+                    at(if n == 0 { Locator::File } else { Locator::Document(n + 1) }),
                     Err(format!("not valid JSON: {e}")),
                 ));
             }
@@ -198,21 +176,9 @@ fn read_stream(name: &str, mut r: Box<dyn BufRead + '_>, emit: &mut dyn FnMut(It
 }
 
 /// Emits the last document, located as the whole file when it was the only one.
-fn flush(
-    pending: &mut Option<Vec<u8>>,
-    n: u64,
-    at: &dyn Fn(Locator) -> Origin,
-    emit: &mut dyn FnMut(Item),
-) {
+fn flush(pending: &mut Option<Vec<u8>>, n: u64, at: &dyn Fn(Locator) -> Origin, emit: &mut dyn FnMut(Item)) {
     if let Some(raw) = pending.take() {
-        emit((
-            at(if n == 1 {
-                Locator::File
-            } else {
-                Locator::Document(n)
-            }),
-            Ok(raw),
-        ));
+        emit((at(if n == 1 { Locator::File } else { Locator::Document(n) }), Ok(raw)));
     }
 }
 
@@ -240,23 +206,13 @@ fn read_lines(
 }
 
 fn trim(b: &[u8]) -> &[u8] {
-    let start = b
-        .iter()
-        .position(|c| !c.is_ascii_whitespace())
-        .unwrap_or(b.len());
-    let end = b
-        .iter()
-        .rposition(|c| !c.is_ascii_whitespace())
-        .map_or(start, |i| i + 1);
+    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |i| i + 1);
     &b[start..end]
 }
 
 /// Streams the elements of a top-level JSON array without holding the array.
-fn read_array(
-    r: Box<dyn BufRead + '_>,
-    at: &dyn Fn(Locator) -> Origin,
-    emit: &mut dyn FnMut(Item),
-) {
+fn read_array(r: Box<dyn BufRead + '_>, at: &dyn Fn(Locator) -> Origin, emit: &mut dyn FnMut(Item)) {
     struct Elements<'a, 'b> {
         emit: &'a mut dyn FnMut(Item),
         at: &'a dyn Fn(Locator) -> Origin,
@@ -269,10 +225,7 @@ fn read_array(
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
             while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
-                (self.emit)((
-                    (self.at)(Locator::Index(*self.count)),
-                    Ok(raw.get().as_bytes().to_vec()),
-                ));
+                (self.emit)(((self.at)(Locator::Index(*self.count)), Ok(raw.get().as_bytes().to_vec())));
                 *self.count += 1;
             }
             Ok(())
@@ -280,18 +233,9 @@ fn read_array(
     }
     let mut count = 0;
     let mut de = serde_json::Deserializer::from_reader(r);
-    let result = de
-        .deserialize_seq(Elements {
-            emit,
-            at,
-            count: &mut count,
-        })
-        .and_then(|_| de.end());
+    let result = de.deserialize_seq(Elements { emit, at, count: &mut count }).and_then(|_| de.end());
     if let Err(e) = result {
-        emit((
-            at(Locator::Index(count)),
-            Err(format!("not valid JSON: {e}")),
-        ));
+        emit((at(Locator::Index(count)), Err(format!("not valid JSON: {e}"))));
     }
 }
 
@@ -311,18 +255,9 @@ mod tests {
     fn reads_the_three_shapes_and_locates_each_message() {
         let ok = |o: &str, s: &str| (o.to_string(), Ok(s.to_string()));
         assert_eq!(read("\n {\n \"a\": 1\n}\n"), [ok("f", "{\n \"a\": 1\n}")]);
-        assert_eq!(
-            read("{\"a\":1}\n\n{\"b\":2}\r\n"),
-            [ok("f:1", "{\"a\":1}"), ok("f:3", "{\"b\":2}")]
-        );
-        assert_eq!(
-            read(" [ {\"a\":1}, {\"b\": [2]} ]"),
-            [ok("f[0]", "{\"a\":1}"), ok("f[1]", "{\"b\": [2]}")]
-        );
-        assert_eq!(
-            read("{\n\"a\":1}\n{\n\"b\":2}"),
-            [ok("f#1", "{\n\"a\":1}"), ok("f#2", "{\n\"b\":2}")]
-        );
+        assert_eq!(read("{\"a\":1}\n\n{\"b\":2}\r\n"), [ok("f:1", "{\"a\":1}"), ok("f:3", "{\"b\":2}")]);
+        assert_eq!(read(" [ {\"a\":1}, {\"b\": [2]} ]"), [ok("f[0]", "{\"a\":1}"), ok("f[1]", "{\"b\": [2]}")]);
+        assert_eq!(read("{\n\"a\":1}\n{\n\"b\":2}"), [ok("f#1", "{\n\"a\":1}"), ok("f#2", "{\n\"b\":2}")]);
     }
 
     #[test]

@@ -61,10 +61,7 @@ impl EventStore {
         let mut q = Query::select();
         q.from(Events::Table)
             .cond_where(params.condition())
-            .expr_as(
-                sea_query::Expr::cust(column.expr()),
-                sea_query::Alias::new("set"),
-            )
+            .expr_as(sea_query::Expr::cust(column.expr()), sea_query::Alias::new("set"))
             .expr(sea_query::Expr::cust("count(*) AS cnt"))
             .group_by_col(sea_query::Alias::new("set"))
             .order_by_expr(sea_query::Expr::cust("count(*)"), sea_query::Order::Desc)
@@ -87,31 +84,19 @@ impl EventStore {
         by_storage: bool,
         column: Option<AggregateColumn>,
     ) -> Result<Vec<TimelineBucket>> {
-        let time = if by_storage {
-            "events.cesnet_storagetime"
-        } else {
-            "events.detecttime"
-        };
+        let time = if by_storage { "events.cesnet_storagetime" } else { "events.detecttime" };
         let secs = step.num_seconds().max(1) as f64;
         let mut q = Query::select();
-        q.from(Events::Table)
-            .cond_where(params.condition())
-            .expr_as(
-                sea_query::Expr::cust_with_values(
-                    format!("date_bin(make_interval(secs => $1), {time}, $2)"),
-                    [sea_query::Value::from(secs), sea_query::Value::from(origin)],
-                ),
-                sea_query::Alias::new("bucket"),
-            );
+        q.from(Events::Table).cond_where(params.condition()).expr_as(
+            sea_query::Expr::cust_with_values(
+                format!("date_bin(make_interval(secs => $1), {time}, $2)"),
+                [sea_query::Value::from(secs), sea_query::Value::from(origin)],
+            ),
+            sea_query::Alias::new("bucket"),
+        );
         match column {
-            Some(c) => q.expr_as(
-                sea_query::Expr::cust(c.expr()),
-                sea_query::Alias::new("set"),
-            ),
-            None => q.expr_as(
-                sea_query::Expr::cust("NULL::text"),
-                sea_query::Alias::new("set"),
-            ),
+            Some(c) => q.expr_as(sea_query::Expr::cust(c.expr()), sea_query::Alias::new("set")),
+            None => q.expr_as(sea_query::Expr::cust("NULL::text"), sea_query::Alias::new("set")),
         };
         q.expr(sea_query::Expr::cust("count(*)"))
             .group_by_col(sea_query::Alias::new("bucket"))
@@ -120,13 +105,6 @@ impl EventStore {
             .order_by(sea_query::Alias::new("set"), sea_query::Order::Asc);
         let (sql, values) = q.build_postgres(PostgresQueryBuilder);
         let rows = with_client!(self, |c| c.query(sql.as_str(), &values.as_params()))?;
-        Ok(rows
-            .iter()
-            .map(|r| TimelineBucket {
-                bucket: r.get(0),
-                set: r.get(1),
-                count: r.get(2),
-            })
-            .collect())
+        Ok(rows.iter().map(|r| TimelineBucket { bucket: r.get(0), set: r.get(1), count: r.get(2) }).collect())
     }
 }

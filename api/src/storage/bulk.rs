@@ -59,18 +59,10 @@ impl PreparedRow {
     /// `now` becomes the storage time when the message carries none.
     pub fn new(event: NewEvent, now: NaiveDateTime) -> Self {
         let r = &event.row;
-        let aggr = [
-            r.aggr(false, Family::V4),
-            r.aggr(false, Family::V6),
-            r.aggr(true, Family::V4),
-            r.aggr(true, Family::V6),
-        ];
+        let aggr =
+            [r.aggr(false, Family::V4), r.aggr(false, Family::V6), r.aggr(true, Family::V4), r.aggr(true, Family::V6)];
         let storagetime = r.storagetime.unwrap_or(now);
-        Self {
-            event,
-            storagetime,
-            aggr,
-        }
+        Self { event, storagetime, aggr }
     }
 
     /// Values in the order of the `events` column list.
@@ -110,13 +102,11 @@ impl PreparedRow {
         self.storagetime
     }
 
-    /// (direction, range) rows of `events_addr`.
-    pub fn addresses(&self) -> impl Iterator<Item = (i8, &IpRange)> {
+    /// (direction, range, single IPv4 address) rows of `events_addr`.
+    pub fn addresses(&self) -> impl Iterator<Item = (i8, &IpRange, Option<i64>)> {
         let r = &self.event.row;
-        r.source_ip
-            .iter()
-            .map(|ip| (SOURCE, ip))
-            .chain(r.target_ip.iter().map(|ip| (TARGET, ip)))
+        let v4 = |ip: &IpRange| ip.single_v4().map(i64::from);
+        r.source_ip.iter().map(move |ip| (SOURCE, ip, v4(ip))).chain(r.target_ip.iter().map(move |ip| (TARGET, ip, v4(ip))))
     }
 }
 
@@ -172,10 +162,7 @@ impl EventStore {
             let mut client = self.client().await?;
             match copy_batch(&mut client, &rows, &types).await {
                 Ok((stored, dups)) => {
-                    let fresh: Vec<&PreparedRow> = rows
-                        .iter()
-                        .filter(|r| stored.contains(&r.event.row.id))
-                        .collect();
+                    let fresh: Vec<&PreparedRow> = rows.iter().filter(|r| stored.contains(&r.event.row.id)).collect();
                     self.record_enums(&fresh).await?;
                     outcome.stored = stored;
                     outcome.duplicates.extend(dups);
@@ -203,30 +190,15 @@ async fn copy_batch(
     let tx = client.transaction().await?;
     // Losing the last batches on a server crash is acceptable: a re-run stores them
     // again, and nothing can be stored twice.
-    tx.batch_execute("SET LOCAL synchronous_commit = off")
-        .await?;
+    tx.batch_execute("SET LOCAL synchronous_commit = off").await?;
     let ids: Vec<&str> = rows.iter().map(|r| r.event.row.id.as_str()).collect();
-    let existing: HashSet<String> = tx
-        .query("SELECT id FROM events WHERE id = ANY($1)", &[&ids])
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    let fresh: Vec<&PreparedRow> = rows
-        .iter()
-        .filter(|r| !existing.contains(&r.event.row.id))
-        .collect();
-    let dups: Vec<String> = rows
-        .iter()
-        .filter(|r| existing.contains(&r.event.row.id))
-        .map(|r| r.event.row.id.clone())
-        .collect();
+    let existing: HashSet<String> =
+        tx.query("SELECT id FROM events WHERE id = ANY($1)", &[&ids]).await?.iter().map(|r| r.get(0)).collect();
+    let fresh: Vec<&PreparedRow> = rows.iter().filter(|r| !existing.contains(&r.event.row.id)).collect();
+    let dups: Vec<String> =
+        rows.iter().filter(|r| existing.contains(&r.event.row.id)).map(|r| r.event.row.id.clone()).collect();
     if !fresh.is_empty() {
-        let sink = tx
-            .copy_in(&format!(
-                "COPY events ({COLUMNS}) FROM STDIN (FORMAT binary)"
-            ))
-            .await?;
+        let sink = tx.copy_in(&format!("COPY events ({COLUMNS}) FROM STDIN (FORMAT binary)")).await?;
         let w = BinaryCopyInWriter::new(sink, &event_types(types));
         pin_mut!(w);
         for r in &fresh {
@@ -234,9 +206,7 @@ async fn copy_batch(
         }
         w.finish().await?;
 
-        let sink = tx
-            .copy_in("COPY events_json (id, event) FROM STDIN (FORMAT binary)")
-            .await?;
+        let sink = tx.copy_in("COPY events_json (id, event) FROM STDIN (FORMAT binary)").await?;
         let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::BYTEA]);
         pin_mut!(w);
         for r in &fresh {
@@ -244,24 +214,13 @@ async fn copy_batch(
         }
         w.finish().await?;
 
-        let sink = tx
-            .copy_in("COPY events_addr (id, dir, ip, detecttime) FROM STDIN (FORMAT binary)")
-            .await?;
-        let w = BinaryCopyInWriter::new(
-            sink,
-            &[
-                Type::TEXT,
-                Type::CHAR,
-                types.iprange.clone(),
-                Type::TIMESTAMP,
-            ],
-        );
+        let sink = tx.copy_in("COPY events_addr (id, dir, ip, v4, detecttime) FROM STDIN (FORMAT binary)").await?;
+        let types = [Type::TEXT, Type::CHAR, types.iprange.clone(), Type::INT8, Type::TIMESTAMP];
+        let w = BinaryCopyInWriter::new(sink, &types);
         pin_mut!(w);
         for r in &fresh {
-            for (dir, ip) in r.addresses() {
-                w.as_mut()
-                    .write(&[&r.event.row.id, &dir, ip, &r.event.row.detecttime])
-                    .await?;
+            for (dir, ip, v4) in r.addresses() {
+                w.as_mut().write(&[&r.event.row.id, &dir, ip, &v4, &r.event.row.detecttime]).await?;
             }
         }
         w.finish().await?;

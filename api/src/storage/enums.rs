@@ -74,14 +74,7 @@ impl EnumColumn {
     }
 
     fn is_scalar(self) -> bool {
-        matches!(
-            self,
-            Self::EventClass
-                | Self::EventSeverity
-                | Self::Tlp
-                | Self::TargetClass
-                | Self::TargetSeverity
-        )
+        matches!(self, Self::EventClass | Self::EventSeverity | Self::Tlp | Self::TargetClass | Self::TargetSeverity)
     }
 
     fn values(self, r: &PreparedRow) -> Vec<&str> {
@@ -140,11 +133,7 @@ impl EventStore {
     /// Every value ever stored in `column`, sorted (Mentat's `distinct_values`).
     pub async fn distinct_values(&self, column: EnumColumn) -> Result<Vec<String>> {
         let c = column.column();
-        let value = if column.is_scalar() {
-            c.to_string()
-        } else {
-            format!("unnest({c})")
-        };
+        let value = if column.is_scalar() { c.to_string() } else { format!("unnest({c})") };
         let catch_up = format!(
             "INSERT INTO enum_{c} AS e (data, last_seen) \
              SELECT v, max(st) FROM (SELECT {value} AS v, cesnet_storagetime AS st FROM events \
@@ -153,10 +142,7 @@ impl EventStore {
              ON CONFLICT (data) DO UPDATE SET last_seen = EXCLUDED.last_seen WHERE e.last_seen < EXCLUDED.last_seen"
         );
         with_client!(self, |cl| cl.execute(catch_up.as_str(), &[]))?;
-        let rows = with_client!(self, |cl| cl.query(
-            format!("SELECT data FROM enum_{c} ORDER BY data").as_str(),
-            &[]
-        ))?;
+        let rows = with_client!(self, |cl| cl.query(format!("SELECT data FROM enum_{c} ORDER BY data").as_str(), &[]))?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 }

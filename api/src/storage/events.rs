@@ -23,8 +23,7 @@ pub struct StoredEvent {
 impl StoredEvent {
     /// The message as JSON. Stored bytes were valid JSON when received.
     pub fn json(&self) -> Result<Value> {
-        serde_json::from_slice(&self.raw)
-            .map_err(|e| Error::Data(format!("stored event {} is not JSON: {e}", self.id)))
+        serde_json::from_slice(&self.raw).map_err(|e| Error::Data(format!("stored event {} is not JSON: {e}", self.id)))
     }
 }
 
@@ -80,18 +79,10 @@ impl Ghost {
             detecttime: r.get("detecttime"),
             category: list("category"),
             description: r.get("description"),
-            source_ip: r
-                .get::<_, Option<Vec<IpRange>>>("source_ip")
-                .unwrap_or_default(),
-            target_ip: r
-                .get::<_, Option<Vec<IpRange>>>("target_ip")
-                .unwrap_or_default(),
-            source_port: r
-                .get::<_, Option<Vec<i32>>>("source_port")
-                .unwrap_or_default(),
-            target_port: r
-                .get::<_, Option<Vec<i32>>>("target_port")
-                .unwrap_or_default(),
+            source_ip: r.get::<_, Option<Vec<IpRange>>>("source_ip").unwrap_or_default(),
+            target_ip: r.get::<_, Option<Vec<IpRange>>>("target_ip").unwrap_or_default(),
+            source_port: r.get::<_, Option<Vec<i32>>>("source_port").unwrap_or_default(),
+            target_port: r.get::<_, Option<Vec<i32>>>("target_port").unwrap_or_default(),
             source_type: list("source_type"),
             target_type: list("target_type"),
             protocol: list("protocol"),
@@ -124,30 +115,15 @@ impl Ghost {
             m.insert("TLP".into(), json!(t));
         }
         for (key, ips, types, ports) in [
-            (
-                "Source",
-                &self.source_ip,
-                &self.source_type,
-                &self.source_port,
-            ),
-            (
-                "Target",
-                &self.target_ip,
-                &self.target_type,
-                &self.target_port,
-            ),
+            ("Source", &self.source_ip, &self.source_type, &self.source_port),
+            ("Target", &self.target_ip, &self.target_type, &self.target_port),
         ] {
             let mut s = Map::new();
-            let (v6, v4): (Vec<_>, Vec<_>) = ips
-                .iter()
-                .map(|r| (r.family(), r.to_string()))
-                .partition(|(f, _)| *f == crate::idea::Family::V6);
+            let (v6, v4): (Vec<_>, Vec<_>) =
+                ips.iter().map(|r| (r.family(), r.to_string())).partition(|(f, _)| *f == crate::idea::Family::V6);
             for (k, list) in [("IP4", v4), ("IP6", v6)] {
                 if !list.is_empty() {
-                    s.insert(
-                        k.into(),
-                        json!(list.into_iter().map(|(_, s)| s).collect::<Vec<_>>()),
-                    );
+                    s.insert(k.into(), json!(list.into_iter().map(|(_, s)| s).collect::<Vec<_>>()));
                 }
             }
             if !types.is_empty() {
@@ -163,11 +139,7 @@ impl Ghost {
                 m.insert(key.into(), json!([s]));
             }
         }
-        let nodes: Vec<Value> = self
-            .node_name
-            .iter()
-            .map(|n| json!({"Name": n, "Type": self.node_type}))
-            .collect();
+        let nodes: Vec<Value> = self.node_name.iter().map(|n| json!({"Name": n, "Type": self.node_type})).collect();
         m.insert("Node".into(), json!(nodes));
         let mut p = Map::new();
         p.insert("StorageTime".into(), json!(time::render(&self.storagetime)));
@@ -211,15 +183,11 @@ impl EventStore {
             let mut c = c;
             let tx = c.transaction().await?;
             tx.execute(super::bulk::INSERT_EVENT, &row.params()).await?;
-            tx.execute(
-                "INSERT INTO events_json (id, event) VALUES ($1, $2)",
-                &[&id, &row.event.raw],
-            )
-            .await?;
-            for (dir, ip) in row.addresses() {
+            tx.execute("INSERT INTO events_json (id, event) VALUES ($1, $2)", &[&id, &row.event.raw]).await?;
+            for (dir, ip, v4) in row.addresses() {
                 tx.execute(
-                    "INSERT INTO events_addr (id, dir, ip, detecttime) VALUES ($1, $2, $3, $4)",
-                    &[&id, &dir, ip, &row.event.row.detecttime],
+                    "INSERT INTO events_addr (id, dir, ip, v4, detecttime) VALUES ($1, $2, $3, $4, $5)",
+                    &[&id, &dir, ip, &v4, &row.event.row.detecttime],
                 )
                 .await?;
             }
@@ -241,8 +209,7 @@ impl EventStore {
 
     /// Deletes one event (and its JSON and addresses); false when there was none.
     pub async fn delete_event(&self, id: &str) -> Result<bool> {
-        let n = with_client!(self, |c| c
-            .execute("DELETE FROM events WHERE id = $1", &[&id]))?;
+        let n = with_client!(self, |c| c.execute("DELETE FROM events WHERE id = $1", &[&id]))?;
         Ok(n > 0)
     }
 
@@ -254,9 +221,7 @@ impl EventStore {
 
     /// The number of events matching the parameters (paging and sorting ignored).
     pub async fn count_events(&self, params: &SearchParams) -> Result<i64> {
-        let (sql, values) = params
-            .select(QueryKind::Count)
-            .build_postgres(PostgresQueryBuilder);
+        let (sql, values) = params.select(QueryKind::Count).build_postgres(PostgresQueryBuilder);
         let row = with_client!(self, |c| c.query_one(sql.as_str(), &values.as_params()))?;
         Ok(row.get(0))
     }
@@ -265,9 +230,7 @@ impl EventStore {
     pub async fn search_events(&self, params: &SearchParams) -> Result<Page<StoredEvent>> {
         let rows = self.run_select(params, QueryKind::Select).await?;
         let items: Vec<StoredEvent> = rows.iter().map(stored).collect();
-        let next_cursor = next_cursor(params, &items, |e| {
-            (e.detecttime, e.storagetime, e.id.as_str())
-        });
+        let next_cursor = next_cursor(params, &items, |e| (e.detecttime, e.storagetime, e.id.as_str()));
         Ok(Page { items, next_cursor })
     }
 
@@ -275,9 +238,7 @@ impl EventStore {
     pub async fn search_ghosts(&self, params: &SearchParams) -> Result<Page<Ghost>> {
         let rows = self.run_select(params, QueryKind::SelectGhost).await?;
         let items: Vec<Ghost> = rows.iter().map(Ghost::from_row).collect();
-        let next_cursor = next_cursor(params, &items, |g| {
-            (g.detecttime, g.storagetime, g.id.as_str())
-        });
+        let next_cursor = next_cursor(params, &items, |g| (g.detecttime, g.storagetime, g.id.as_str()));
         Ok(Page { items, next_cursor })
     }
 
@@ -287,11 +248,7 @@ impl EventStore {
     }
 
     /// The minimum or maximum of a time column (Mentat's `search_column_with`); None when empty.
-    pub async fn search_column_with(
-        &self,
-        column: TimeColumn,
-        max: bool,
-    ) -> Result<Option<NaiveDateTime>> {
+    pub async fn search_column_with(&self, column: TimeColumn, max: bool) -> Result<Option<NaiveDateTime>> {
         let f = if max { "max" } else { "min" };
         let sql = format!("SELECT {f}({}) FROM events", column.sql());
         let row = with_client!(self, |c| c.query_one(sql.as_str(), &[]))?;
@@ -308,12 +265,7 @@ impl EventStore {
 }
 
 fn stored(r: &Row) -> StoredEvent {
-    StoredEvent {
-        id: r.get(0),
-        detecttime: r.get(1),
-        storagetime: r.get(2),
-        raw: r.get(3),
-    }
+    StoredEvent { id: r.get(0), detecttime: r.get(1), storagetime: r.get(2), raw: r.get(3) }
 }
 
 /// A cursor after the last item when the page came back full (there may be more).
@@ -326,16 +278,6 @@ fn next_cursor<T>(
     let (col, _) = p.effective_sort()?;
     let last = items.last().filter(|_| items.len() >= limit)?;
     let (dt, st, id) = key(last);
-    let time = if matches!(col, super::query::Events::CesnetStoragetime) {
-        st
-    } else {
-        dt
-    };
-    Some(
-        Cursor {
-            time,
-            id: id.to_string(),
-        }
-        .encode(),
-    )
+    let time = if matches!(col, super::query::Events::CesnetStoragetime) { st } else { dt };
+    Some(Cursor { time, id: id.to_string() }.encode())
 }

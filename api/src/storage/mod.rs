@@ -43,9 +43,7 @@ pub enum Error {
     #[error("database unavailable: {0}")]
     Connection(String),
     /// The statement timeout cancelled the query.
-    #[error(
-        "the query took longer than the statement timeout and was cancelled; narrow the search"
-    )]
+    #[error("the query took longer than the statement timeout and was cancelled; narrow the search")]
     Timeout,
     /// The database is not set up as ideadb needs (for example ip4r is missing).
     #[error("{0}")]
@@ -59,11 +57,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl From<tokio_postgres::Error> for Error {
     fn from(e: tokio_postgres::Error) -> Self {
         let Some(db) = e.as_db_error() else {
-            return if is_retryable(&e) {
-                Error::Connection(e.to_string())
-            } else {
-                Error::Other(e.to_string())
-            };
+            return if is_retryable(&e) { Error::Connection(e.to_string()) } else { Error::Other(e.to_string()) };
         };
         let code = db.code();
         let msg = db.message().to_string();
@@ -115,8 +109,7 @@ pub(crate) fn is_retryable(e: &tokio_postgres::Error) -> bool {
     use std::error::Error as _;
     e.is_closed()
         || e.source().is_some_and(|s| s.is::<std::io::Error>())
-        || e.code()
-            .is_some_and(|c| c.code().starts_with("08") || c.code().starts_with("57P"))
+        || e.code().is_some_and(|c| c.code().starts_with("08") || c.code().starts_with("57P"))
 }
 
 /// Connection settings of the store.
@@ -130,11 +123,7 @@ pub struct StoreConfig {
 
 impl StoreConfig {
     pub fn new(database_url: impl Into<String>) -> Self {
-        Self {
-            database_url: database_url.into(),
-            statement_timeout: Duration::from_secs(30),
-            pool_size: 8,
-        }
+        Self { database_url: database_url.into(), statement_timeout: Duration::from_secs(30), pool_size: 8 }
     }
 }
 
@@ -158,33 +147,16 @@ pub struct EventStore {
 impl EventStore {
     /// Builds the pool; connections are opened lazily, so this never blocks on the network.
     pub fn new(cfg: &StoreConfig) -> Result<Self> {
-        let mut pg: tokio_postgres::Config = cfg
-            .database_url
-            .parse()
-            .map_err(|e| Error::Setup(format!("invalid database URL: {e}")))?;
-        pg.options(format!(
-            "-c statement_timeout={}",
-            cfg.statement_timeout.as_millis()
-        ));
+        let mut pg: tokio_postgres::Config =
+            cfg.database_url.parse().map_err(|e| Error::Setup(format!("invalid database URL: {e}")))?;
+        pg.options(format!("-c statement_timeout={}", cfg.statement_timeout.as_millis()));
         if pg.get_application_name().is_none() {
             pg.application_name("ideadb");
         }
-        let mgr = Manager::from_config(
-            pg.clone(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(mgr)
-            .max_size(cfg.pool_size.max(1))
-            .build()
-            .map_err(|e| Error::Setup(e.to_string()))?;
-        Ok(Self {
-            pool,
-            config: pg,
-            ip_types: Default::default(),
-        })
+        let mgr = Manager::from_config(pg.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool =
+            Pool::builder(mgr).max_size(cfg.pool_size.max(1)).build().map_err(|e| Error::Setup(e.to_string()))?;
+        Ok(Self { pool, config: pg, ip_types: Default::default() })
     }
 
     /// A pooled client; a failed connect is retried once after a short pause.
@@ -204,12 +176,7 @@ impl EventStore {
 
     /// Host, port and database, for messages (never the password).
     pub fn describe(&self) -> String {
-        let host = self
-            .config
-            .get_hosts()
-            .first()
-            .map(|h| format!("{h:?}"))
-            .unwrap_or_default();
+        let host = self.config.get_hosts().first().map(|h| format!("{h:?}")).unwrap_or_default();
         let port = self.config.get_ports().first().copied().unwrap_or(5432);
         let db = self.config.get_dbname().unwrap_or("(default)");
         format!("PostgreSQL at {host}:{port}, database {db}")
@@ -219,8 +186,7 @@ impl EventStore {
         let t = self
             .ip_types
             .get_or_try_init(|| async {
-                let stmt = with_client!(self, |c| c
-                    .prepare("SELECT $1::iprange, $2::iprange[], $3::ip4r, $4::ip6r"))?;
+                let stmt = with_client!(self, |c| c.prepare("SELECT $1::iprange, $2::iprange[], $3::ip4r, $4::ip6r"))?;
                 let p = stmt.params();
                 Ok::<_, Error>(IpTypes {
                     iprange: p[0].clone(),

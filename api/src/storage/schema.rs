@@ -41,22 +41,12 @@ impl EventStore {
             .config
             .connect(tokio_postgres::NoTls)
             .await
-            .map_err(|e| {
-                Error::Connection(format!("cannot connect to {}: {e}", self.describe()))
-            })?;
+            .map_err(|e| Error::Connection(format!("cannot connect to {}: {e}", self.describe())))?;
         let conn = tokio::spawn(conn);
-        let available = client
-            .query_opt(
-                "SELECT 1 FROM pg_available_extensions WHERE name = 'ip4r'",
-                &[],
-            )
-            .await?
-            .is_some();
+        let available =
+            client.query_opt("SELECT 1 FROM pg_available_extensions WHERE name = 'ip4r'", &[]).await?.is_some();
         if !available {
-            let version: String = client
-                .query_one("SHOW server_version_num", &[])
-                .await?
-                .get(0);
+            let version: String = client.query_one("SHOW server_version_num", &[]).await?.get(0);
             let major = version.get(..2).unwrap_or("15");
             return Err(Error::Setup(format!(
                 "the PostgreSQL extension ip4r is not installed on the database server ({}); \
@@ -64,18 +54,12 @@ impl EventStore {
                 self.describe()
             )));
         }
-        client
-            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
-            .await?;
+        client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
         let result = embedded::migrations::runner().run_async(&mut client).await;
-        client
-            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
-            .await?;
+        client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await?;
         drop(client);
         let _ = conn.await;
-        result
-            .map(|_| ())
-            .map_err(|e| Error::Setup(format!("migration failed: {e}")))
+        result.map(|_| ()).map_err(|e| Error::Setup(format!("migration failed: {e}")))
     }
 
     /// Mentat's `database_create`: the schema, as `migrate` builds it.
@@ -111,15 +95,12 @@ impl EventStore {
 
     /// The version of the last applied migration, or None on an empty database.
     pub async fn schema_version(&self) -> Result<Option<i32>> {
-        let exists = with_client!(self, |c| c.query_one(
-            "SELECT to_regclass('refinery_schema_history') IS NOT NULL",
-            &[]
-        ))?;
+        let exists =
+            with_client!(self, |c| c.query_one("SELECT to_regclass('refinery_schema_history') IS NOT NULL", &[]))?;
         if !exists.get::<_, bool>(0) {
             return Ok(None);
         }
-        let row = with_client!(self, |c| c
-            .query_one("SELECT max(version) FROM refinery_schema_history", &[]))?;
+        let row = with_client!(self, |c| c.query_one("SELECT max(version) FROM refinery_schema_history", &[]))?;
         Ok(row.get(0))
     }
 }

@@ -53,16 +53,11 @@ fn time_column_of(table: &str) -> Option<&'static str> {
 
 impl EventStore {
     /// Status of one ideadb table; `time_column` (checked against the table) gives its extent.
-    pub async fn table_status(
-        &self,
-        table: &str,
-        time_column: Option<&str>,
-    ) -> Result<TableStatus> {
+    pub async fn table_status(&self, table: &str, time_column: Option<&str>) -> Result<TableStatus> {
         if !TABLES.contains(&table) {
             return Err(Error::Data(format!("unknown table {table:?}")));
         }
-        let sizes =
-            "SELECT c.reltuples::bigint, pg_total_relation_size(c.oid), pg_indexes_size(c.oid) \
+        let sizes = "SELECT c.reltuples::bigint, pg_total_relation_size(c.oid), pg_indexes_size(c.oid) \
                      FROM pg_class c WHERE c.oid = to_regclass($1)";
         let row = with_client!(self, |c| c.query_one(sizes, &[&table]))?;
         let mut st = TableStatus {
@@ -90,14 +85,17 @@ impl EventStore {
     pub async fn database_status(&self, brief: bool) -> Result<DatabaseStatus> {
         let row = with_client!(self, |c| {
             c.query_one(
-            "SELECT current_setting('server_version'), current_database(), pg_database_size(current_database())",
-            &[]
-        )
+                "SELECT current_setting('server_version'), current_database(), pg_database_size(current_database())",
+                &[],
+            )
         })?;
         let mut settings = Vec::new();
         if !brief {
             let rows = with_client!(self, |c| {
-                c.query("SELECT name, setting || COALESCE(unit, '') FROM pg_settings WHERE name = ANY($1) ORDER BY name", &[&SETTINGS])
+                c.query(
+                    "SELECT name, setting || COALESCE(unit, '') FROM pg_settings WHERE name = ANY($1) ORDER BY name",
+                    &[&SETTINGS],
+                )
             })?;
             settings = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
         }
@@ -116,12 +114,7 @@ impl EventStore {
     }
 
     /// Mentat's `table_cleanup`: deletes rows whose time column is before `ttl`.
-    pub async fn table_cleanup(
-        &self,
-        table: &str,
-        column: &str,
-        ttl: NaiveDateTime,
-    ) -> Result<u64> {
+    pub async fn table_cleanup(&self, table: &str, column: &str, ttl: NaiveDateTime) -> Result<u64> {
         if !TABLES.contains(&table) || time_column_of(table) != Some(column) {
             return Err(Error::Data(format!(
                 "cannot clean up {table}.{column}: not an ideadb table and its time column"

@@ -32,17 +32,12 @@ impl EventStore {
         let sql = "INSERT INTO thresholds (id, thresholdtime, relapsetime, ttltime) VALUES ($1, $2, $3, $4) \
                    ON CONFLICT (id) DO UPDATE SET thresholdtime = EXCLUDED.thresholdtime, \
                    relapsetime = EXCLUDED.relapsetime, ttltime = EXCLUDED.ttltime";
-        with_client!(self, |c| c
-            .execute(sql, &[&key, &thresholdtime, &relapsetime, &ttl]))?;
+        with_client!(self, |c| c.execute(sql, &[&key, &thresholdtime, &relapsetime, &ttl]))?;
         Ok(())
     }
 
     /// The record of `key` if its TTL is at or after `ttl`.
-    pub async fn threshold_check(
-        &self,
-        key: &str,
-        ttl: NaiveDateTime,
-    ) -> Result<Option<ThresholdRecord>> {
+    pub async fn threshold_check(&self, key: &str, ttl: NaiveDateTime) -> Result<Option<ThresholdRecord>> {
         let sql = "SELECT id, thresholdtime, relapsetime, ttltime FROM thresholds WHERE id = $1 AND ttltime >= $2";
         let row = with_client!(self, |c| c.query_opt(sql, &[&key, &ttl]))?;
         Ok(row.map(|r| ThresholdRecord {
@@ -64,27 +59,21 @@ impl EventStore {
     ) -> Result<()> {
         let sql = "INSERT INTO events_thresholded (eventid, keyid, groupname, eventseverity, createtime) \
                    VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
-        with_client!(self, |c| c
-            .execute(sql, &[&eventid, &keyid, &group, &severity, &createtime]))?;
+        with_client!(self, |c| c.execute(sql, &[&eventid, &keyid, &group, &severity, &createtime]))?;
         Ok(())
     }
 
     pub async fn thresholds_count(&self) -> Result<i64> {
-        Ok(with_client!(self, |c| c
-            .query_one("SELECT count(*) FROM thresholds", &[]))?
-        .get(0))
+        Ok(with_client!(self, |c| c.query_one("SELECT count(*) FROM thresholds", &[]))?.get(0))
     }
 
     /// Removes cache records whose TTL is before `ttl`; returns how many.
     pub async fn thresholds_clean(&self, ttl: NaiveDateTime) -> Result<u64> {
-        with_client!(self, |c| c
-            .execute("DELETE FROM thresholds WHERE ttltime < $1", &[&ttl]))
+        with_client!(self, |c| c.execute("DELETE FROM thresholds WHERE ttltime < $1", &[&ttl]))
     }
 
     pub async fn thresholded_events_count(&self) -> Result<i64> {
-        Ok(with_client!(self, |c| c
-            .query_one("SELECT count(*) FROM events_thresholded", &[]))?
-        .get(0))
+        Ok(with_client!(self, |c| c.query_one("SELECT count(*) FROM events_thresholded", &[]))?.get(0))
     }
 
     /// Removes thresholded events without a live cache record, or recorded before its
@@ -115,12 +104,7 @@ impl EventStore {
         Ok(rows
             .iter()
             .map(|r| RelapsedEvent {
-                event: StoredEvent {
-                    id: r.get(0),
-                    detecttime: r.get(1),
-                    storagetime: r.get(2),
-                    raw: r.get(3),
-                },
+                event: StoredEvent { id: r.get(0), detecttime: r.get(1), storagetime: r.get(2), raw: r.get(3) },
                 keyids: r.get(4),
             })
             .collect())

@@ -10,12 +10,7 @@ fn files(dir: &str) -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<_> = std::fs::read_dir(corpus_dir().join(dir))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
         .collect();
     out.sort();
     out
@@ -30,14 +25,7 @@ async fn every_valid_message_is_stored_found_and_returned_byte_for_byte() {
     for (name, raw) in &valid {
         let row = idea::parse(raw).unwrap_or_else(|e| panic!("{name}: {e}"));
         let id = row.id.clone();
-        match db
-            .store
-            .insert_event(ideadb::storage::NewEvent {
-                row,
-                raw: raw.clone(),
-            })
-            .await
-        {
+        match db.store.insert_event(ideadb::storage::NewEvent { row, raw: raw.clone() }).await {
             Ok(()) => stored += 1,
             // The corpus repeats some IDs across files (fixture-135 renames them).
             Err(ideadb::storage::Error::Integrity(dup)) => {
@@ -46,12 +34,7 @@ async fn every_valid_message_is_stored_found_and_returned_byte_for_byte() {
             }
             Err(e) => panic!("{name}: {e}"),
         }
-        let back = db
-            .store
-            .fetch_event(&id)
-            .await
-            .unwrap()
-            .unwrap_or_else(|| panic!("{name} not found"));
+        let back = db.store.fetch_event(&id).await.unwrap().unwrap_or_else(|| panic!("{name} not found"));
         assert_eq!(&back.raw, raw, "{name} must come back as received");
         let found = db
             .store
@@ -63,10 +46,7 @@ async fn every_valid_message_is_stored_found_and_returned_byte_for_byte() {
             })
             .await
             .unwrap();
-        assert!(
-            found.items.iter().any(|e| e.id == id),
-            "{name} not found by detector and detection time"
-        );
+        assert!(found.items.iter().any(|e| e.id == id), "{name} not found by detector and detection time");
     }
     assert!(stored >= 90, "{stored} distinct IDs stored");
     db.drop().await;
@@ -87,37 +67,17 @@ async fn the_fixture_loads_completely_and_every_event_is_searchable_by_address()
     let fixture = crate::harness::fixture();
     assert_eq!(fixture.len(), 135);
     db.load(&fixture).await;
-    assert_eq!(
-        db.store
-            .count_events(&SearchParams::default())
-            .await
-            .unwrap(),
-        135
-    );
+    assert_eq!(db.store.count_events(&SearchParams::default()).await.unwrap(), 135);
     for ev in &fixture {
         let row = idea::parse(&serde_json::to_vec(ev).unwrap()).unwrap();
         for (addrs, target) in [(&row.source_ip, false), (&row.target_ip, true)] {
             let Some(a) = addrs.first() else { continue };
             let p = if target {
-                SearchParams {
-                    target_addrs: vec![*a],
-                    ..Default::default()
-                }
+                SearchParams { target_addrs: vec![*a], ..Default::default() }
             } else {
-                SearchParams {
-                    source_addrs: vec![*a],
-                    ..Default::default()
-                }
+                SearchParams { source_addrs: vec![*a], ..Default::default() }
             };
-            let ids: Vec<String> = db
-                .store
-                .search_events(&p)
-                .await
-                .unwrap()
-                .items
-                .into_iter()
-                .map(|e| e.id)
-                .collect();
+            let ids: Vec<String> = db.store.search_events(&p).await.unwrap().items.into_iter().map(|e| e.id).collect();
             assert!(ids.contains(&row.id), "{} not found by {a}", row.id);
         }
     }
@@ -127,45 +87,23 @@ async fn the_fixture_loads_completely_and_every_event_is_searchable_by_address()
 #[test]
 fn nonconformant_messages_follow_the_documented_rules() {
     for (name, raw) in files("nonconformant") {
-        let row = idea::parse(&raw)
-            .unwrap_or_else(|e| panic!("{name} should be accepted leniently: {e}"));
+        let row = idea::parse(&raw).unwrap_or_else(|e| panic!("{name} should be accepted leniently: {e}"));
         let v: serde_json::Value = serde_json::from_slice(&raw).unwrap();
         if name.starts_with("n6_") {
-            let written: Vec<&str> = v["Node"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|n| n["Name"].as_str())
-                .collect();
+            let written: Vec<&str> = v["Node"].as_array().unwrap().iter().filter_map(|n| n["Name"].as_str()).collect();
             assert_eq!(row.node_name, written, "{name}: Node names kept as written");
         }
-        let bare: Vec<&str> = v["Source"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|s| s["Type"].as_str())
-            .collect();
+        let bare: Vec<&str> = v["Source"].as_array().into_iter().flatten().filter_map(|s| s["Type"].as_str()).collect();
         if !bare.is_empty() {
             let mut want: Vec<&str> = bare.clone();
             want.sort();
-            assert_eq!(
-                row.source_type, want,
-                "{name}: a bare string is one type, not its letters"
-            );
+            assert_eq!(row.source_type, want, "{name}: a bare string is one type, not its letters");
         }
         if let Some(ip) = v["Source"][0]["IP4"].as_str() {
-            assert_eq!(
-                row.source_ip[0].to_string(),
-                ip,
-                "{name}: a bare address is one address"
-            );
+            assert_eq!(row.source_ip[0].to_string(), ip, "{name}: a bare address is one address");
         }
         if let Some(p) = v["Target"][0]["Port"].as_u64() {
-            assert_eq!(
-                row.target_port,
-                [p as i32],
-                "{name}: a bare port is one port"
-            );
+            assert_eq!(row.target_port, [p as i32], "{name}: a bare port is one port");
         }
     }
 }

@@ -24,20 +24,12 @@ async fn main_query_shapes_use_indexes() {
     let shapes: [(&str, SearchParams, &[&str]); 7] = [
         (
             "latest 100 in 7 days",
-            SearchParams {
-                dt_from: week,
-                sortby: latest,
-                limit: Some(100),
-                ..Default::default()
-            },
+            SearchParams { dt_from: week, sortby: latest, limit: Some(100), ..Default::default() },
             &["events_detecttime_idx"],
         ),
         (
             "one day",
-            SearchParams {
-                dt_from: Some(newest - TimeDelta::days(1)),
-                ..Default::default()
-            },
+            SearchParams { dt_from: Some(newest - TimeDelta::days(1)), ..Default::default() },
             &["events_detecttime_idx"],
         ),
         (
@@ -53,12 +45,7 @@ async fn main_query_shapes_use_indexes() {
         ),
         (
             "one address, all time",
-            SearchParams {
-                host_addrs: vec![one],
-                sortby: latest,
-                limit: Some(100),
-                ..Default::default()
-            },
+            SearchParams { host_addrs: vec![one], sortby: latest, limit: Some(100), ..Default::default() },
             &["events_addr_target_idx"],
         ),
         (
@@ -73,46 +60,28 @@ async fn main_query_shapes_use_indexes() {
         ),
         (
             "rare category, all time",
-            SearchParams {
-                categories: Values::of(["Test"]),
-                ..Default::default()
-            },
+            SearchParams { categories: Values::of(["Test"]), ..Default::default() },
             &["events_combined_idx"],
         ),
         (
             "storage time window",
-            SearchParams {
-                st_from: Some(newest - TimeDelta::hours(1)),
-                ..Default::default()
-            },
+            SearchParams { st_from: Some(newest - TimeDelta::hours(1)), ..Default::default() },
             &["events_cesnet_storagetime_idx"],
         ),
     ];
     for (name, p, indexes) in shapes {
         // Counting a week of a month is rightly a sequential scan; paging it is not.
-        let kinds: &[QueryKind] = if name.starts_with("latest") {
-            &[QueryKind::Select]
-        } else {
-            &[QueryKind::Select, QueryKind::Count]
-        };
+        let kinds: &[QueryKind] =
+            if name.starts_with("latest") { &[QueryKind::Select] } else { &[QueryKind::Select, QueryKind::Count] };
         for &kind in kinds {
             let sql = format!("EXPLAIN {}", p.mogrify(kind));
-            let plan: Vec<String> = c
-                .query(sql.as_str(), &[])
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
+            let plan: Vec<String> = c.query(sql.as_str(), &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
             let plan = plan.join("\n");
             assert!(
                 !plan.contains("Seq Scan on events ") && !plan.contains("Seq Scan on events\n"),
                 "{name} ({kind:?}) scans events:\n{plan}"
             );
-            assert!(
-                indexes.iter().any(|i| plan.contains(i)),
-                "{name} ({kind:?}) uses none of {indexes:?}:\n{plan}"
-            );
+            assert!(indexes.iter().any(|i| plan.contains(i)), "{name} ({kind:?}) uses none of {indexes:?}:\n{plan}");
         }
     }
     db.drop().await;

@@ -23,9 +23,7 @@ pub fn admin_url() -> String {
 /// The URL of another database on the admin server.
 pub fn url_for(db: &str) -> String {
     let admin = admin_url();
-    let (base, query) = admin
-        .split_once('?')
-        .map_or((admin.as_str(), None), |(b, q)| (b, Some(q)));
+    let (base, query) = admin.split_once('?').map_or((admin.as_str(), None), |(b, q)| (b, Some(q)));
     let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
     match query {
         Some(q) => format!("{base}/{db}?{q}"),
@@ -34,9 +32,8 @@ pub fn url_for(db: &str) -> String {
 }
 
 async fn admin() -> tokio_postgres::Client {
-    let (c, conn) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls)
-        .await
-        .expect("connect to the admin database");
+    let (c, conn) =
+        tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls).await.expect("connect to the admin database");
     tokio::spawn(conn);
     c
 }
@@ -46,17 +43,9 @@ async fn template() -> &'static str {
         .get_or_init(|| async {
             let name = format!("ideadb_tpl_{}", std::process::id());
             let a = admin().await;
-            a.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-                .await
-                .unwrap();
-            a.batch_execute(&format!("CREATE DATABASE {name}"))
-                .await
-                .unwrap();
-            EventStore::new(&StoreConfig::new(url_for(&name)))
-                .unwrap()
-                .migrate()
-                .await
-                .expect("migrate the template");
+            a.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await.unwrap();
+            a.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
+            EventStore::new(&StoreConfig::new(url_for(&name))).unwrap().migrate().await.expect("migrate the template");
             name
         })
         .await
@@ -72,11 +61,7 @@ pub struct TestDb {
 impl TestDb {
     pub async fn new() -> Self {
         let tpl = template().await;
-        let name = format!(
-            "ideadb_t_{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = format!("ideadb_t_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
         {
             let _guard = CREATE_LOCK.lock().await;
             admin()
@@ -92,21 +77,12 @@ impl TestDb {
 
     pub async fn drop(self) {
         drop(self.store);
-        admin()
-            .await
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .await
-            .unwrap();
+        admin().await.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).await.unwrap();
     }
 
     /// A plain connection for checks the store does not offer.
     pub async fn sql(&self) -> tokio_postgres::Client {
-        let (c, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
+        let (c, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls).await.unwrap();
         tokio::spawn(conn);
         c
     }
@@ -122,10 +98,7 @@ impl TestDb {
 
 pub fn event(v: &Value) -> NewEvent {
     let raw = serde_json::to_vec(v).unwrap();
-    NewEvent {
-        row: idea::parse(&raw).unwrap_or_else(|e| panic!("{e}: {v}")),
-        raw,
-    }
+    NewEvent { row: idea::parse(&raw).unwrap_or_else(|e| panic!("{e}: {v}")), raw }
 }
 
 pub fn corpus_dir() -> PathBuf {
@@ -145,8 +118,5 @@ pub fn generated(count: u64, days: u32, seed: u64) -> Vec<Value> {
     let mut out = Vec::new();
     let end = chrono::Utc::now().naive_utc();
     ideadb::gen::write(&mut out, count, days, seed, end).unwrap();
-    out.split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_slice(l).unwrap())
-        .collect()
+    out.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect()
 }

@@ -31,23 +31,15 @@ async fn mixed_input_stores_exactly_the_valid_messages_and_reports_the_rest() {
         "{\"Format\": \"IDEA0\", broken".into(),
         msg("a2"),
         msg("a1"),
-        r#"{"Format":"IDEA0","ID":"bad","DetectTime":"2024-05-01T10:00:00","Category":["Test"]}"#
-            .into(),
+        r#"{"Format":"IDEA0","ID":"bad","DetectTime":"2024-05-01T10:00:00","Category":["Test"]}"#.into(),
         msg("a3"),
     ]
     .join("\n");
     let f1 = write(&dir, "mixed.ndjson", &ndjson);
-    let f2 = write(
-        &dir,
-        "list.json",
-        &format!("[{}, {{\"Format\": \"IDEA0\"}}, {}]", msg("b1"), msg("a2")),
-    );
+    let f2 = write(&dir, "list.json", &format!("[{}, {{\"Format\": \"IDEA0\"}}, {}]", msg("b1"), msg("a2")));
     let rejections = Arc::new(Mutex::new(Vec::new()));
     let sink = rejections.clone();
-    let opts = Options {
-        batch_size: 2,
-        writers: 2,
-    };
+    let opts = Options { batch_size: 2, writers: 2 };
     let s = ingest::run(
         &db.store,
         vec![Input::Path(f1.clone()), Input::Path(f2.clone())],
@@ -58,45 +50,18 @@ async fn mixed_input_stores_exactly_the_valid_messages_and_reports_the_rest() {
     .await
     .unwrap();
     assert_eq!((s.stored, s.duplicates, s.rejected), (4, 2, 3));
-    let rej: Vec<String> = rejections
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|r| format!("{}: {}", r.origin, r.reason))
-        .collect();
-    assert!(
-        rej[0].starts_with(&format!("{}:2: $: not valid JSON", f1.display())),
-        "{rej:?}"
-    );
-    assert!(
-        rej[1].starts_with(&format!("{}:5: DetectTime:", f1.display())),
-        "{rej:?}"
-    );
-    assert!(
-        rej[2].starts_with(&format!("{}[1]: ID: is required", f2.display())),
-        "{rej:?}"
-    );
-    let mut ids: Vec<String> = db
-        .store
-        .search_events(&SearchParams::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|e| e.id)
-        .collect();
+    let rej: Vec<String> = rejections.lock().unwrap().iter().map(|r| format!("{}: {}", r.origin, r.reason)).collect();
+    assert!(rej[0].starts_with(&format!("{}:2: $: not valid JSON", f1.display())), "{rej:?}");
+    assert!(rej[1].starts_with(&format!("{}:5: DetectTime:", f1.display())), "{rej:?}");
+    assert!(rej[2].starts_with(&format!("{}[1]: ID: is required", f2.display())), "{rej:?}");
+    let mut ids: Vec<String> =
+        db.store.search_events(&SearchParams::default()).await.unwrap().items.into_iter().map(|e| e.id).collect();
     ids.sort();
     assert_eq!(ids, ["a1", "a2", "a3", "b1"]);
     // A second run stores nothing twice.
-    let again = ingest::run(
-        &db.store,
-        vec![Input::Path(f1), Input::Path(f2)],
-        &opts,
-        ProgressBar::hidden(),
-        |_| {},
-    )
-    .await
-    .unwrap();
+    let again = ingest::run(&db.store, vec![Input::Path(f1), Input::Path(f2)], &opts, ProgressBar::hidden(), |_| {})
+        .await
+        .unwrap();
     assert_eq!((again.stored, again.duplicates, again.rejected), (0, 6, 3));
     db.drop().await;
 }
@@ -105,11 +70,7 @@ async fn mixed_input_stores_exactly_the_valid_messages_and_reports_the_rest() {
 async fn the_cli_reports_rejects_with_file_and_line_and_exits_non_zero() {
     let db = TestDb::new().await;
     let dir = tempdir();
-    let f = write(
-        &dir,
-        "in.ndjson",
-        &format!("{}\n{{\"ID\": 1}}\n", msg("c1")),
-    );
+    let f = write(&dir, "in.ndjson", &format!("{}\n{{\"ID\": 1}}\n", msg("c1")));
     let out = Command::new(env!("CARGO_BIN_EXE_ideadb"))
         .args(["ingest", f.to_str().unwrap()])
         .env("DATABASE_URL", &db.url)
@@ -117,10 +78,7 @@ async fn the_cli_reports_rejects_with_file_and_line_and_exits_non_zero() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(
-        err.contains(&format!("rejected {}:2: Format: is required", f.display())),
-        "{err}"
-    );
+    assert!(err.contains(&format!("rejected {}:2: Format: is required", f.display())), "{err}");
     assert!(err.contains("stored 1, duplicates 0, rejected 1"), "{err}");
     let ok = Command::new(env!("CARGO_BIN_EXE_ideadb"))
         .args(["ingest", "-"])
@@ -137,10 +95,7 @@ async fn an_ingest_killed_half_way_and_re_run_stores_every_message_once() {
     let db = TestDb::new().await;
     let dir = tempdir();
     let n = 40_000;
-    let text: String = generated(n, 2, 3)
-        .iter()
-        .map(|v| format!("{v}\n"))
-        .collect();
+    let text: String = generated(n, 2, 3).iter().map(|v| format!("{v}\n")).collect();
     let f = write(&dir, "big.ndjson", &text);
     let mut child = Command::new(env!("CARGO_BIN_EXE_ideadb"))
         .args(["ingest", "--batch-size", "500", f.to_str().unwrap()])
@@ -159,28 +114,24 @@ async fn an_ingest_killed_half_way_and_re_run_stores_every_message_once() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(
-        partial > 0 && partial < n as i64,
-        "killed after {partial} of {n}"
-    );
+    assert!(partial > 0 && partial < n as i64, "killed after {partial} of {n}");
     let out = Command::new(env!("CARGO_BIN_EXE_ideadb"))
         .args(["ingest", f.to_str().unwrap()])
         .env("DATABASE_URL", &db.url)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(db.store.count_events(&all).await.unwrap(), n as i64);
     let c = db.sql().await;
-    let json: i64 = c
-        .query_one("SELECT count(*) FROM events_json", &[])
+    let json: i64 = c.query_one("SELECT count(*) FROM events_json", &[]).await.unwrap().get(0);
+    let addr_dupes: i64 = c
+        .query_one(
+            "SELECT count(*) FROM (SELECT id, dir, ip FROM events_addr GROUP BY 1, 2, 3 HAVING count(*) > 1) d",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
-    let addr_dupes: i64 = c.query_one("SELECT count(*) FROM (SELECT id, dir, ip FROM events_addr GROUP BY 1, 2, 3 HAVING count(*) > 1) d", &[]).await.unwrap().get(0);
     assert_eq!((json, addr_dupes), (n as i64, 0));
     db.drop().await;
 }
@@ -194,20 +145,14 @@ async fn an_unreachable_database_gets_a_clear_message() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(
-        err.contains("cannot connect to PostgreSQL at") && err.contains(":1, database nope"),
-        "{err}"
-    );
+    assert!(err.contains("cannot connect to PostgreSQL at") && err.contains(":1, database nope"), "{err}");
 }
 
 fn tempdir() -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!(
         "ideadb-test-{}-{}",
         std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos()
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
     ));
     std::fs::create_dir_all(&d).unwrap();
     d

@@ -26,16 +26,8 @@ async fn empty_tables_give_empty_answers() {
     let db = TestDb::new().await;
     let s = &db.store;
     assert_eq!(s.count_events(&SearchParams::default()).await.unwrap(), 0);
-    assert!(
-        !s.watchdog_events(3600).await.unwrap(),
-        "an empty table is not alive"
-    );
-    assert_eq!(
-        s.search_column_with(TimeColumn::StorageTime, true)
-            .await
-            .unwrap(),
-        None
-    );
+    assert!(!s.watchdog_events(3600).await.unwrap(), "an empty table is not alive");
+    assert_eq!(s.search_column_with(TimeColumn::StorageTime, true).await.unwrap(), None);
     assert_eq!(s.thresholds_count().await.unwrap(), 0);
     assert_eq!(s.thresholded_events_clean().await.unwrap(), 0);
     for c in EnumColumn::ALL {
@@ -47,10 +39,7 @@ async fn empty_tables_give_empty_answers() {
     let events = st.tables.iter().find(|t| t.table == "events").unwrap();
     assert_eq!((events.rows_estimate, events.oldest), (0, None));
     assert!(s.database_status(true).await.unwrap().settings.is_empty());
-    assert!(
-        s.table_status("pg_authid", None).await.is_err(),
-        "only ideadb tables"
-    );
+    assert!(s.table_status("pg_authid", None).await.is_err(), "only ideadb tables");
     db.drop().await;
 }
 
@@ -64,50 +53,19 @@ async fn distinct_values_come_from_ingest_and_catch_up_on_rows_written_elsewhere
     ])
     .await;
     let s = &db.store;
-    assert_eq!(
-        s.distinct_values(EnumColumn::Category).await.unwrap(),
-        ["Recon.Scanning", "Test"]
-    );
-    assert_eq!(
-        s.distinct_values(EnumColumn::EventSeverity).await.unwrap(),
-        ["high"]
-    );
-    assert_eq!(
-        s.distinct_values(EnumColumn::Protocol).await.unwrap(),
-        ["tcp"]
-    );
-    assert_eq!(
-        s.distinct_values(EnumColumn::SourceType).await.unwrap(),
-        ["Scanner"]
-    );
-    assert!(s
-        .distinct_values(EnumColumn::TargetType)
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(s.distinct_values(EnumColumn::Category).await.unwrap(), ["Recon.Scanning", "Test"]);
+    assert_eq!(s.distinct_values(EnumColumn::EventSeverity).await.unwrap(), ["high"]);
+    assert_eq!(s.distinct_values(EnumColumn::Protocol).await.unwrap(), ["tcp"]);
+    assert_eq!(s.distinct_values(EnumColumn::SourceType).await.unwrap(), ["Scanner"]);
+    assert!(s.distinct_values(EnumColumn::TargetType).await.unwrap().is_empty());
     // A row written by another tool, with NULL arrays, is picked up by the catch-up.
     let c = db.sql().await;
     c.execute("INSERT INTO events (id, detecttime, category, node_name, cesnet_storagetime, cesnet_eventclass) VALUES ('x', now(), '{Other}', '{org.x}', now() AT TIME ZONE 'UTC' + interval '1 minute', 'late')", &[]).await.unwrap();
-    assert_eq!(
-        s.distinct_values(EnumColumn::Category).await.unwrap(),
-        ["Other", "Recon.Scanning", "Test"]
-    );
-    assert_eq!(
-        s.distinct_values(EnumColumn::EventClass).await.unwrap(),
-        ["late", "scan"]
-    );
-    assert!(
-        s.distinct_values(EnumColumn::ResolvedAbuses)
-            .await
-            .unwrap()
-            .is_empty(),
-        "NULL arrays add nothing"
-    );
+    assert_eq!(s.distinct_values(EnumColumn::Category).await.unwrap(), ["Other", "Recon.Scanning", "Test"]);
+    assert_eq!(s.distinct_values(EnumColumn::EventClass).await.unwrap(), ["late", "scan"]);
+    assert!(s.distinct_values(EnumColumn::ResolvedAbuses).await.unwrap().is_empty(), "NULL arrays add nothing");
     // NULL arrays count as empty for __EMPTY__.
-    let p = SearchParams {
-        source_types: ideadb::storage::Values::of([ideadb::storage::EMPTY]),
-        ..Default::default()
-    };
+    let p = SearchParams { source_types: ideadb::storage::Values::of([ideadb::storage::EMPTY]), ..Default::default() };
     assert_eq!(s.count_events(&p).await.unwrap(), 2);
     db.drop().await;
 }
@@ -117,39 +75,21 @@ async fn watchdog_min_max_and_retention_cleanup_by_storage_time() {
     let db = TestDb::new().await;
     let now = Utc::now().naive_utc();
     let old = now - TimeDelta::days(400);
-    db.load(&[
-        ev("old", old, json!({})),
-        ev("new", now - TimeDelta::seconds(30), json!({})),
-    ])
-    .await;
+    db.load(&[ev("old", old, json!({})), ev("new", now - TimeDelta::seconds(30), json!({}))]).await;
     let s = &db.store;
     assert!(s.watchdog_events(60).await.unwrap());
     assert!(!s.watchdog_events(10).await.unwrap());
     assert_eq!(
-        s.search_column_with(TimeColumn::StorageTime, false)
-            .await
-            .unwrap()
-            .unwrap()
-            .and_utc()
-            .timestamp(),
+        s.search_column_with(TimeColumn::StorageTime, false).await.unwrap().unwrap().and_utc().timestamp(),
         old.and_utc().timestamp()
     );
-    let cut = SearchParams {
-        st_to: Some(now - TimeDelta::days(365)),
-        ..Default::default()
-    };
+    let cut = SearchParams { st_to: Some(now - TimeDelta::days(365)), ..Default::default() };
     assert_eq!(s.count_events(&cut).await.unwrap(), 1);
     assert_eq!(s.delete_events(&cut).await.unwrap(), 1);
     assert!(s.fetch_event("old").await.unwrap().is_none());
     assert!(s.fetch_event("new").await.unwrap().is_some());
-    assert!(s
-        .table_cleanup("events; DROP TABLE events", "createtime", now)
-        .await
-        .is_err());
-    assert!(s
-        .table_cleanup("events_thresholded", "eventid", now)
-        .await
-        .is_err());
+    assert!(s.table_cleanup("events; DROP TABLE events", "createtime", now).await.is_err());
+    assert!(s.table_cleanup("events_thresholded", "eventid", now).await.is_err());
     db.drop().await;
 }
 
@@ -158,121 +98,38 @@ async fn thresholds_relapse_and_cleanup_follow_mentat() {
     let db = TestDb::new().await;
     let s = &db.store;
     let now = Utc::now().naive_utc();
-    db.load(&[
-        ev("r1", now, json!({})),
-        ev("r2", now, json!({})),
-        ev("r3", now, json!({})),
-    ])
-    .await;
+    db.load(&[ev("r1", now, json!({})), ev("r2", now, json!({})), ev("r3", now, json!({}))]).await;
     // Window: threshold 10:00, relapse 11:00, ttl 12:00.
-    s.threshold_set(
-        "scan+++1.2.3.4",
-        t("2024-01-01 10:00:00"),
-        t("2024-01-01 11:00:00"),
-        t("2024-01-01 12:00:00"),
-    )
-    .await
-    .unwrap();
-    s.threshold_set(
-        "scan+++1.2.3.4",
-        t("2024-01-01 10:00:00"),
-        t("2024-01-01 11:00:00"),
-        t("2024-01-01 12:00:00"),
-    )
-    .await
-    .unwrap();
-    s.threshold_set(
-        "spam+++5.6.7.8",
-        t("2024-01-01 10:00:00"),
-        t("2024-01-01 13:00:00"),
-        t("2024-01-01 14:00:00"),
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        s.thresholds_count().await.unwrap(),
-        2,
-        "threshold_set upserts"
-    );
-    assert!(s
-        .threshold_check("scan+++1.2.3.4", t("2024-01-01 12:00:00"))
-        .await
-        .unwrap()
-        .is_some());
-    assert!(s
-        .threshold_check("scan+++1.2.3.4", t("2024-01-01 12:00:01"))
-        .await
-        .unwrap()
-        .is_none());
-    s.threshold_save(
-        "r1",
-        "scan+++1.2.3.4",
-        "abuse@a",
-        "low",
-        t("2024-01-01 10:30:00"),
-    )
-    .await
-    .unwrap();
-    s.threshold_save(
-        "r2",
-        "scan+++1.2.3.4",
-        "abuse@a",
-        "low",
-        t("2024-01-01 11:30:00"),
-    )
-    .await
-    .unwrap();
-    s.threshold_save(
-        "r3",
-        "spam+++5.6.7.8",
-        "abuse@a",
-        "low",
-        t("2024-01-01 13:30:00"),
-    )
-    .await
-    .unwrap();
-    s.threshold_save("r3", "gone", "abuse@a", "low", t("2024-01-01 13:30:00"))
+    s.threshold_set("scan+++1.2.3.4", t("2024-01-01 10:00:00"), t("2024-01-01 11:00:00"), t("2024-01-01 12:00:00"))
         .await
         .unwrap();
-    s.threshold_save(
-        "r1",
-        "spam+++5.6.7.8",
-        "abuse@a",
-        "low",
-        t("2024-01-01 09:00:00"),
-    )
-    .await
-    .unwrap();
+    s.threshold_set("scan+++1.2.3.4", t("2024-01-01 10:00:00"), t("2024-01-01 11:00:00"), t("2024-01-01 12:00:00"))
+        .await
+        .unwrap();
+    s.threshold_set("spam+++5.6.7.8", t("2024-01-01 10:00:00"), t("2024-01-01 13:00:00"), t("2024-01-01 14:00:00"))
+        .await
+        .unwrap();
+    assert_eq!(s.thresholds_count().await.unwrap(), 2, "threshold_set upserts");
+    assert!(s.threshold_check("scan+++1.2.3.4", t("2024-01-01 12:00:00")).await.unwrap().is_some());
+    assert!(s.threshold_check("scan+++1.2.3.4", t("2024-01-01 12:00:01")).await.unwrap().is_none());
+    s.threshold_save("r1", "scan+++1.2.3.4", "abuse@a", "low", t("2024-01-01 10:30:00")).await.unwrap();
+    s.threshold_save("r2", "scan+++1.2.3.4", "abuse@a", "low", t("2024-01-01 11:30:00")).await.unwrap();
+    s.threshold_save("r3", "spam+++5.6.7.8", "abuse@a", "low", t("2024-01-01 13:30:00")).await.unwrap();
+    s.threshold_save("r3", "gone", "abuse@a", "low", t("2024-01-01 13:30:00")).await.unwrap();
+    s.threshold_save("r1", "spam+++5.6.7.8", "abuse@a", "low", t("2024-01-01 09:00:00")).await.unwrap();
     assert_eq!(s.thresholded_events_count().await.unwrap(), 5);
     // Relapsed at 12:30: only r2 (recorded after 11:00 under a window expired by 12:30).
-    let relapsed = s
-        .search_relapsed_events("abuse@a", "low", t("2024-01-01 12:30:00"))
-        .await
-        .unwrap();
+    let relapsed = s.search_relapsed_events("abuse@a", "low", t("2024-01-01 12:30:00")).await.unwrap();
     assert_eq!(
-        relapsed
-            .iter()
-            .map(|r| (r.event.id.as_str(), r.keyids.clone()))
-            .collect::<Vec<_>>(),
+        relapsed.iter().map(|r| (r.event.id.as_str(), r.keyids.clone())).collect::<Vec<_>>(),
         [("r2", vec!["scan+++1.2.3.4".to_string()])]
     );
-    assert!(s
-        .search_relapsed_events("abuse@b", "low", t("2024-01-01 23:00:00"))
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(s.search_relapsed_events("abuse@b", "low", t("2024-01-01 23:00:00")).await.unwrap().is_empty());
     // Orphans ('gone') and records before their window (r1 under spam at 09:00) go.
     assert_eq!(s.thresholded_events_clean().await.unwrap(), 2);
-    assert_eq!(
-        s.thresholds_clean(t("2024-01-01 13:00:00")).await.unwrap(),
-        1
-    );
+    assert_eq!(s.thresholds_clean(t("2024-01-01 13:00:00")).await.unwrap(), 1);
     assert_eq!(s.thresholds_count().await.unwrap(), 1);
-    assert_eq!(
-        s.thresholded_events_clean().await.unwrap(),
-        2,
-        "the scan records lost their window"
-    );
+    assert_eq!(s.thresholded_events_clean().await.unwrap(), 2, "the scan records lost their window");
     assert_eq!(s.thresholded_events_count().await.unwrap(), 1);
     db.drop().await;
 }
@@ -283,23 +140,9 @@ async fn insert_event_reports_a_duplicate_as_an_integrity_error_and_changes_noth
     let now = Utc::now().naive_utc();
     let first = ev("d1", now, json!({"Description": "first"}));
     db.store.insert_event(event(&first)).await.unwrap();
-    let err = db
-        .store
-        .insert_event(event(&ev("d1", now, json!({"Description": "second"}))))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, ideadb::storage::Error::Integrity(ref id) if id == "d1"),
-        "{err:?}"
-    );
-    let back = db
-        .store
-        .fetch_event("d1")
-        .await
-        .unwrap()
-        .unwrap()
-        .json()
-        .unwrap();
+    let err = db.store.insert_event(event(&ev("d1", now, json!({"Description": "second"})))).await.unwrap_err();
+    assert!(matches!(err, ideadb::storage::Error::Integrity(ref id) if id == "d1"), "{err:?}");
+    let back = db.store.fetch_event("d1").await.unwrap().unwrap().json().unwrap();
     assert_eq!(back["Description"], "first");
     db.drop().await;
 }
@@ -313,15 +156,10 @@ async fn a_statement_timeout_is_reported_as_such_and_the_store_recovers() {
     // Another session holds the table: the count waits until the timeout cancels it.
     let mut locker = db.sql().await;
     let tx = locker.transaction().await.unwrap();
-    tx.batch_execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
-        .await
-        .unwrap();
+    tx.batch_execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE").await.unwrap();
     let e = store.count_events(&SearchParams::default()).await;
     assert!(matches!(e, Err(ideadb::storage::Error::Timeout)), "{e:?}");
     tx.rollback().await.unwrap();
-    assert_eq!(
-        store.count_events(&SearchParams::default()).await.unwrap(),
-        0
-    );
+    assert_eq!(store.count_events(&SearchParams::default()).await.unwrap(), 0);
     db.drop().await;
 }

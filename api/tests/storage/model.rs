@@ -71,18 +71,13 @@ fn items(v: &Value) -> Vec<&Value> {
 }
 
 fn strs(v: &Value) -> Vec<String> {
-    items(v)
-        .into_iter()
-        .filter_map(|x| x.as_str().map(String::from))
-        .collect()
+    items(v).into_iter().filter_map(|x| x.as_str().map(String::from)).collect()
 }
 
 fn time(v: &Value) -> NaiveDateTime {
     match v {
         Value::String(s) => DateTime::parse_from_rfc3339(s).unwrap().naive_utc(),
-        n => DateTime::from_timestamp_micros((n.as_f64().unwrap() * 1e6).round() as i64)
-            .unwrap()
-            .naive_utc(),
+        n => DateTime::from_timestamp_micros((n.as_f64().unwrap() * 1e6).round() as i64).unwrap().naive_utc(),
     }
 }
 
@@ -100,10 +95,7 @@ impl Msg {
             items(&v[key]).into_iter().flat_map(f).collect()
         };
         let spans = |key: &str| -> Vec<Span> {
-            side(key, &|s| [strs(&s["IP4"]), strs(&s["IP6"])].concat())
-                .iter()
-                .map(|x| span(x))
-                .collect()
+            side(key, &|s| [strs(&s["IP4"]), strs(&s["IP6"])].concat()).iter().map(|x| span(x)).collect()
         };
         let ports = |key: &str| -> Vec<i64> {
             items(&v[key])
@@ -111,10 +103,7 @@ impl Msg {
                 .flat_map(|s| {
                     items(&s["Port"])
                         .into_iter()
-                        .map(|p| {
-                            p.as_i64()
-                                .unwrap_or_else(|| p.as_str().unwrap().parse().unwrap())
-                        })
+                        .map(|p| p.as_i64().unwrap_or_else(|| p.as_str().unwrap().parse().unwrap()))
                         .collect::<Vec<_>>()
                 })
                 .collect()
@@ -132,22 +121,13 @@ impl Msg {
             target_ports: ports("Target"),
             source_types: side("Source", &|s| strs(&s["Type"])),
             target_types: side("Target", &|s| strs(&s["Type"])),
-            protocols: [
-                side("Source", &|s| strs(&s["Proto"])),
-                side("Target", &|s| strs(&s["Proto"])),
-            ]
-            .concat()
-            .iter()
-            .map(|p| p.to_lowercase())
-            .collect(),
-            detectors: items(&v["Node"])
-                .into_iter()
-                .filter_map(|n| n["Name"].as_str().map(String::from))
+            protocols: [side("Source", &|s| strs(&s["Proto"])), side("Target", &|s| strs(&s["Proto"]))]
+                .concat()
+                .iter()
+                .map(|p| p.to_lowercase())
                 .collect(),
-            detector_types: items(&v["Node"])
-                .into_iter()
-                .flat_map(|n| strs(&n["Type"]))
-                .collect(),
+            detectors: items(&v["Node"]).into_iter().filter_map(|n| n["Name"].as_str().map(String::from)).collect(),
+            detector_types: items(&v["Node"]).into_iter().flat_map(|n| strs(&n["Type"])).collect(),
             groups: strs(&private("ResolvedAbuses")),
             class: lower(private("EventClass")),
             severity: lower(private("EventSeverity")),
@@ -183,10 +163,7 @@ fn scalar_ok(f: &Values, have: &Option<String>) -> bool {
 }
 
 fn addr_ok(want: &[Span], have: &[Span]) -> bool {
-    want.iter().any(|(w6, wl, wh)| {
-        have.iter()
-            .any(|(h6, hl, hh)| w6 == h6 && wl <= hh && hl <= wh)
-    })
+    want.iter().any(|(w6, wl, wh)| have.iter().any(|(h6, hl, hh)| w6 == h6 && wl <= hh && hl <= wh))
 }
 
 fn ports_ok(want: &[u16], have: &[i64]) -> bool {
@@ -194,9 +171,7 @@ fn ports_ok(want: &[u16], have: &[i64]) -> bool {
 }
 
 pub fn matches(p: &SearchParams, m: &Msg) -> bool {
-    let spans = |v: &Vec<ideadb::idea::IpRange>| -> Vec<Span> {
-        v.iter().map(|r| span(&r.to_string())).collect()
-    };
+    let spans = |v: &Vec<ideadb::idea::IpRange>| -> Vec<Span> { v.iter().map(|r| span(&r.to_string())).collect() };
     let time_ok = p.dt_from.is_none_or(|t| m.detect >= t)
         && p.dt_to.is_none_or(|t| m.detect <= t)
         && p.st_from.is_none_or(|t| m.storage >= t)
@@ -215,21 +190,15 @@ pub fn matches(p: &SearchParams, m: &Msg) -> bool {
             && (p.target_ports.is_empty() || ports_ok(&p.target_ports, &m.target_ports))
     };
     let types = if !p.host_types.values.is_empty() {
-        let plain = Values {
-            negate: false,
-            ..p.host_types.clone()
-        };
-        (list_ok(&plain, &m.source_types, false) || list_ok(&plain, &m.target_types, false))
-            != p.host_types.negate
+        let plain = Values { negate: false, ..p.host_types.clone() };
+        (list_ok(&plain, &m.source_types, false) || list_ok(&plain, &m.target_types, false)) != p.host_types.negate
     } else {
-        list_ok(&p.source_types, &m.source_types, false)
-            && list_ok(&p.target_types, &m.target_types, false)
+        list_ok(&p.source_types, &m.source_types, false) && list_ok(&p.target_types, &m.target_types, false)
     };
-    let description = p.description.as_ref().is_none_or(|d| {
-        m.description
-            .as_ref()
-            .is_some_and(|have| have.to_lowercase().contains(&d.to_lowercase()))
-    });
+    let description = p
+        .description
+        .as_ref()
+        .is_none_or(|d| m.description.as_ref().is_some_and(|have| have.to_lowercase().contains(&d.to_lowercase())));
     time_ok
         && addrs_ok
         && ports

@@ -34,17 +34,8 @@ async fn ids(db: &TestDb, p: &SearchParams) -> Vec<String> {
 async fn check(db: &TestDb, all: &[Msg], p: &SearchParams) -> usize {
     let got: BTreeSet<String> = ids(db, p).await.into_iter().collect();
     let want: BTreeSet<String> = expected(p, all).into_iter().collect();
-    assert_eq!(
-        got,
-        want,
-        "params: {p:?}\nsql: {}",
-        p.mogrify(ideadb::storage::QueryKind::Select)
-    );
-    assert_eq!(
-        db.store.count_events(p).await.unwrap() as usize,
-        want.len(),
-        "count for {p:?}"
-    );
+    assert_eq!(got, want, "params: {p:?}\nsql: {}", p.mogrify(ideadb::storage::QueryKind::Select));
+    assert_eq!(db.store.count_events(p).await.unwrap() as usize, want.len(), "count for {p:?}");
     want.len()
 }
 
@@ -57,20 +48,8 @@ async fn each_parameter_alone_matches_the_model() {
     let (db, all) = seeded().await;
     let t0 = all.iter().map(|m| m.detect).max().unwrap();
     let cases: Vec<(&str, SearchParams)> = vec![
-        (
-            "dt_from",
-            SearchParams {
-                dt_from: Some(t0 - TimeDelta::days(2)),
-                ..Default::default()
-            },
-        ),
-        (
-            "dt_to",
-            SearchParams {
-                dt_to: Some(t0 - TimeDelta::days(8)),
-                ..Default::default()
-            },
-        ),
+        ("dt_from", SearchParams { dt_from: Some(t0 - TimeDelta::days(2)), ..Default::default() }),
+        ("dt_to", SearchParams { dt_to: Some(t0 - TimeDelta::days(8)), ..Default::default() }),
         (
             "st range",
             SearchParams {
@@ -79,47 +58,14 @@ async fn each_parameter_alone_matches_the_model() {
                 ..Default::default()
             },
         ),
-        (
-            "ipv4 single",
-            SearchParams {
-                source_addrs: vec![ip("192.168.1.1")],
-                ..Default::default()
-            },
-        ),
-        (
-            "ipv4 cidr",
-            SearchParams {
-                source_addrs: vec![ip("192.168.0.0/16")],
-                ..Default::default()
-            },
-        ),
-        (
-            "ipv4 range",
-            SearchParams {
-                target_addrs: vec![ip("10.2.2.5-10.2.2.9")],
-                ..Default::default()
-            },
-        ),
-        (
-            "ipv6 single",
-            SearchParams {
-                source_addrs: vec![ip("2001:db8::ff00:42:50")],
-                ..Default::default()
-            },
-        ),
-        (
-            "ipv6 cidr",
-            SearchParams {
-                target_addrs: vec![ip("2001:ffff::/32")],
-                ..Default::default()
-            },
-        ),
+        ("ipv4 single", SearchParams { source_addrs: vec![ip("192.168.1.1")], ..Default::default() }),
+        ("ipv4 cidr", SearchParams { source_addrs: vec![ip("192.168.0.0/16")], ..Default::default() }),
+        ("ipv4 range", SearchParams { target_addrs: vec![ip("10.2.2.5-10.2.2.9")], ..Default::default() }),
+        ("ipv6 single", SearchParams { source_addrs: vec![ip("2001:db8::ff00:42:50")], ..Default::default() }),
+        ("ipv6 cidr", SearchParams { target_addrs: vec![ip("2001:ffff::/32")], ..Default::default() }),
         (
             "ipv6 range",
-            SearchParams {
-                host_addrs: vec![ip("2001:db8::-2001:db8::ffff:ffff:ffff")],
-                ..Default::default()
-            },
+            SearchParams { host_addrs: vec![ip("2001:db8::-2001:db8::ffff:ffff:ffff")], ..Default::default() },
         ),
         (
             "host addrs override",
@@ -129,125 +75,23 @@ async fn each_parameter_alone_matches_the_model() {
                 ..Default::default()
             },
         ),
-        (
-            "ports",
-            SearchParams {
-                target_ports: vec![22, 3389],
-                ..Default::default()
-            },
-        ),
-        (
-            "host ports",
-            SearchParams {
-                host_ports: vec![443],
-                ..Default::default()
-            },
-        ),
-        (
-            "source ports",
-            SearchParams {
-                source_ports: vec![22],
-                ..Default::default()
-            },
-        ),
-        (
-            "types",
-            SearchParams {
-                source_types: Values::of(["Phishing", "Scanner"]),
-                ..Default::default()
-            },
-        ),
-        (
-            "host types",
-            SearchParams {
-                host_types: Values::of(["CasualIP"]),
-                ..Default::default()
-            },
-        ),
-        (
-            "groups",
-            SearchParams {
-                groups: Values::of(["abuse@cesnet.cz"]),
-                ..Default::default()
-            },
-        ),
-        (
-            "not groups",
-            SearchParams {
-                groups: Values::of(["abuse@cesnet.cz"]).negated(),
-                ..Default::default()
-            },
-        ),
-        (
-            "groups empty",
-            SearchParams {
-                groups: Values::of([EMPTY]),
-                ..Default::default()
-            },
-        ),
-        (
-            "protocols any case",
-            SearchParams {
-                protocols: Values::of(["TCP"]),
-                ..Default::default()
-            },
-        ),
-        (
-            "description substring",
-            SearchParams {
-                description: Some("SCAN".into()),
-                ..Default::default()
-            },
-        ),
-        (
-            "description wildcard is literal",
-            SearchParams {
-                description: Some("%".into()),
-                ..Default::default()
-            },
-        ),
-        (
-            "categories",
-            SearchParams {
-                categories: Values::of(["Recon.Scanning", "Test"]),
-                ..Default::default()
-            },
-        ),
-        (
-            "not categories",
-            SearchParams {
-                categories: Values::of(["Recon.Scanning"]).negated(),
-                ..Default::default()
-            },
-        ),
-        (
-            "severities",
-            SearchParams {
-                severities: Values::of(["HIGH", "low"]),
-                ..Default::default()
-            },
-        ),
-        (
-            "severity empty",
-            SearchParams {
-                severities: Values::of([EMPTY]),
-                ..Default::default()
-            },
-        ),
-        (
-            "severity any",
-            SearchParams {
-                severities: Values::of([ANY]),
-                ..Default::default()
-            },
-        ),
-        (
-            "classes not",
-            SearchParams {
-                classes: Values::of(["recon-scanning"]).negated(),
-                ..Default::default()
-            },
-        ),
+        ("ports", SearchParams { target_ports: vec![22, 3389], ..Default::default() }),
+        ("host ports", SearchParams { host_ports: vec![443], ..Default::default() }),
+        ("source ports", SearchParams { source_ports: vec![22], ..Default::default() }),
+        ("types", SearchParams { source_types: Values::of(["Phishing", "Scanner"]), ..Default::default() }),
+        ("host types", SearchParams { host_types: Values::of(["CasualIP"]), ..Default::default() }),
+        ("groups", SearchParams { groups: Values::of(["abuse@cesnet.cz"]), ..Default::default() }),
+        ("not groups", SearchParams { groups: Values::of(["abuse@cesnet.cz"]).negated(), ..Default::default() }),
+        ("groups empty", SearchParams { groups: Values::of([EMPTY]), ..Default::default() }),
+        ("protocols any case", SearchParams { protocols: Values::of(["TCP"]), ..Default::default() }),
+        ("description substring", SearchParams { description: Some("SCAN".into()), ..Default::default() }),
+        ("description wildcard is literal", SearchParams { description: Some("%".into()), ..Default::default() }),
+        ("categories", SearchParams { categories: Values::of(["Recon.Scanning", "Test"]), ..Default::default() }),
+        ("not categories", SearchParams { categories: Values::of(["Recon.Scanning"]).negated(), ..Default::default() }),
+        ("severities", SearchParams { severities: Values::of(["HIGH", "low"]), ..Default::default() }),
+        ("severity empty", SearchParams { severities: Values::of([EMPTY]), ..Default::default() }),
+        ("severity any", SearchParams { severities: Values::of([ANY]), ..Default::default() }),
+        ("classes not", SearchParams { classes: Values::of(["recon-scanning"]).negated(), ..Default::default() }),
         (
             "detectors",
             SearchParams {
@@ -255,34 +99,10 @@ async fn each_parameter_alone_matches_the_model() {
                 ..Default::default()
             },
         ),
-        (
-            "detectors empty",
-            SearchParams {
-                detectors: Values::of([EMPTY]),
-                ..Default::default()
-            },
-        ),
-        (
-            "detector types any not",
-            SearchParams {
-                detector_types: Values::of([ANY]).negated(),
-                ..Default::default()
-            },
-        ),
-        (
-            "inspection errors any",
-            SearchParams {
-                inspection_errs: Values::of([ANY]),
-                ..Default::default()
-            },
-        ),
-        (
-            "empty or value",
-            SearchParams {
-                classes: Values::of([EMPTY, "attempt-login"]),
-                ..Default::default()
-            },
-        ),
+        ("detectors empty", SearchParams { detectors: Values::of([EMPTY]), ..Default::default() }),
+        ("detector types any not", SearchParams { detector_types: Values::of([ANY]).negated(), ..Default::default() }),
+        ("inspection errors any", SearchParams { inspection_errs: Values::of([ANY]), ..Default::default() }),
+        ("empty or value", SearchParams { classes: Values::of([EMPTY, "attempt-login"]), ..Default::default() }),
     ];
     let mut nonempty = 0;
     for (name, p) in &cases {
@@ -303,22 +123,11 @@ fn random_params(r: &mut SmallRng, all: &[Msg]) -> SearchParams {
     let pick = |r: &mut SmallRng| &all[r.random_range(0..all.len())];
     let mut p = SearchParams::default();
     let vals = |r: &mut SmallRng, pool: Vec<String>| -> Values {
-        let mut v: Vec<String> = pool
-            .into_iter()
-            .filter(|_| r.random_bool(0.7))
-            .take(2)
-            .collect();
+        let mut v: Vec<String> = pool.into_iter().filter(|_| r.random_bool(0.7)).take(2).collect();
         if r.random_bool(0.1) {
-            v.push(if r.random_bool(0.5) {
-                EMPTY.into()
-            } else {
-                ANY.into()
-            });
+            v.push(if r.random_bool(0.5) { EMPTY.into() } else { ANY.into() });
         }
-        Values {
-            values: v,
-            negate: r.random_bool(0.25),
-        }
+        Values { values: v, negate: r.random_bool(0.25) }
     };
     for _ in 0..r.random_range(1..4) {
         let m = pick(r).clone();
@@ -326,11 +135,7 @@ fn random_params(r: &mut SmallRng, all: &[Msg]) -> SearchParams {
             0 => p.dt_from = Some(m.detect - TimeDelta::hours(r.random_range(0..48))),
             1 => p.st_to = Some(m.storage + TimeDelta::hours(r.random_range(0..48))),
             2 | 3 => {
-                let list = if r.random_bool(0.5) {
-                    &m.sources
-                } else {
-                    &m.targets
-                };
+                let list = if r.random_bool(0.5) { &m.sources } else { &m.targets };
                 if let Some(&(v6, lo, _)) = list.first() {
                     let s = if v6 {
                         let a = std::net::Ipv6Addr::from(lo);
@@ -346,10 +151,7 @@ fn random_params(r: &mut SmallRng, all: &[Msg]) -> SearchParams {
                             format!("{a}"),
                             format!("{a}/24"),
                             format!("{a}/16"),
-                            format!(
-                                "{a}-{}",
-                                std::net::Ipv4Addr::from((lo as u32).saturating_add(300))
-                            ),
+                            format!("{a}-{}", std::net::Ipv4Addr::from((lo as u32).saturating_add(300))),
                         ][r.random_range(0..4)]
                         .clone()
                     };
@@ -362,13 +164,7 @@ fn random_params(r: &mut SmallRng, all: &[Msg]) -> SearchParams {
                 }
             }
             4 => {
-                let ports: Vec<u16> = m
-                    .target_ports
-                    .iter()
-                    .chain(&m.source_ports)
-                    .take(2)
-                    .map(|p| *p as u16)
-                    .collect();
+                let ports: Vec<u16> = m.target_ports.iter().chain(&m.source_ports).take(2).map(|p| *p as u16).collect();
                 match r.random_range(0..3) {
                     0 => p.source_ports = ports,
                     1 => p.target_ports = ports,
@@ -386,12 +182,7 @@ fn random_params(r: &mut SmallRng, all: &[Msg]) -> SearchParams {
                 2 => p.detector_types = vals(r, m.detector_types.clone()),
                 _ => p.groups = vals(r, m.groups.clone()),
             },
-            _ => {
-                p.description = m
-                    .description
-                    .as_ref()
-                    .map(|d| d.chars().skip(2).take(6).collect())
-            }
+            _ => p.description = m.description.as_ref().map(|d| d.chars().skip(2).take(6).collect()),
         }
     }
     p
@@ -407,22 +198,14 @@ async fn random_combinations_match_the_model() {
         let p = random_params(&mut r, &all);
         nonempty += usize::from(check(&db, &all, &p).await > 0);
     }
-    assert!(
-        nonempty > runs / 3,
-        "only {nonempty} of {runs} random searches matched anything"
-    );
+    assert!(nonempty > runs / 3, "only {nonempty} of {runs} random searches matched anything");
     db.drop().await;
 }
 
 #[tokio::test]
 async fn sorting_offset_paging_and_keyset_paging_agree() {
     let (db, all) = seeded().await;
-    for sort in [
-        "time.desc",
-        "time.asc",
-        "storagetime.desc",
-        "detecttime.asc",
-    ] {
+    for sort in ["time.desc", "time.asc", "storagetime.desc", "detecttime.asc"] {
         let base = SearchParams {
             categories: Values::of(["Recon.Scanning", "Attempt.Login"]),
             sortby: SortBy::parse(sort),
@@ -431,18 +214,11 @@ async fn sorting_offset_paging_and_keyset_paging_agree() {
         let want = expected(&base, &all);
         assert!(want.len() > 500, "{}", want.len());
         assert_eq!(ids(&db, &base).await, want, "order for {sort}");
-        let page3 = SearchParams {
-            limit: Some(7),
-            page: 3,
-            ..base.clone()
-        };
+        let page3 = SearchParams { limit: Some(7), page: 3, ..base.clone() };
         assert_eq!(ids(&db, &page3).await, want[14..21], "page 3 for {sort}");
         // Keyset: walk every page through the cursor; the concatenation is the full list.
         let mut walked = Vec::new();
-        let mut p = SearchParams {
-            limit: Some(97),
-            ..base.clone()
-        };
+        let mut p = SearchParams { limit: Some(97), ..base.clone() };
         loop {
             let page = db.store.search_events(&p).await.unwrap();
             walked.extend(page.items.iter().map(|e| e.id.clone()));
@@ -456,10 +232,7 @@ async fn sorting_offset_paging_and_keyset_paging_agree() {
     // Storage-time bounds make `time` mean storage time.
     let st = SearchParams {
         st_from: Some(all[200].storage),
-        sortby: Some(SortBy {
-            field: SortField::Time,
-            dir: SortDir::Asc,
-        }),
+        sortby: Some(SortBy { field: SortField::Time, dir: SortDir::Asc }),
         ..Default::default()
     };
     assert_eq!(ids(&db, &st).await, expected(&st, &all));
@@ -475,50 +248,44 @@ async fn ghost_rows_carry_the_indexed_columns() {
         ..Default::default()
     };
     let ghosts = db.store.search_ghosts(&p).await.unwrap().items;
-    assert_eq!(
-        ghosts.iter().map(|g| g.id.clone()).collect::<Vec<_>>(),
-        expected(&p, &all)
-    );
-    let g = ghosts
-        .iter()
-        .find(|g| g.id == "4390fc3f-c753-4a3e-bc83-1b44f24baf75")
-        .expect("mentatng_1 is in the fixture");
+    assert_eq!(ghosts.iter().map(|g| g.id.clone()).collect::<Vec<_>>(), expected(&p, &all));
+    let g =
+        ghosts.iter().find(|g| g.id == "4390fc3f-c753-4a3e-bc83-1b44f24baf75").expect("mentatng_1 is in the fixture");
     let v = g.to_idea();
     assert_eq!(v["Source"][0]["IP6"][0], "2001:db8::ff00:42:0/112");
     assert_eq!(v["Target"][0]["Port"], serde_json::json!([22, 25, 443]));
     assert_eq!(v["Node"][0]["Name"], "org.example.kippo_honey");
     let m = all.iter().find(|m| m.id == g.id).unwrap();
-    assert_eq!(
-        v["_CESNET"]["EventSeverity"].as_str(),
-        m.severity.as_deref()
-    );
-    assert_eq!(
-        v["_CESNET"]["StorageTime"].as_str().unwrap(),
-        ideadb::idea::time::render(&m.storage)
-    );
+    assert_eq!(v["_CESNET"]["EventSeverity"].as_str(), m.severity.as_deref());
+    assert_eq!(v["_CESNET"]["StorageTime"].as_str().unwrap(), ideadb::idea::time::render(&m.storage));
     db.drop().await;
 }
 
 #[tokio::test]
 async fn delete_events_removes_exactly_the_matches_and_their_side_rows() {
     let (db, all) = seeded().await;
-    let p = SearchParams {
-        detectors: Values::of(["cz.cesnet.labrea"]),
-        ..Default::default()
-    };
+    let p = SearchParams { detectors: Values::of(["cz.cesnet.labrea"]), ..Default::default() };
     let want = expected(&p, &all).len() as u64;
     assert!(want > 50);
     assert_eq!(db.store.delete_events(&p).await.unwrap(), want);
-    assert_eq!(
-        db.store
-            .count_events(&SearchParams::default())
-            .await
-            .unwrap() as u64,
-        all.len() as u64 - want
-    );
+    assert_eq!(db.store.count_events(&SearchParams::default()).await.unwrap() as u64, all.len() as u64 - want);
     let c = db.sql().await;
-    let orphans: i64 = c.query_one("SELECT count(*) FROM events_addr a WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = a.id)", &[]).await.unwrap().get(0);
-    let orphans_json: i64 = c.query_one("SELECT count(*) FROM events_json j WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = j.id)", &[]).await.unwrap().get(0);
+    let orphans: i64 = c
+        .query_one(
+            "SELECT count(*) FROM events_addr a WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = a.id)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let orphans_json: i64 = c
+        .query_one(
+            "SELECT count(*) FROM events_json j WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = j.id)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!((orphans, orphans_json), (0, 0));
     assert!(db.store.delete_event(&all[0].id).await.unwrap());
     assert!(!db.store.delete_event(&all[0].id).await.unwrap());

@@ -1,0 +1,437 @@
+//! The storage benchmark of BENCHMARKS.md: ingest and search on generated events, each
+//! side by side with Mentat's access path measured in the same run.
+//!
+//! `make bench` (BENCH_ARGS="--events 3000000 --days 30 --runs 200").
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context};
+use chrono::{NaiveDateTime, TimeDelta, Utc};
+use clap::Parser;
+use ideadb::idea::{self, IpRange};
+use ideadb::storage::{Cursor, EventStore, SearchParams, SortBy, StoreConfig, Values};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value_t = 3_000_000)]
+    events: u64,
+    #[arg(long, default_value_t = 30)]
+    days: u32,
+    /// Events for the side-by-side ingest of both access paths into empty databases.
+    #[arg(long, default_value_t = 100_000)]
+    compare_events: u64,
+    #[arg(long, default_value_t = 200)]
+    runs: usize,
+    /// Reuse an already loaded benchmark database (skips generation and ingest).
+    #[arg(long)]
+    reuse: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let admin = std::env::var("IDEADB_BENCH_ADMIN_URL").context("IDEADB_BENCH_ADMIN_URL (set by `make bench`)")?;
+    let bin = std::env::current_exe()?.with_file_name("ideadb");
+    ensure!(bin.exists(), "build the ideadb binary first ({})", bin.display());
+    let end = Utc::now().naive_utc();
+    let work = std::env::temp_dir().join("ideadb-bench");
+    std::fs::create_dir_all(&work)?;
+    machine();
+
+    let main_db = "ideadb_bench";
+    if !args.reuse {
+        let data = work.join("events.ndjson");
+        let t = Instant::now();
+        gen(&bin, &data, args.events, args.days)?;
+        println!("generated {} events in {:.1} s", args.events, t.elapsed().as_secs_f64());
+        compare_ingest(&admin, &bin, &work, args.compare_events, args.days).await?;
+        println!("\n## Ingest, full data set ({} events over {} days, full index set)", args.events, args.days);
+        let (secs, rss) = ingest(&admin, &bin, main_db, &data)?;
+        println!("ours: {:.0} events/s sustained ({:.1} s), peak RSS {:.0} MB", args.events as f64 / secs, secs, rss);
+        std::fs::remove_file(&data).ok();
+    }
+    search(&admin, main_db, end, args.days, args.runs).await
+}
+
+fn machine() {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|c| {
+        c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+    });
+    let mem = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| m.lines().next().map(str::to_string));
+    println!(
+        "# machine: {} cores, {}, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu.unwrap_or_default(),
+        mem.unwrap_or_default()
+    );
+}
+
+fn url(admin: &str, db: &str) -> String {
+    format!("{}/{db}", admin.rsplit_once('/').map_or(admin, |(b, _)| b))
+}
+
+fn psql(admin: &str, sql: &str) -> anyhow::Result<()> {
+    let st = Command::new("psql").args([admin, "-qc", sql]).status()?;
+    ensure!(st.success(), "psql failed: {sql}");
+    Ok(())
+}
+
+fn fresh_db(admin: &str, db: &str) -> anyhow::Result<String> {
+    psql(admin, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))?;
+    psql(admin, &format!("CREATE DATABASE {db}"))?;
+    Ok(url(admin, db))
+}
+
+fn gen(bin: &Path, out: &Path, count: u64, days: u32) -> anyhow::Result<()> {
+    let f = std::fs::File::create(out)?;
+    let st = Command::new(bin)
+        .args(["gen", "--count", &count.to_string(), "--days", &days.to_string(), "--seed", "1"])
+        .stdout(f)
+        .status()?;
+    ensure!(st.success(), "gen failed");
+    Ok(())
+}
+
+/// Runs `ideadb ingest` into a fresh database; returns seconds and peak RSS in MB.
+fn ingest(admin: &str, bin: &Path, db: &str, data: &Path) -> anyhow::Result<(f64, f64)> {
+    let url = fresh_db(admin, db)?;
+    let st = Command::new(bin).args(["migrate"]).env("DATABASE_URL", &url).output()?;
+    ensure!(st.status.success(), "migrate: {}", String::from_utf8_lossy(&st.stderr));
+    let t = Instant::now();
+    let mut child = Command::new(bin).args(["ingest", data.to_str().unwrap()]).env("DATABASE_URL", &url).spawn()?;
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0u64;
+    loop {
+        if let Some(kb) = std::fs::read_to_string(&status).ok().and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        }) {
+            peak_kb = peak_kb.max(kb);
+        }
+        if let Some(st) = child.try_wait()? {
+            ensure!(st.success(), "ingest failed");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok((t.elapsed().as_secs_f64(), peak_kb as f64 / 1024.0))
+}
+
+/// Both access paths into empty databases with the same schema and indexes.
+async fn compare_ingest(admin: &str, bin: &Path, work: &Path, n: u64, days: u32) -> anyhow::Result<()> {
+    let data: PathBuf = work.join("compare.ndjson");
+    gen(bin, &data, n, days)?;
+    println!("\n## Ingest, side by side ({n} events into an empty database, full index set)");
+    let (ours, rss) = ingest(admin, bin, "ideadb_bench_cmp", &data)?;
+    let ours_rate = n as f64 / ours;
+    println!("ours (validate + binary COPY, 2 writers): {ours_rate:.0} events/s, peak RSS {rss:.0} MB");
+
+    let url = fresh_db(admin, "ideadb_bench_cmp")?;
+    let store = EventStore::new(&StoreConfig::new(url.clone()))?;
+    store.migrate().await?;
+    let text = std::fs::read_to_string(&data)?;
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    let t = Instant::now();
+    mentat_insert(&client, &text).await?;
+    let mentat = t.elapsed().as_secs_f64();
+    let mentat_rate = n as f64 / mentat;
+    println!("Mentat's path (INSERT events + events_json per message under a savepoint): {mentat_rate:.0} events/s");
+    println!("ratio: {:.1}x", ours_rate / mentat_rate);
+    drop(store);
+    psql(admin, "DROP DATABASE IF EXISTS ideadb_bench_cmp WITH (FORCE)")?;
+    std::fs::remove_file(&data).ok();
+    Ok(())
+}
+
+/// Mentat's `insert_event_bulkci`: per message a savepoint, two INSERTs, a release; a
+/// commit per 1000 messages.
+async fn mentat_insert(c: &tokio_postgres::Client, text: &str) -> anyhow::Result<()> {
+    let cols = "id, detecttime, category, description, source_ip, target_ip, source_ip_aggr_ip4, source_ip_aggr_ip6, \
+                target_ip_aggr_ip4, target_ip_aggr_ip6, source_port, target_port, source_type, target_type, protocol, \
+                node_name, node_type, cesnet_storagetime, cesnet_resolvedabuses, cesnet_eventclass, cesnet_eventseverity, cesnet_inspectionerrors";
+    let ins = c.prepare(&format!("INSERT INTO events ({cols}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)")).await?;
+    let ins_json = c.prepare("INSERT INTO events_json (id, event) VALUES ($1, $2)").await?;
+    let now = Utc::now().naive_utc();
+    c.batch_execute("BEGIN").await?;
+    for (i, line) in text.lines().enumerate() {
+        let r = idea::parse(line.as_bytes()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let st = r.storagetime.unwrap_or(now);
+        let aggr = |t, f| r.aggr(t, f);
+        use ideadb::idea::Family::{V4, V6};
+        let (a, b, cc, d) = (aggr(false, V4), aggr(false, V6), aggr(true, V4), aggr(true, V6));
+        c.batch_execute("SAVEPOINT bulkci").await?;
+        c.execute(
+            &ins,
+            &[
+                &r.id,
+                &r.detecttime,
+                &r.category,
+                &r.description,
+                &r.source_ip,
+                &r.target_ip,
+                &a,
+                &b,
+                &cc,
+                &d,
+                &r.source_port,
+                &r.target_port,
+                &r.source_type,
+                &r.target_type,
+                &r.protocol,
+                &r.node_name,
+                &r.node_type,
+                &st,
+                &r.resolvedabuses,
+                &r.eventclass,
+                &r.eventseverity,
+                &r.inspectionerrors,
+            ],
+        )
+        .await?;
+        c.execute(&ins_json, &[&r.id, &line.as_bytes()]).await?;
+        c.batch_execute("RELEASE SAVEPOINT bulkci").await?;
+        if i % 1000 == 999 {
+            c.batch_execute("COMMIT; BEGIN").await?;
+        }
+    }
+    c.batch_execute("COMMIT").await?;
+    Ok(())
+}
+
+struct Stats(Vec<f64>);
+
+impl Stats {
+    fn pct(&self, p: f64) -> f64 {
+        let mut v = self.0.clone();
+        v.sort_by(f64::total_cmp);
+        v[((v.len() as f64 - 1.0) * p).round() as usize]
+    }
+    fn line(&self, name: &str) -> String {
+        format!("| {name} | {:.2} | {:.2} | {} |", self.pct(0.5), self.pct(0.95), self.0.len())
+    }
+}
+
+async fn timed<F, Fut>(runs: usize, mut f: F) -> anyhow::Result<Stats>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    f(0).await?; // warm-up
+    let mut v = Vec::with_capacity(runs);
+    for i in 0..runs {
+        let t = Instant::now();
+        f(i + 1).await?;
+        v.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(Stats(v))
+}
+
+async fn search(admin: &str, db: &str, end: NaiveDateTime, days: u32, runs: usize) -> anyhow::Result<()> {
+    let url = url(admin, db);
+    let store = EventStore::new(&StoreConfig::new(url.clone()))?;
+    let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    // As autovacuum would; Mentat's bounding-range GiST index serves the baseline queries.
+    let t = Instant::now();
+    c.batch_execute("CREATE INDEX IF NOT EXISTS events_ip_aggr_idx ON events USING gist (source_ip_aggr_ip4, target_ip_aggr_ip4, source_ip_aggr_ip6, target_ip_aggr_ip6)").await?;
+    c.batch_execute("VACUUM ANALYZE").await?;
+    println!("\nvacuum, analyse and Mentat's aggr GiST index: {:.0} s", t.elapsed().as_secs_f64());
+    let total: i64 = c.query_one("SELECT count(*) FROM events", &[]).await?.get(0);
+    let newest: NaiveDateTime = c.query_one("SELECT max(detecttime) FROM events", &[]).await?.get(0);
+    let end = end.min(newest);
+    // Sample addresses actually present: one per run, from sources of random events.
+    let sample: Vec<(String, Vec<IpRange>)> = c
+        .query(
+            "SELECT id, source_ip FROM events TABLESAMPLE SYSTEM (0.2) WHERE source_ip_aggr_ip4 IS NOT NULL LIMIT $1",
+            &[&((runs as i64 + 1) * 4)],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    ensure!(sample.len() > runs, "too few sampled events");
+    let v4 = |i: usize| -> u32 {
+        match sample[i % sample.len()].1.iter().find(|r| r.family() == idea::Family::V4) {
+            Some(IpRange::V4 { lo, .. }) => *lo,
+            _ => 0x0808_0808,
+        }
+    };
+    let a4 = |a: u32| std::net::Ipv4Addr::from(a).to_string();
+    let mut rng = SmallRng::seed_from_u64(9);
+    let week = |r: &mut SmallRng| end - TimeDelta::days(7) + TimeDelta::minutes(r.random_range(-600..600));
+    let pairs: Vec<(String, String)> = c
+        .query("SELECT DISTINCT category[1], node_name[1] FROM events TABLESAMPLE SYSTEM (0.5)", &[])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let latest = SortBy::parse("time.desc");
+    println!("\n## Search on {total} events ({runs} runs each, random values; ms)\n");
+    println!("| query | p50 | p95 | runs |\n|---|---|---|---|");
+    let mut results = BTreeMap::new();
+
+    let starts: Vec<NaiveDateTime> = (0..=runs).map(|_| week(&mut rng)).collect();
+    let s = timed(runs, |i| {
+        let p = SearchParams { dt_from: Some(starts[i]), sortby: latest, limit: Some(100), ..Default::default() };
+        let st = &store;
+        async move {
+            ensure!(st.search_events(&p).await?.items.len() == 100);
+            Ok(())
+        }
+    })
+    .await?;
+    println!("{}", s.line("latest 100 in 7 days (with JSON)"));
+    results.insert("latest", s);
+
+    let s = timed(runs, |i| {
+        let net = IpRange::parse(&format!("{}/24", a4(v4(i) & 0xffff_ff00))).unwrap();
+        let p = SearchParams {
+            source_addrs: vec![net],
+            dt_from: Some(starts[i]),
+            sortby: latest,
+            limit: Some(100),
+            ..Default::default()
+        };
+        let st = &store;
+        async move {
+            st.search_events(&p).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    println!("{}", s.line("source /24 + 7 days, latest 100"));
+    let ours_24 = s.pct(0.5);
+    results.insert("src24", s);
+
+    let s = timed(runs, |i| {
+        let p = SearchParams {
+            source_addrs: vec![IpRange::parse(&a4(v4(i))).unwrap()],
+            sortby: latest,
+            limit: Some(100),
+            ..Default::default()
+        };
+        let st = &store;
+        async move {
+            ensure!(!st.search_events(&p).await?.items.is_empty());
+            Ok(())
+        }
+    })
+    .await?;
+    println!("{}", s.line("one source address, all time, latest 100"));
+    let ours_one = s.pct(0.5);
+    results.insert("one", s);
+
+    let s = timed(runs, |i| {
+        let (cat, det) = pairs[i % pairs.len()].clone();
+        let p = SearchParams {
+            categories: Values::of([cat]),
+            detectors: Values::of([det]),
+            dt_from: Some(starts[i]),
+            sortby: latest,
+            limit: Some(100),
+            ..Default::default()
+        };
+        let st = &store;
+        async move {
+            st.search_events(&p).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    println!("{}", s.line("category + detector + 7 days, latest 100"));
+    results.insert("catdet", s);
+
+    let own = ideadb::gen::CONSTITUENCY;
+    let days_back: Vec<i64> = (0..=runs).map(|_| rng.random_range(1..i64::from(days.max(2)))).collect();
+    let s = timed(runs, |i| {
+        let net = IpRange::parse(&format!("{}/16", a4(own[i % own.len()]))).unwrap();
+        let from = end - TimeDelta::days(days_back[i]);
+        let p = SearchParams {
+            target_addrs: vec![net],
+            dt_from: Some(from),
+            dt_to: Some(from + TimeDelta::days(1)),
+            ..Default::default()
+        };
+        let st = &store;
+        async move {
+            st.count_events(&p).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    println!("{}", s.line("count of a target /16 in 1 day"));
+    results.insert("count16", s);
+
+    // Cursors of rows ~100,000 deep (found untimed), then the next page through each.
+    let mut cursors = Vec::new();
+    for _ in 0..=runs.min(50) {
+        let depth: i64 = rng.random_range(95_000..105_000);
+        let r = c
+            .query_one(
+                "SELECT detecttime, id FROM events ORDER BY detecttime DESC, id DESC OFFSET $1 LIMIT 1",
+                &[&depth],
+            )
+            .await?;
+        cursors.push(Cursor { time: r.get(0), id: r.get(1) });
+    }
+    let s = timed(runs, |i| {
+        let p = SearchParams {
+            sortby: latest,
+            limit: Some(100),
+            after: Some(cursors[i % cursors.len()].clone()),
+            ..Default::default()
+        };
+        let st = &store;
+        async move {
+            ensure!(st.search_events(&p).await?.items.len() == 100);
+            Ok(())
+        }
+    })
+    .await?;
+    println!("{}", s.line("page 100,000 rows deep via the cursor"));
+    let ours_deep = s.pct(0.5);
+    results.insert("deep", s);
+
+    println!("\n## Baselines measured in the same run (ms)\n");
+    println!("| query | p50 | p95 | runs |\n|---|---|---|---|");
+    let base_runs = runs.min(50);
+    let mentat_24 = c
+        .prepare("SELECT e.id, j.event FROM events e JOIN events_json j USING (id) WHERE (e.source_ip_aggr_ip4 && $1::text::ip4r AND $1::text::iprange && ANY(e.source_ip)) AND e.detecttime >= $2 ORDER BY e.detecttime DESC LIMIT 100")
+        .await?;
+    let s = timed(base_runs, |i| {
+        let (c, q, net, from) = (&c, &mentat_24, format!("{}/24", a4(v4(i) & 0xffff_ff00)), starts[i]);
+        async move {
+            c.query(q, &[&net, &from]).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    println!("{}", s.line("Mentat: source /24 + 7 days (aggr && x AND x && ANY(array))"));
+    println!("ratio (p50): {:.0}x", s.pct(0.5) / ours_24);
+    let mentat_one = c
+        .prepare("SELECT e.id, j.event FROM events e JOIN events_json j USING (id) WHERE (e.source_ip_aggr_ip4 && $1::text::ip4r AND $1::text::iprange && ANY(e.source_ip)) ORDER BY e.detecttime DESC LIMIT 100")
+        .await?;
+    let s = timed(base_runs, |i| {
+        let (c, q, ip) = (&c, &mentat_one, a4(v4(i)));
+        async move {
+            c.query(q, &[&ip]).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    println!("{}", s.line("Mentat: one source address, all time"));
+    println!("ratio (p50): {:.0}x", s.pct(0.5) / ours_one);
+    let s = timed(base_runs.min(20), |_| {
+        let c = &c;
+        async move { c.query("SELECT e.id, j.event FROM events e JOIN events_json j USING (id) ORDER BY e.detecttime DESC, e.id DESC OFFSET 100000 LIMIT 100", &[]).await?; Ok(()) }
+    })
+    .await?;
+    println!("{}", s.line("OFFSET 100,000 (Hawat's paging)"));
+    println!("ratio (p50): {:.0}x", s.pct(0.5) / ours_deep);
+    Ok(())
+}
