@@ -13,7 +13,7 @@ CREATE INDEX IF NOT EXISTS events_addr_source_v4_idx ON events_addr USING btree 
 CREATE INDEX IF NOT EXISTS events_addr_target_v4_idx ON events_addr USING btree (v4, detecttime) WHERE dir = 't' AND v4 IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_addr_source_idx ON events_addr USING gist (ip, detecttime) WHERE dir = 's' AND v4 IS NULL;
 CREATE INDEX IF NOT EXISTS events_addr_target_idx ON events_addr USING gist (ip, detecttime) WHERE dir = 't' AND v4 IS NULL;
-CREATE INDEX IF NOT EXISTS events_addr_id_idx ON events_addr USING btree (id);
+CREATE INDEX IF NOT EXISTS events_addr_time_idx ON events_addr USING brin (detecttime) WITH (pages_per_range = 8);
 CREATE INDEX IF NOT EXISTS thresholds_thresholdtime_idx ON thresholds USING btree (thresholdtime);
 CREATE INDEX IF NOT EXISTS thresholds_relapsetime_idx ON thresholds USING btree (relapsetime);
 CREATE INDEX IF NOT EXISTS thresholds_ttltime_idx ON thresholds USING btree (ttltime);

@@ -71,7 +71,7 @@ impl EventStore {
     pub async fn database_drop(&self) -> Result<()> {
         let sql = format!(
             "DROP TABLE IF EXISTS {} CASCADE; DROP TABLE IF EXISTS refinery_schema_history; \
-             DROP FUNCTION IF EXISTS events_addr_forget() CASCADE;",
+             DROP FUNCTION IF EXISTS events_forget() CASCADE;",
             TABLES.join(", ")
         );
         with_client!(self, |c| c.batch_execute(&sql))
