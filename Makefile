@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 DEMO_EVENTS ?= 20000
 
-.PHONY: run test bench db openapi clean-testdbs
+.PHONY: run test bench
 
 # Start the product: PostgreSQL with ip4r, schema, demo data.
 run:
@@ -29,8 +29,9 @@ test:
 	  psql "$$admin" -qc "DROP DATABASE IF EXISTS $$db WITH (FORCE)"; \
 	done; exit $$status
 
-# Storage benchmark on 3,000,000 generated events (figures go to BENCHMARKS.md).
+# Storage benchmark on 3,000,000 generated events, on a private PostgreSQL cluster tuned
+# for the workload (figures go to BENCHMARKS.md).
 bench:
-	@admin=$$(bash .ci/ensure-postgres.sh); \
+	@admin=$$(bash .ci/bench-postgres.sh); \
 	$(CARGO) build --release --locked -p ideadb --bins && \
 	IDEADB_BENCH_ADMIN_URL="$$admin" ./target/release/ideadb-bench $(BENCH_ARGS)

@@ -107,7 +107,10 @@ impl PreparedRow {
     pub fn addresses(&self) -> impl Iterator<Item = (i8, &IpRange, Option<i64>)> {
         let r = &self.event.row;
         let v4 = |ip: &IpRange| ip.single_v4().map(i64::from);
-        r.source_ip.iter().map(move |ip| (SOURCE, ip, v4(ip))).chain(r.target_ip.iter().map(move |ip| (TARGET, ip, v4(ip))))
+        r.source_ip
+            .iter()
+            .map(move |ip| (SOURCE, ip, v4(ip)))
+            .chain(r.target_ip.iter().map(move |ip| (TARGET, ip, v4(ip))))
     }
 }
 

@@ -5,6 +5,7 @@
 //! integrity error (duplicate ID), connection error (after one reconnect and retry) and a
 //! cancelled query (the configurable statement timeout).
 
+mod addr;
 mod aggregate;
 mod bulk;
 mod enums;

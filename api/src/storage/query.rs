@@ -9,10 +9,11 @@
 
 use chrono::NaiveDateTime;
 use sea_query::{
-    Cond, Condition, DeleteStatement, Expr, ExprTrait, Iden, Order, PostgresQueryBuilder, Query, SelectStatement,
+    Alias, Cond, Condition, DeleteStatement, Expr, ExprTrait, Iden, Order, PostgresQueryBuilder, Query, SelectStatement,
 };
 use serde::{Deserialize, Serialize};
 
+use super::addr::{AddrSearch, Top};
 use crate::idea::IpRange;
 
 /// The special list value matching events without any value.
@@ -193,6 +194,34 @@ impl SearchParams {
         Some((col, sort.dir))
     }
 
+    /// The first-rows cut of the address lookup, when it is exact (see `addr`): a limited
+    /// search by detection time over single addresses of one kind (source, target or host)
+    /// and time bounds alone.
+    fn addr_top(&self) -> Option<Top<'_>> {
+        let (col, dir) = self.effective_sort()?;
+        let limit = u64::from(self.limit?);
+        let groups = [&self.host_addrs, &self.source_addrs, &self.target_addrs];
+        let used: Vec<&Vec<IpRange>> = groups.into_iter().filter(|g| !g.is_empty()).collect();
+        let singles = used.len() == 1 && used[0].iter().all(|a| a.bounds().0 == a.bounds().1);
+        let rest = SearchParams {
+            dt_from: None,
+            dt_to: None,
+            host_addrs: Vec::new(),
+            source_addrs: Vec::new(),
+            target_addrs: Vec::new(),
+            page: 0,
+            limit: None,
+            sortby: None,
+            after: None,
+            ..self.clone()
+        };
+        if !matches!(col, Events::Detecttime) || !singles || rest != SearchParams::default() {
+            return None;
+        }
+        let skipped = if self.after.is_some() { 0 } else { u64::from(Ord::max(self.page, 1) - 1) * limit };
+        Some(Top { rows: skipped + limit, dir, after: self.after.as_ref() })
+    }
+
     /// The WHERE condition shared by every statement kind.
     pub(crate) fn condition(&self) -> Condition {
         let mut c = Cond::all();
@@ -209,14 +238,17 @@ impl SearchParams {
                 c = c.add(time(col, op, v));
             }
         }
+        let search = |dirs: Vec<(char, &'_ [IpRange])>| {
+            AddrSearch { dirs, from: self.dt_from, to: self.dt_to, top: self.addr_top() }.filter()
+        };
         if !self.host_addrs.is_empty() {
-            c = c.add(addr_filter(&[('s', &self.host_addrs), ('t', &self.host_addrs)], self.dt_from, self.dt_to));
+            c = c.add(search(vec![('s', &self.host_addrs), ('t', &self.host_addrs)]));
         } else {
             if !self.source_addrs.is_empty() {
-                c = c.add(addr_filter(&[('s', &self.source_addrs)], self.dt_from, self.dt_to));
+                c = c.add(search(vec![('s', &self.source_addrs)]));
             }
             if !self.target_addrs.is_empty() {
-                c = c.add(addr_filter(&[('t', &self.target_addrs)], self.dt_from, self.dt_to));
+                c = c.add(search(vec![('t', &self.target_addrs)]));
             }
         }
         c = add_host_pair(c, &self.host_ports, &self.source_ports, &self.target_ports, port_filter);
@@ -267,20 +299,16 @@ impl SearchParams {
                     (Events::Table, Events::Id),
                     (Events::Table, Events::Detecttime),
                     (Events::Table, Events::CesnetStoragetime),
-                ])
-                .column((EventsJson::Table, EventsJson::Event))
-                .inner_join(
-                    EventsJson::Table,
-                    Expr::col((EventsJson::Table, EventsJson::Id)).equals((Events::Table, Events::Id)),
-                );
+                ]);
             }
             QueryKind::SelectGhost => {
                 q.expr(Expr::cust("events.*"));
             }
         }
-        if let Some((col, dir)) = self.effective_sort() {
-            let order = if dir == SortDir::Asc { Order::Asc } else { Order::Desc };
-            q.order_by((Events::Table, col), order.clone()).order_by((Events::Table, Events::Id), order);
+        let sort =
+            self.effective_sort().map(|(col, dir)| (col, if dir == SortDir::Asc { Order::Asc } else { Order::Desc }));
+        if let Some((col, order)) = &sort {
+            q.order_by((Events::Table, *col), order.clone()).order_by((Events::Table, Events::Id), order.clone());
         }
         if let Some(limit) = self.limit {
             q.limit(u64::from(limit));
@@ -288,7 +316,28 @@ impl SearchParams {
                 q.offset(u64::from(self.page - 1) * u64::from(limit));
             }
         }
-        q
+        if kind != QueryKind::Select {
+            return q;
+        }
+        // Page first, then fetch the message bytes of that page only.
+        let page = Alias::new("e");
+        let mut outer = Query::select();
+        outer
+            .columns([
+                (page.clone(), Events::Id),
+                (page.clone(), Events::Detecttime),
+                (page.clone(), Events::CesnetStoragetime),
+            ])
+            .column((EventsJson::Table, EventsJson::Event))
+            .from_subquery(q, page.clone())
+            .inner_join(
+                EventsJson::Table,
+                Expr::col((EventsJson::Table, EventsJson::Id)).equals((page.clone(), Events::Id)),
+            );
+        if let Some((col, order)) = sort {
+            outer.order_by((page.clone(), col), order.clone()).order_by((page, Events::Id), order);
+        }
+        outer
     }
 
     /// The DELETE statement of these parameters (sorting and paging do not apply).
@@ -379,42 +428,6 @@ fn scalar_op(col: Events, values: &[String]) -> Condition {
     any
 }
 
-/// Exact address match through `events_addr`, with the detection-time bounds repeated so
-/// the indexes narrow both at once: single IPv4 addresses through the btree on `v4`,
-/// ranges and IPv6 through the GiST on `ip`.
-///
-/// `= ANY(ARRAY(...))` runs the lookup once, first: ip4r's `&&` selectivity estimate is
-/// generic, and with `IN (...)` the planner would rather walk the time index and probe
-/// every event. `dir` literals keep the partial indexes usable.
-fn addr_filter(parts: &[(char, &Vec<IpRange>)], from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> Expr {
-    let mut values: Vec<sea_query::Value> = Vec::new();
-    let mut arms = Vec::new();
-    for (dir, addrs) in parts {
-        let mut ors = Vec::new();
-        for a in addrs.iter() {
-            values.push(a.to_string().into());
-            let ranges = format!("(a.v4 IS NULL AND a.ip && ${}::text::iprange)", values.len());
-            ors.push(match *a {
-                IpRange::V4 { lo, hi } => {
-                    values.push(i64::from(lo).into());
-                    values.push(i64::from(hi).into());
-                    format!("a.v4 BETWEEN ${} AND ${} OR {ranges}", values.len() - 1, values.len())
-                }
-                IpRange::V6 { .. } => ranges,
-            });
-        }
-        let mut arm = format!("SELECT a.id FROM events_addr a WHERE a.dir = '{dir}' AND ({})", ors.join(" OR "));
-        for (bound, op) in [(from, ">="), (to, "<=")] {
-            if let Some(t) = bound {
-                values.push(t.into());
-                arm.push_str(&format!(" AND a.detecttime {op} ${}", values.len()));
-            }
-        }
-        arms.push(arm);
-    }
-    Expr::cust_with_values(format!("events.id = ANY(ARRAY({}))", arms.join(" UNION ALL ")), values)
-}
-
 fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
@@ -450,8 +463,35 @@ mod tests {
         assert!(sql.contains("(((events.category IS NULL OR events.category = '{}')) OR (events.category && ARRAY ['Recon.Scanning']::text[])) IS NOT TRUE"), "{sql}");
         assert!(sql.contains(r#""events"."cesnet_eventclass" IN ('scan')"#), "{sql}");
         assert!(sql.contains(r"ILIKE E'%50\\%\\_off%'") || sql.contains(r"ILIKE '%50\%\_off%'"), "{sql}");
-        assert!(sql.ends_with("LIMIT 50 OFFSET 500"), "{sql}");
-        assert!(sql.contains(r#"ORDER BY "events"."detecttime" DESC, "events"."id" DESC"#), "{sql}");
+        assert!(
+            sql.contains(r#"ORDER BY "events"."detecttime" DESC, "events"."id" DESC LIMIT 50 OFFSET 500) AS "e""#),
+            "{sql}"
+        );
+        assert!(sql.ends_with(r#"INNER JOIN "events_json" ON "events_json"."id" = "e"."id" ORDER BY "e"."detecttime" DESC, "e"."id" DESC"#), "{sql}");
+    }
+
+    #[test]
+    fn single_address_searches_cut_each_lookup_arm_to_the_page() {
+        let one = IpRange::parse("192.0.2.7").unwrap();
+        let p = SearchParams {
+            host_addrs: vec![one],
+            sortby: SortBy::parse("time.desc"),
+            limit: Some(20),
+            page: 3,
+            ..Default::default()
+        };
+        let sql = p.mogrify(QueryKind::Select);
+        assert_eq!(
+            sql.matches("ORDER BY a.detecttime DESC, a.id DESC LIMIT 60)").count(),
+            4,
+            "2 directions x 2 indexes: {sql}"
+        );
+        assert!(sql.contains("a.v4 = 3221225991"), "{sql}");
+        let wide = SearchParams { host_addrs: vec![IpRange::parse("192.0.2.0/24").unwrap()], ..p.clone() };
+        assert!(!wide.mogrify(QueryKind::Select).contains("LIMIT 60)"), "a network is not cut");
+        let filtered = SearchParams { categories: Values::of(["Test"]), ..p.clone() };
+        assert!(!filtered.mogrify(QueryKind::Select).contains("LIMIT 60)"), "other filters forbid the cut");
+        assert!(!p.mogrify(QueryKind::Count).contains("LIMIT 60)") || p.limit.is_some());
     }
 
     #[test]
