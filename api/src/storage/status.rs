@@ -57,8 +57,10 @@ impl EventStore {
         if !TABLES.contains(&table) {
             return Err(Error::Data(format!("unknown table {table:?}")));
         }
-        let sizes = "SELECT c.reltuples::bigint, pg_total_relation_size(c.oid), pg_indexes_size(c.oid) \
-                     FROM pg_class c WHERE c.oid = to_regclass($1)";
+        // reltuples is -1 until the first ANALYZE; the live-tuple counter is current after any load.
+        let sizes = "SELECT GREATEST(c.reltuples::bigint, COALESCE(s.n_live_tup, 0)), pg_total_relation_size(c.oid), \
+                     pg_indexes_size(c.oid) FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
+                     WHERE c.oid = to_regclass($1)";
         let row = with_client!(self, |c| c.query_one(sizes, &[&table]))?;
         let mut st = TableStatus {
             table: table.to_string(),
