@@ -85,8 +85,8 @@ impl From<deadpool_postgres::PoolError> for Error {
     }
 }
 
-/// Runs `$body` with `$c` bound to a pooled client, reconnecting and retrying once when the
-/// connection broke underneath it.
+/// Runs `$body` with `$c` bound to a pooled client, reconnecting and retrying (twice at most)
+/// when the connection broke underneath it.
 macro_rules! with_client {
     ($store:expr, |$c:ident| $body:expr) => {{
         let mut attempt = 0;
@@ -94,9 +94,10 @@ macro_rules! with_client {
             let $c = $store.client().await?;
             match $body.await {
                 Ok(v) => break Ok::<_, $crate::storage::Error>(v),
-                Err(e) if attempt == 0 && $crate::storage::is_retryable(&e) => {
+                Err(e) if attempt < 2 && $crate::storage::is_retryable(&e) => {
                     attempt += 1;
-                    tracing::warn!(error = %e, "database connection lost; retrying once");
+                    tracing::warn!(error = %e, attempt, "database connection lost; reconnecting");
+                    $store.forget_broken();
                 }
                 Err(e) => break Err($crate::storage::Error::from(e)),
             }
@@ -173,6 +174,12 @@ impl EventStore {
                 })
             }
         }
+    }
+
+    /// Drops pooled connections the server has closed (a restart or a terminated backend
+    /// breaks all of them at once), so a retry gets a fresh one.
+    pub(crate) fn forget_broken(&self) {
+        self.pool.retain(|c, _| !c.is_closed());
     }
 
     /// Host, port and database, for messages (never the password).

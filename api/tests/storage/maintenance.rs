@@ -163,3 +163,77 @@ async fn a_statement_timeout_is_reported_as_such_and_the_store_recovers() {
     assert_eq!(store.count_events(&SearchParams::default()).await.unwrap(), 0);
     db.drop().await;
 }
+
+#[tokio::test]
+async fn aggregates_and_timelines_count_what_the_model_counts() {
+    let db = TestDb::new().await;
+    let msgs = crate::harness::generated(2000, 2, 21);
+    db.load(&msgs).await;
+    let all: Vec<crate::model::Msg> = msgs.iter().map(crate::model::Msg::new).collect();
+    let s = &db.store;
+    let p = SearchParams { categories: ideadb::storage::Values::of(["Recon.Scanning"]).negated(), ..Default::default() };
+    let got = s.aggregate(&p, ideadb::storage::AggregateColumn::Enum(EnumColumn::NodeName), None).await.unwrap();
+    let mut want = std::collections::BTreeMap::<String, i64>::new();
+    for m in all.iter().filter(|m| crate::model::matches(&p, m)) {
+        for d in &m.detectors {
+            *want.entry(d.clone()).or_default() += 1;
+        }
+    }
+    assert_eq!(got.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(), want);
+    assert!(got.windows(2).all(|w| w[0].1 >= w[1].1), "most frequent first");
+    let top = s.aggregate(&p, ideadb::storage::AggregateColumn::Enum(EnumColumn::NodeName), Some(2)).await.unwrap();
+    assert_eq!(top, got[..2]);
+    let sev = s.aggregate(&SearchParams::default(), ideadb::storage::AggregateColumn::Enum(EnumColumn::EventClass), None).await.unwrap();
+    let unknown = all.iter().filter(|m| m.class.is_none()).count() as i64;
+    assert_eq!(sev.iter().find(|(k, _)| k == "__unknown__").map(|(_, n)| *n).unwrap_or(0), unknown);
+
+    let origin = all.iter().map(|m| m.detect).min().unwrap();
+    let step = TimeDelta::hours(6);
+    let buckets = s.timeline(&SearchParams::default(), origin, step, false, None).await.unwrap();
+    assert_eq!(buckets.iter().map(|b| b.count).sum::<i64>(), all.len() as i64);
+    for b in &buckets {
+        let n = all.iter().filter(|m| m.detect >= b.bucket && m.detect < b.bucket + step).count() as i64;
+        assert_eq!(b.count, n, "bucket {}", b.bucket);
+    }
+    let split = s.timeline(&SearchParams::default(), origin, step, false, Some(ideadb::storage::AggregateColumn::Enum(EnumColumn::Category))).await.unwrap();
+    let cats: i64 = all.iter().map(|m| m.categories.len() as i64).sum();
+    assert_eq!(split.iter().map(|b| b.count).sum::<i64>(), cats);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn indexes_and_the_whole_schema_can_be_dropped_and_created_again() {
+    async fn count(c: &tokio_postgres::Client) -> i64 {
+        let sql = "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' \
+                   AND indexname NOT LIKE '%pkey' AND indexname NOT LIKE '%data_key'";
+        c.query_one(sql, &[]).await.unwrap().get(0)
+    }
+    let db = TestDb::new().await;
+    let c = db.sql().await;
+    let full = count(&c).await;
+    assert!(full >= 20, "{full}");
+    db.store.index_drop().await.unwrap();
+    assert_eq!(count(&c).await, 0);
+    db.store.index_create().await.unwrap();
+    assert_eq!(count(&c).await, full);
+    db.store.database_drop().await.unwrap();
+    assert_eq!(db.store.schema_version().await.unwrap(), None);
+    db.store.database_create().await.unwrap();
+    assert_eq!(db.store.schema_version().await.unwrap(), Some(2));
+    assert_eq!(db.store.count_events(&SearchParams::default()).await.unwrap(), 0);
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn a_connection_killed_under_the_store_is_replaced_and_the_call_retried() {
+    let db = TestDb::new().await;
+    let s = &db.store;
+    // Several pooled connections, all of which die together.
+    let all = SearchParams::default();
+    let warm = futures_util::future::join_all((0..4).map(|_| s.count_events(&all))).await;
+    assert!(warm.iter().all(|r| r.as_ref().is_ok_and(|n| *n == 0)));
+    let c = db.sql().await;
+    c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()", &[]).await.unwrap();
+    assert_eq!(s.count_events(&SearchParams::default()).await.unwrap(), 0, "reconnected and retried");
+    db.drop().await;
+}
