@@ -4,4 +4,5 @@
 pub mod gen;
 pub mod idea;
 pub mod ingest;
+pub mod search_form;
 pub mod storage;

@@ -171,7 +171,8 @@ async fn aggregates_and_timelines_count_what_the_model_counts() {
     db.load(&msgs).await;
     let all: Vec<crate::model::Msg> = msgs.iter().map(crate::model::Msg::new).collect();
     let s = &db.store;
-    let p = SearchParams { categories: ideadb::storage::Values::of(["Recon.Scanning"]).negated(), ..Default::default() };
+    let p =
+        SearchParams { categories: ideadb::storage::Values::of(["Recon.Scanning"]).negated(), ..Default::default() };
     let got = s.aggregate(&p, ideadb::storage::AggregateColumn::Enum(EnumColumn::NodeName), None).await.unwrap();
     let mut want = std::collections::BTreeMap::<String, i64>::new();
     for m in all.iter().filter(|m| crate::model::matches(&p, m)) {
@@ -183,7 +184,10 @@ async fn aggregates_and_timelines_count_what_the_model_counts() {
     assert!(got.windows(2).all(|w| w[0].1 >= w[1].1), "most frequent first");
     let top = s.aggregate(&p, ideadb::storage::AggregateColumn::Enum(EnumColumn::NodeName), Some(2)).await.unwrap();
     assert_eq!(top, got[..2]);
-    let sev = s.aggregate(&SearchParams::default(), ideadb::storage::AggregateColumn::Enum(EnumColumn::EventClass), None).await.unwrap();
+    let sev = s
+        .aggregate(&SearchParams::default(), ideadb::storage::AggregateColumn::Enum(EnumColumn::EventClass), None)
+        .await
+        .unwrap();
     let unknown = all.iter().filter(|m| m.class.is_none()).count() as i64;
     assert_eq!(sev.iter().find(|(k, _)| k == "__unknown__").map(|(_, n)| *n).unwrap_or(0), unknown);
 
@@ -195,7 +199,16 @@ async fn aggregates_and_timelines_count_what_the_model_counts() {
         let n = all.iter().filter(|m| m.detect >= b.bucket && m.detect < b.bucket + step).count() as i64;
         assert_eq!(b.count, n, "bucket {}", b.bucket);
     }
-    let split = s.timeline(&SearchParams::default(), origin, step, false, Some(ideadb::storage::AggregateColumn::Enum(EnumColumn::Category))).await.unwrap();
+    let split = s
+        .timeline(
+            &SearchParams::default(),
+            origin,
+            step,
+            false,
+            Some(ideadb::storage::AggregateColumn::Enum(EnumColumn::Category)),
+        )
+        .await
+        .unwrap();
     let cats: i64 = all.iter().map(|m| m.categories.len() as i64).sum();
     assert_eq!(split.iter().map(|b| b.count).sum::<i64>(), cats);
     db.drop().await;

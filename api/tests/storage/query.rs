@@ -350,3 +350,26 @@ async fn delete_events_removes_exactly_the_matches_and_their_side_rows() {
     assert!(!db.store.delete_event(&all[0].id).await.unwrap());
     db.drop().await;
 }
+
+#[tokio::test]
+async fn hawat_form_parameters_search_like_the_typed_ones() {
+    let (db, all) = seeded().await;
+    let now = chrono::Utc::now();
+    let pairs = |q: &[(&str, &str)]| -> Vec<(String, String)> {
+        q.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    };
+    for not_key in ["not_classes", "not_classess"] {
+        let q = pairs(&[
+            ("dt_from", ""),
+            ("classes", "recon-scanning"),
+            (not_key, "yes"),
+            ("host_addrs", "195.113.0.0/16"),
+            ("limit", "10000"),
+        ]);
+        let p = ideadb::search_form::parse(&q, chrono_tz::UTC, now).unwrap();
+        let want = expected(&p, &all);
+        assert!(want.len() > 50, "{not_key}: {}", want.len());
+        assert_eq!(ids(&db, &p).await, want, "{not_key}");
+    }
+    db.drop().await;
+}

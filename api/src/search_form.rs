@@ -1,0 +1,306 @@
+//! Hawat's search form: its parameter names and value formats, parsed once into
+//! [`SearchParams`], with Hawat's rules and better messages.
+//!
+//! - Lists are ORed. Multi-selects may repeat a key or join values with commas. Addresses and
+//!   ports are comma lists; duplicates and blanks are dropped, and defanged addresses
+//!   (`192.0.2[.]1`) are read as plain ones.
+//! - `not_*` switches accept `1`, `y`, `yes`, `true`, `on` (any case). Both `not_classes` and
+//!   Hawat's misspelt `not_classess` negate the class list.
+//! - Times are `YYYY-MM-DD HH:MM[:SS]` or `YYYY-MM-DDTHH:MM[:SS]` in the caller's zone, or ISO
+//!   8601 with `Z` or an offset. An empty value means no bound. With no time parameter at
+//!   all, the search covers the last seven days: `dt_from` = now floored to the hour − 7 d,
+//!   as Hawat does.
+//! - Every problem is reported as `(field, message)`, and each message names the bad value.
+
+use chrono::{DateTime, NaiveDateTime, TimeDelta, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+
+use crate::idea::IpRange;
+use crate::storage::{Cursor, SearchParams, SortBy, Values};
+
+/// Page sizes offered, as Hawat's lists (capped at 10,000).
+pub const PAGE_SIZES: &[u32] = &[5, 10, 20, 25, 30, 50, 100, 200, 250, 500, 1000, 2500, 5000, 10000];
+pub const DEFAULT_LIMIT: u32 = 100;
+const TIME_FIELDS: [&str; 4] = ["dt_from", "dt_to", "st_from", "st_to"];
+
+/// `(field, message)` pairs, Hawat's `form_errors`.
+pub type FormErrors = Vec<(String, String)>;
+
+/// Parses form or query-string pairs. `now` anchors the default time window.
+pub fn parse(pairs: &[(String, String)], tz: Tz, now: DateTime<Utc>) -> Result<SearchParams, FormErrors> {
+    let mut f = Form { pairs, errors: Vec::new(), tz };
+    let mut p = SearchParams {
+        dt_from: f.time("dt_from"),
+        dt_to: f.time("dt_to"),
+        st_from: f.time("st_from"),
+        st_to: f.time("st_to"),
+        source_addrs: f.addrs("source_addrs"),
+        target_addrs: f.addrs("target_addrs"),
+        host_addrs: f.addrs("host_addrs"),
+        source_ports: f.ports("source_ports"),
+        target_ports: f.ports("target_ports"),
+        host_ports: f.ports("host_ports"),
+        source_types: f.values("source_types", None),
+        target_types: f.values("target_types", None),
+        host_types: f.values("host_types", None),
+        groups: f.values("groups", Some("not_groups")),
+        protocols: f.values("protocols", Some("not_protocols")),
+        description: f.description(),
+        categories: f.values("categories", Some("not_categories")),
+        severities: f.values("severities", Some("not_severities")),
+        classes: f.values("classes", Some("not_classes")),
+        detectors: f.values("detectors", Some("not_detectors")),
+        detector_types: f.values("detector_types", Some("not_detector_types")),
+        inspection_errs: f.values("inspection_errs", Some("not_inspection_errs")),
+        page: f.page(),
+        limit: Some(f.limit()),
+        sortby: Some(f.sortby()),
+        after: f.cursor(),
+    };
+    p.classes.negate |= f.flag("not_classess");
+    for (from, to, label) in [(p.dt_from, p.dt_to, "detection"), (p.st_from, p.st_to, "storage")] {
+        if let (Some(a), Some(b)) = (from, to) {
+            if a > b {
+                let field = if label == "detection" { "dt_from" } else { "st_from" };
+                f.error(field, format!("the {label} time range starts ({a}) after it ends ({b})"));
+            }
+        }
+    }
+    if !f.errors.is_empty() {
+        return Err(f.errors);
+    }
+    if !TIME_FIELDS.iter().any(|k| f.has(k)) {
+        let hour = now.naive_utc().with_minute(0).and_then(|t| t.with_second(0)).and_then(|t| t.with_nanosecond(0));
+        p.dt_from = hour.map(|h| h - TimeDelta::days(7));
+    }
+    Ok(p)
+}
+
+struct Form<'a> {
+    pairs: &'a [(String, String)],
+    errors: FormErrors,
+    tz: Tz,
+}
+
+impl Form<'_> {
+    fn all<'k>(&self, key: &'k str) -> impl Iterator<Item = &str> + use<'_, 'k> {
+        self.pairs.iter().filter(move |(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.all(key).next().is_some()
+    }
+
+    /// The last value of a key, as browsers and Hawat take it.
+    fn one(&self, key: &str) -> Option<&str> {
+        self.all(key).last()
+    }
+
+    fn error(&mut self, field: &str, message: String) {
+        self.errors.push((field.to_string(), message));
+    }
+
+    /// Comma-separated items over every occurrence; blanks and repeats dropped.
+    fn items(&self, key: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for v in self.all(key) {
+            for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                if !out.iter().any(|o| o.eq_ignore_ascii_case(item)) {
+                    out.push(item.to_string());
+                }
+            }
+        }
+        out
+    }
+
+    fn flag(&self, key: &str) -> bool {
+        self.one(key)
+            .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "y" | "yes" | "true" | "on"))
+    }
+
+    fn values(&self, key: &str, not: Option<&str>) -> Values {
+        Values { values: self.items(key), negate: not.is_some_and(|n| self.flag(n)) }
+    }
+
+    fn addrs(&mut self, key: &str) -> Vec<IpRange> {
+        let mut out = Vec::new();
+        for item in self.items(key) {
+            match IpRange::parse(&item.replace("[.]", ".").replace("[:]", ":")) {
+                Ok(r) if !out.contains(&r) => out.push(r),
+                Ok(_) => {}
+                Err(_) => {
+                    self.error(key, format!("\"{item}\" is not an IPv4 or IPv6 address, network (CIDR) or range (a-b)"))
+                }
+            }
+        }
+        out
+    }
+
+    fn ports(&mut self, key: &str) -> Vec<u16> {
+        let mut out = Vec::new();
+        for item in self.items(key) {
+            match item.parse::<u16>() {
+                Ok(p) => out.push(p),
+                Err(_) => self.error(key, format!("\"{item}\" is not a port number (0-65535)")),
+            }
+        }
+        out
+    }
+
+    fn time(&mut self, key: &str) -> Option<NaiveDateTime> {
+        let v = self.one(key)?.trim().to_string();
+        if v.is_empty() {
+            return None;
+        }
+        let parsed = parse_time(&v, self.tz);
+        if parsed.is_none() {
+            let msg = format!(
+                "\"{v}\" is not a date and time: use YYYY-MM-DD HH:MM[:SS] (in {}) or ISO 8601 with Z or an offset",
+                self.tz
+            );
+            self.error(key, msg);
+        }
+        parsed
+    }
+
+    fn description(&mut self) -> Option<String> {
+        let v = self.one("description")?.to_string();
+        if v.contains('\0') {
+            self.error("description", "the description must not contain NUL characters".into());
+            return None;
+        }
+        Some(v).filter(|s| !s.trim().is_empty())
+    }
+
+    fn page(&mut self) -> u32 {
+        match self.one("page").map(str::trim).filter(|s| !s.is_empty()).map(String::from) {
+            None => 1,
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if n >= 1 => n,
+                _ => {
+                    self.error("page", format!("\"{v}\" is not a page number (1 or more)"));
+                    1
+                }
+            },
+        }
+    }
+
+    fn limit(&mut self) -> u32 {
+        match self.one("limit").map(str::trim).filter(|s| !s.is_empty()).map(String::from) {
+            None => DEFAULT_LIMIT,
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if PAGE_SIZES.contains(&n) => n,
+                _ => {
+                    self.error("limit", format!("\"{v}\" is not one of the page sizes {PAGE_SIZES:?}"));
+                    DEFAULT_LIMIT
+                }
+            },
+        }
+    }
+
+    fn sortby(&mut self) -> SortBy {
+        let Some(v) = self.one("sortby").map(str::trim).filter(|s| !s.is_empty()).map(String::from) else {
+            return SortBy::default();
+        };
+        SortBy::parse(&v).unwrap_or_else(|| {
+            let msg = format!("\"{v}\" is not a sort order (time, detecttime or storagetime, then .asc or .desc)");
+            self.error("sortby", msg);
+            SortBy::default()
+        })
+    }
+
+    fn cursor(&mut self) -> Option<Cursor> {
+        let v = self.one("after").map(str::trim).filter(|s| !s.is_empty())?.to_string();
+        let c = Cursor::decode(&v);
+        if c.is_none() {
+            self.error("after", format!("\"{v}\" is not a cursor returned by a previous search (next_cursor)"));
+        }
+        c
+    }
+}
+
+/// A form time in naive UTC: local formats in `tz`, or ISO 8601 with a zone.
+pub fn parse_time(v: &str, tz: Tz) -> Option<NaiveDateTime> {
+    const LOCAL: [&str; 4] = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"];
+    if let Some(t) = LOCAL.iter().find_map(|f| NaiveDateTime::parse_from_str(v, f).ok()) {
+        // A local time skipped by a DST change has no UTC instant; an ambiguous one takes the earlier.
+        return tz.from_local_datetime(&t).earliest().map(|d| d.naive_utc());
+    }
+    DateTime::parse_from_rfc3339(v).ok().map(|d| d.naive_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{SortDir, SortField};
+
+    fn form(q: &[(&str, &str)]) -> Result<SearchParams, FormErrors> {
+        let pairs: Vec<(String, String)> = q.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let now = DateTime::parse_from_rfc3339("2024-06-15T10:42:17Z").unwrap().with_timezone(&Utc);
+        parse(&pairs, "Europe/Prague".parse().unwrap(), now)
+    }
+
+    #[test]
+    fn every_parameter_is_read_with_hawat_names() {
+        let p = form(&[
+            ("dt_from", "2024-06-01 12:00"),
+            ("dt_to", "2024-06-02T10:00:00Z"),
+            ("source_addrs", "192.0.2[.]1, 10.0.0.0/8,192.0.2.1"),
+            ("host_ports", "22,443"),
+            ("categories", "Recon.Scanning"),
+            ("categories", "Test,__EMPTY__"),
+            ("not_categories", "on"),
+            ("classes", "scan"),
+            ("not_classess", "True"),
+            ("description", "ssh"),
+            ("limit", "500"),
+            ("page", "3"),
+            ("sortby", "storagetime.asc"),
+            ("submit", "Search"),
+            ("api_key", "ignored"),
+        ])
+        .unwrap();
+        assert_eq!(p.dt_from.unwrap().to_string(), "2024-06-01 10:00:00", "Prague is UTC+2 in June");
+        assert_eq!(p.dt_to.unwrap().to_string(), "2024-06-02 10:00:00");
+        assert_eq!(p.source_addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(), ["192.0.2.1", "10.0.0.0/8"]);
+        assert_eq!(p.host_ports, [22, 443]);
+        assert_eq!(
+            p.categories,
+            Values { values: vec!["Recon.Scanning".into(), "Test".into(), "__EMPTY__".into()], negate: true }
+        );
+        assert!(p.classes.negate, "Hawat's misspelling negates too");
+        assert_eq!((p.limit, p.page), (Some(500), 3));
+        assert_eq!(p.sortby, Some(SortBy { field: SortField::StorageTime, dir: SortDir::Asc }));
+    }
+
+    #[test]
+    fn time_defaults_follow_hawat() {
+        let p = form(&[("submit", "Search")]).unwrap();
+        assert_eq!(p.dt_from.unwrap().to_string(), "2024-06-08 10:00:00", "now floored to the hour, minus 7 days");
+        assert_eq!((p.limit, p.page, p.sortby), (Some(100), 1, Some(SortBy::default())));
+        assert_eq!(form(&[("dt_from", "")]).unwrap().dt_from, None, "an empty dt_from means no bound");
+        assert_eq!(form(&[("st_to", "2024-01-01T00:00:00+01:00")]).unwrap().dt_from, None);
+    }
+
+    #[test]
+    fn bad_values_are_each_reported_by_field_and_value() {
+        let errs = form(&[
+            ("dt_from", "yesterday"),
+            ("source_addrs", "10.0.0.1,300.1.1.1"),
+            ("target_ports", "70000"),
+            ("limit", "7"),
+            ("page", "0"),
+            ("sortby", "size.asc"),
+            ("after", "nope"),
+            ("st_from", "2024-02-01 00:00"),
+            ("st_to", "2024-01-01 00:00"),
+        ])
+        .unwrap_err();
+        let fields: Vec<&str> = errs.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(fields, ["dt_from", "source_addrs", "target_ports", "page", "limit", "sortby", "after", "st_from"]);
+        assert!(errs[0].1.contains("\"yesterday\"") && errs[0].1.contains("Europe/Prague"));
+        assert!(errs[1].1.contains("\"300.1.1.1\""));
+        assert!(errs[2].1.contains("\"70000\""));
+        assert!(errs[7].1.contains("starts"));
+    }
+}
