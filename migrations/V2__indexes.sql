@@ -5,7 +5,7 @@ CREATE INDEX IF NOT EXISTS events_cesnet_storagetime_idx ON events USING btree (
 CREATE INDEX IF NOT EXISTS events_cesnet_eventseverity_idx ON events USING btree (cesnet_eventseverity) WHERE cesnet_eventseverity IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_combined_idx ON events USING gin (
     category, node_name, protocol, source_port, target_port, source_type, target_type,
-    node_type, cesnet_resolvedabuses, cesnet_inspectionerrors, targetabuses
+    node_type, cesnet_resolvedabuses, cesnet_inspectionerrors, targetabuses, category_detector
 ) WITH (gin_pending_list_limit = 16384);
 CREATE INDEX IF NOT EXISTS events_description_idx ON events USING gin (description gin_trgm_ops)
     WITH (gin_pending_list_limit = 16384);

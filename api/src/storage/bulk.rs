@@ -37,14 +37,26 @@ const COLUMNS: &str = "id, detecttime, category, description, source_ip, target_
     source_ip_aggr_ip4, source_ip_aggr_ip6, target_ip_aggr_ip4, target_ip_aggr_ip6, \
     source_port, target_port, source_type, target_type, protocol, node_name, node_type, \
     cesnet_storagetime, cesnet_resolvedabuses, cesnet_eventclass, cesnet_eventseverity, \
-    cesnet_inspectionerrors, tlp, targetabuses, targetclass, targetseverity";
+    cesnet_inspectionerrors, tlp, targetabuses, targetclass, targetseverity, category_detector";
 
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO events (id, detecttime, category, description, source_ip, target_ip, \
     source_ip_aggr_ip4, source_ip_aggr_ip6, target_ip_aggr_ip4, target_ip_aggr_ip6, \
     source_port, target_port, source_type, target_type, protocol, node_name, node_type, \
     cesnet_storagetime, cesnet_resolvedabuses, cesnet_eventclass, cesnet_eventseverity, \
-    cesnet_inspectionerrors, tlp, targetabuses, targetclass, targetseverity) VALUES \
-    ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)";
+    cesnet_inspectionerrors, tlp, targetabuses, targetclass, targetseverity, category_detector) VALUES \
+    ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)";
+
+/// Joins a category and a detector in `events.category_detector`.
+pub(crate) const PAIR_SEPARATOR: char = '|';
+
+/// Every category|detector pair of an event, sorted.
+pub(crate) fn category_detector(categories: &[String], detectors: &[String]) -> Vec<String> {
+    let mut pairs: Vec<String> =
+        categories.iter().flat_map(|c| detectors.iter().map(move |d| format!("{c}{PAIR_SEPARATOR}{d}"))).collect();
+    pairs.sort();
+    pairs.dedup();
+    pairs
+}
 
 const SOURCE: i8 = b's' as i8;
 const TARGET: i8 = b't' as i8;
@@ -54,6 +66,7 @@ pub(crate) struct PreparedRow {
     pub event: NewEvent,
     storagetime: NaiveDateTime,
     aggr: [Option<IpRange>; 4],
+    category_detector: Vec<String>,
 }
 
 impl PreparedRow {
@@ -63,7 +76,8 @@ impl PreparedRow {
         let aggr =
             [r.aggr(false, Family::V4), r.aggr(false, Family::V6), r.aggr(true, Family::V4), r.aggr(true, Family::V6)];
         let storagetime = r.storagetime.unwrap_or(now);
-        Self { event, storagetime, aggr }
+        let category_detector = category_detector(&r.category, &r.node_name);
+        Self { event, storagetime, aggr, category_detector }
     }
 
     /// Values in the order of the `events` column list.
@@ -96,6 +110,7 @@ impl PreparedRow {
             &r.targetabuses,
             &r.targetclass,
             &r.targetseverity,
+            &self.category_detector,
         ]
     }
 
@@ -143,6 +158,7 @@ fn event_types(t: &IpTypes) -> Vec<Type> {
         ta,
         Type::TEXT,
         Type::TEXT,
+        Type::TEXT_ARRAY,
     ]
 }
 

@@ -64,6 +64,13 @@ async fn distinct_values_come_from_ingest_and_catch_up_on_rows_written_elsewhere
     assert_eq!(s.distinct_values(EnumColumn::Category).await.unwrap(), ["Other", "Recon.Scanning", "Test"]);
     assert_eq!(s.distinct_values(EnumColumn::EventClass).await.unwrap(), ["late", "scan"]);
     assert!(s.distinct_values(EnumColumn::ResolvedAbuses).await.unwrap().is_empty(), "NULL arrays add nothing");
+    // A row without the category|detector pairs is still found by category and detector.
+    let both = SearchParams {
+        categories: ideadb::storage::Values::of(["Other"]),
+        detectors: ideadb::storage::Values::of(["org.x"]),
+        ..Default::default()
+    };
+    assert_eq!(s.count_events(&both).await.unwrap(), 1);
     // NULL arrays count as empty for __EMPTY__.
     let p = SearchParams { source_types: ideadb::storage::Values::of([ideadb::storage::EMPTY]), ..Default::default() };
     assert_eq!(s.count_events(&p).await.unwrap(), 2);
