@@ -426,6 +426,29 @@ async fn search(admin: &str, db: &str, end: NaiveDateTime, days: u32, runs: usiz
     .await?;
     println!("{}", s.line("Mentat: one source address, all time"));
     println!("ratio (p50): {:.0}x", s.pct(0.5) / ours_one);
+    let mentat_catdet = c
+        .prepare("SELECT e.id, j.event FROM events e JOIN events_json j USING (id) WHERE e.category && $1::text[] AND e.node_name && $2::text[] AND e.detecttime >= $3 ORDER BY e.detecttime DESC, e.id DESC LIMIT 100")
+        .await?;
+    let s = timed(base_runs, |i| {
+        let (cat, det) = pairs[i % pairs.len()].clone();
+        let (c, q, from) = (&c, &mentat_catdet, starts[i]);
+        async move { c.query(q, &[&vec![cat], &vec![det], &from]).await?; Ok(()) }
+    })
+    .await?;
+    println!("{}", s.line("Mentat: category + detector + 7 days (two GIN conditions)"));
+    println!("ratio (p50): {:.1}x", s.pct(0.5) / results["catdet"].pct(0.5));
+    let mentat_count = c
+        .prepare("SELECT count(*) FROM events WHERE detecttime >= $2 AND detecttime <= $3 AND target_ip_aggr_ip4 && $1::text::ip4r AND $1::text::iprange && ANY(target_ip)")
+        .await?;
+    let s = timed(base_runs, |i| {
+        let net = format!("{}/16", a4(own[i % own.len()]));
+        let from = end - TimeDelta::days(days_back[i]);
+        let (c, q) = (&c, &mentat_count);
+        async move { c.query_one(q, &[&net, &from, &(from + TimeDelta::days(1))]).await?; Ok(()) }
+    })
+    .await?;
+    println!("{}", s.line("Mentat: count of a target /16 in 1 day (aggr && x AND x && ANY(array))"));
+    println!("ratio (p50): {:.1}x", s.pct(0.5) / results["count16"].pct(0.5));
     let s = timed(base_runs.min(20), |_| {
         let c = &c;
         async move { c.query("SELECT e.id, j.event FROM events e JOIN events_json j USING (id) ORDER BY e.detecttime DESC, e.id DESC OFFSET 100000 LIMIT 100", &[]).await?; Ok(()) }
