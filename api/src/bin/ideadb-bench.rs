@@ -432,7 +432,10 @@ async fn search(admin: &str, db: &str, end: NaiveDateTime, days: u32, runs: usiz
     let s = timed(base_runs, |i| {
         let (cat, det) = pairs[i % pairs.len()].clone();
         let (c, q, from) = (&c, &mentat_catdet, starts[i]);
-        async move { c.query(q, &[&vec![cat], &vec![det], &from]).await?; Ok(()) }
+        async move {
+            c.query(q, &[&vec![cat], &vec![det], &from]).await?;
+            Ok(())
+        }
     })
     .await?;
     println!("{}", s.line("Mentat: category + detector + 7 days (two GIN conditions)"));
@@ -444,7 +447,10 @@ async fn search(admin: &str, db: &str, end: NaiveDateTime, days: u32, runs: usiz
         let net = format!("{}/16", a4(own[i % own.len()]));
         let from = end - TimeDelta::days(days_back[i]);
         let (c, q) = (&c, &mentat_count);
-        async move { c.query_one(q, &[&net, &from, &(from + TimeDelta::days(1))]).await?; Ok(()) }
+        async move {
+            c.query_one(q, &[&net, &from, &(from + TimeDelta::days(1))]).await?;
+            Ok(())
+        }
     })
     .await?;
     println!("{}", s.line("Mentat: count of a target /16 in 1 day (aggr && x AND x && ANY(array))"));

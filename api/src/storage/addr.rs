@@ -6,6 +6,9 @@
 //! runs once, first (`= ANY(ARRAY(...))`): ip4r's `&&` selectivity estimate is generic, and
 //! with `IN (...)` the planner would rather walk the time index and probe every event.
 //!
+//! A wide range in a short window (a /16 in one day) is tested per event instead, against
+//! the event's own address arrays, which the time index reaches faster than the side table.
+//!
 //! Top-N pushdown: when a search is only addresses (each a single address) plus time bounds,
 //! sorted by detection time with a limit, each arm returns just its first N rows in
 //! (detecttime, id) order. That is exact: an event's merged ranges are disjoint, so an arm
@@ -53,8 +56,16 @@ impl Sql {
     }
 }
 
+/// Wider than this many addresses, a range in a short window is tested per event.
+const WIDE: u128 = 1 << 12;
+/// "Short" time window for that choice.
+const SHORT_WINDOW_DAYS: i64 = 3;
+
 impl AddrSearch<'_> {
     pub fn filter(&self) -> Expr {
+        if self.wide_in_short_window() {
+            return self.row_filter();
+        }
         let mut sql = Sql::default();
         sql.push("events.id = ANY(ARRAY(");
         match &self.top {
@@ -62,6 +73,38 @@ impl AddrSearch<'_> {
             Some(top) => self.top_arms(&mut sql, top),
         }
         sql.push("))");
+        Expr::cust_with_values(sql.text, sql.values)
+    }
+
+    /// A wide range (a /16) in a day or two: the day's events, found by time, are fewer than the
+    /// range's address rows over all time, so test each event's own ranges (`x && ANY(...)`,
+    /// exact, as Mentat does) and let the planner use the time index.
+    fn wide_in_short_window(&self) -> bool {
+        let short = match (self.from, self.to) {
+            (Some(a), Some(b)) => b - a <= chrono::TimeDelta::days(SHORT_WINDOW_DAYS),
+            _ => false,
+        };
+        let wide = self.dirs.iter().flat_map(|(_, a)| a.iter()).any(|r| {
+            let (lo, hi) = r.bounds();
+            let width = hi - lo;
+            match r.family() {
+                crate::idea::Family::V4 => width >= WIDE,
+                crate::idea::Family::V6 => width >= WIDE << 64,
+            }
+        });
+        short && wide && self.top.is_none()
+    }
+
+    fn row_filter(&self) -> Expr {
+        let mut sql = Sql::default();
+        let mut terms = Vec::new();
+        for (dir, addrs) in &self.dirs {
+            let col = if *dir == 's' { "events.source_ip" } else { "events.target_ip" };
+            for a in addrs.iter() {
+                terms.push(format!("{}::text::iprange && ANY({col})", sql.bind(a.to_string())));
+            }
+        }
+        sql.push(&format!("({})", terms.join(" OR ")));
         Expr::cust_with_values(sql.text, sql.values)
     }
 

@@ -193,7 +193,8 @@ impl EventStore {
                     if attempt < 3 && (race || is_retryable(&e)) {
                         attempt += 1;
                         if !race {
-                            tracing::warn!(error = %e, attempt, "batch rolled back; retrying");
+                            tracing::warn!(error = %e, attempt, "connection lost; batch rolled back, retrying");
+                            self.forget_connections(client);
                         }
                         continue;
                     }

@@ -180,7 +180,6 @@ impl EventStore {
         let row = PreparedRow::new(event, chrono::Utc::now().naive_utc());
         let id = row.event.row.id.clone();
         with_client!(self, |c| async {
-            let mut c = c;
             let tx = c.transaction().await?;
             tx.execute(super::bulk::INSERT_EVENT, &row.params()).await?;
             tx.execute("INSERT INTO events_json (id, event) VALUES ($1, $2)", &[&id, &row.event.raw]).await?;

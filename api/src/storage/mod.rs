@@ -85,19 +85,22 @@ impl From<deadpool_postgres::PoolError> for Error {
     }
 }
 
-/// Runs `$body` with `$c` bound to a pooled client, reconnecting and retrying (twice at most)
-/// when the connection broke underneath it.
+/// Runs `$body` with `$c` bound to a pooled client. When the connection broke underneath it
+/// (Mentat's Operational/Interface error), reconnects and retries once: the broken
+/// connection and every idle one are dropped (a server restart or a terminated backend
+/// breaks them together), so the retry runs on a fresh connection.
 macro_rules! with_client {
     ($store:expr, |$c:ident| $body:expr) => {{
-        let mut attempt = 0;
+        let mut retried = false;
         loop {
-            let $c = $store.client().await?;
+            #[allow(unused_mut)]
+            let mut $c = $store.client().await?;
             match $body.await {
                 Ok(v) => break Ok::<_, $crate::storage::Error>(v),
-                Err(e) if attempt < 2 && $crate::storage::is_retryable(&e) => {
-                    attempt += 1;
-                    tracing::warn!(error = %e, attempt, "database connection lost; reconnecting");
-                    $store.forget_broken();
+                Err(e) if !retried && $crate::storage::is_retryable(&e) => {
+                    retried = true;
+                    tracing::warn!(error = %e, "database connection lost; reconnecting and retrying once");
+                    $store.forget_connections($c);
                 }
                 Err(e) => break Err($crate::storage::Error::from(e)),
             }
@@ -176,10 +179,10 @@ impl EventStore {
         }
     }
 
-    /// Drops pooled connections the server has closed (a restart or a terminated backend
-    /// breaks all of them at once), so a retry gets a fresh one.
-    pub(crate) fn forget_broken(&self) {
-        self.pool.retain(|c, _| !c.is_closed());
+    /// Drops `broken` and every idle connection, so the next client is a fresh connection.
+    pub(crate) fn forget_connections(&self, broken: Object) {
+        let _ = Object::take(broken);
+        self.pool.retain(|_, _| false);
     }
 
     /// Host, port and database, for messages (never the password).

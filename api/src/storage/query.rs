@@ -511,6 +511,20 @@ mod tests {
     }
 
     #[test]
+    fn a_wide_range_in_a_short_window_is_tested_per_event() {
+        let day = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap().naive_utc();
+        let wide = SearchParams {
+            target_addrs: vec![IpRange::parse("195.113.0.0/16").unwrap()],
+            dt_from: Some(day),
+            dt_to: Some(day + chrono::TimeDelta::days(1)),
+            ..Default::default()
+        };
+        assert!(wide.mogrify(QueryKind::Count).contains("'195.113.0.0/16'::text::iprange && ANY(events.target_ip)"));
+        let long = SearchParams { dt_to: Some(day + chrono::TimeDelta::days(30)), ..wide.clone() };
+        assert!(long.mogrify(QueryKind::Count).contains("events_addr"));
+    }
+
+    #[test]
     fn host_parameters_override_source_and_target() {
         let p = SearchParams {
             host_addrs: vec![IpRange::parse("2001:db8::1").unwrap()],

@@ -75,6 +75,24 @@ async fn each_parameter_alone_matches_the_model() {
                 ..Default::default()
             },
         ),
+        (
+            "wide target range in a short window (per-event test)",
+            SearchParams {
+                target_addrs: vec![ip("195.113.0.0/16")],
+                dt_from: Some(t0 - TimeDelta::days(3)),
+                dt_to: Some(t0 - TimeDelta::days(1)),
+                ..Default::default()
+            },
+        ),
+        (
+            "wide host range in a short window",
+            SearchParams {
+                host_addrs: vec![ip("147.0.0.0/8"), ip("2001:db8::/32")],
+                dt_from: Some(t0 - TimeDelta::days(1)),
+                dt_to: Some(t0),
+                ..Default::default()
+            },
+        ),
         ("ports", SearchParams { target_ports: vec![22, 3389], ..Default::default() }),
         ("host ports", SearchParams { host_ports: vec![443], ..Default::default() }),
         ("source ports", SearchParams { source_ports: vec![22], ..Default::default() }),
