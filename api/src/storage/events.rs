@@ -3,13 +3,13 @@
 use chrono::NaiveDateTime;
 use sea_query::PostgresQueryBuilder;
 use sea_query_postgres::PostgresBinder;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use tokio_postgres::Row;
 
 use super::bulk::{NewEvent, PreparedRow};
 use super::query::{Cursor, QueryKind, SearchParams};
 use super::{with_client, Error, EventStore, Result};
-use crate::idea::{time, IpRange};
+use crate::idea::EventRow;
 
 /// A stored message: its ID, sort times and the bytes received.
 #[derive(Debug, Clone)]
@@ -40,130 +40,6 @@ impl TimeColumn {
             Self::DetectTime => "detecttime",
             Self::StorageTime => "cesnet_storagetime",
         }
-    }
-}
-
-/// An event rebuilt from the `events` columns only (Mentat's IdeaGhost): lossy, but
-/// cheap for result lists.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Ghost {
-    pub id: String,
-    pub detecttime: NaiveDateTime,
-    pub category: Vec<String>,
-    pub description: Option<String>,
-    pub source_ip: Vec<IpRange>,
-    pub target_ip: Vec<IpRange>,
-    pub source_port: Vec<i32>,
-    pub target_port: Vec<i32>,
-    pub source_type: Vec<String>,
-    pub target_type: Vec<String>,
-    pub protocol: Vec<String>,
-    pub node_name: Vec<String>,
-    pub node_type: Vec<String>,
-    pub storagetime: NaiveDateTime,
-    pub resolvedabuses: Vec<String>,
-    pub eventclass: Option<String>,
-    pub eventseverity: Option<String>,
-    pub inspectionerrors: Vec<String>,
-    pub tlp: Option<String>,
-    pub targetabuses: Vec<String>,
-    pub targetclass: Option<String>,
-    pub targetseverity: Option<String>,
-}
-
-impl Ghost {
-    fn from_row(r: &Row) -> Self {
-        let list = |c: &str| r.get::<_, Option<Vec<String>>>(c).unwrap_or_default();
-        Self {
-            id: r.get("id"),
-            detecttime: r.get("detecttime"),
-            category: list("category"),
-            description: r.get("description"),
-            source_ip: r.get::<_, Option<Vec<IpRange>>>("source_ip").unwrap_or_default(),
-            target_ip: r.get::<_, Option<Vec<IpRange>>>("target_ip").unwrap_or_default(),
-            source_port: r.get::<_, Option<Vec<i32>>>("source_port").unwrap_or_default(),
-            target_port: r.get::<_, Option<Vec<i32>>>("target_port").unwrap_or_default(),
-            source_type: list("source_type"),
-            target_type: list("target_type"),
-            protocol: list("protocol"),
-            node_name: list("node_name"),
-            node_type: list("node_type"),
-            storagetime: r.get("cesnet_storagetime"),
-            resolvedabuses: list("cesnet_resolvedabuses"),
-            eventclass: r.get("cesnet_eventclass"),
-            eventseverity: r.get("cesnet_eventseverity"),
-            inspectionerrors: list("cesnet_inspectionerrors"),
-            tlp: r.get("tlp"),
-            targetabuses: list("targetabuses"),
-            targetclass: r.get("targetclass"),
-            targetseverity: r.get("targetseverity"),
-        }
-    }
-
-    /// The IDEA-shaped dictionary of spec §2.4: one Source and one Target at most, one Node
-    /// per name carrying every node type, and the `_CESNET` private keys.
-    pub fn to_idea(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("Format".into(), json!("IDEA0"));
-        m.insert("ID".into(), json!(self.id));
-        m.insert("DetectTime".into(), json!(time::render(&self.detecttime)));
-        m.insert("Category".into(), json!(self.category));
-        if let Some(d) = &self.description {
-            m.insert("Description".into(), json!(d));
-        }
-        if let Some(t) = &self.tlp {
-            m.insert("TLP".into(), json!(t));
-        }
-        for (key, ips, types, ports) in [
-            ("Source", &self.source_ip, &self.source_type, &self.source_port),
-            ("Target", &self.target_ip, &self.target_type, &self.target_port),
-        ] {
-            let mut s = Map::new();
-            let (v6, v4): (Vec<_>, Vec<_>) =
-                ips.iter().map(|r| (r.family(), r.to_string())).partition(|(f, _)| *f == crate::idea::Family::V6);
-            for (k, list) in [("IP4", v4), ("IP6", v6)] {
-                if !list.is_empty() {
-                    s.insert(k.into(), json!(list.into_iter().map(|(_, s)| s).collect::<Vec<_>>()));
-                }
-            }
-            if !types.is_empty() {
-                s.insert("Type".into(), json!(types));
-            }
-            if !ports.is_empty() {
-                s.insert("Port".into(), json!(ports));
-            }
-            if !s.is_empty() {
-                if !self.protocol.is_empty() {
-                    s.insert("Proto".into(), json!(self.protocol));
-                }
-                m.insert(key.into(), json!([s]));
-            }
-        }
-        let nodes: Vec<Value> = self.node_name.iter().map(|n| json!({"Name": n, "Type": self.node_type})).collect();
-        m.insert("Node".into(), json!(nodes));
-        let mut p = Map::new();
-        p.insert("StorageTime".into(), json!(time::render(&self.storagetime)));
-        for (k, v) in [
-            ("ResolvedAbuses", &self.resolvedabuses),
-            ("InspectionErrors", &self.inspectionerrors),
-            ("TargetAbuses", &self.targetabuses),
-        ] {
-            if !v.is_empty() {
-                p.insert(k.into(), json!(v));
-            }
-        }
-        for (k, v) in [
-            ("EventClass", &self.eventclass),
-            ("EventSeverity", &self.eventseverity),
-            ("TargetClass", &self.targetclass),
-            ("TargetSeverity", &self.targetseverity),
-        ] {
-            if let Some(v) = v {
-                p.insert(k.into(), json!(v));
-            }
-        }
-        m.insert("_CESNET".into(), Value::Object(p));
-        Value::Object(m)
     }
 }
 
@@ -233,11 +109,12 @@ impl EventStore {
         Ok(Page { items, next_cursor })
     }
 
-    /// Ghost rows (from `events` alone) matching the parameters.
-    pub async fn search_ghosts(&self, params: &SearchParams) -> Result<Page<Ghost>> {
+    /// Ghost rows (the `events` columns alone, see [`super::ghost`]) matching the parameters.
+    pub async fn search_ghosts(&self, params: &SearchParams) -> Result<Page<EventRow>> {
         let rows = self.run_select(params, QueryKind::SelectGhost).await?;
-        let items: Vec<Ghost> = rows.iter().map(Ghost::from_row).collect();
-        let next_cursor = next_cursor(params, &items, |g| (g.detecttime, g.storagetime, g.id.as_str()));
+        let items: Vec<EventRow> = rows.iter().map(super::ghost::from_row).collect();
+        let next_cursor =
+            next_cursor(params, &items, |g| (g.detecttime, g.storagetime.unwrap_or(g.detecttime), g.id.as_str()));
         Ok(Page { items, next_cursor })
     }
 

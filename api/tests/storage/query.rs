@@ -328,7 +328,7 @@ async fn ghost_rows_carry_the_indexed_columns() {
     assert_eq!(ghosts.iter().map(|g| g.id.clone()).collect::<Vec<_>>(), expected(&p, &all));
     let g =
         ghosts.iter().find(|g| g.id == "4390fc3f-c753-4a3e-bc83-1b44f24baf75").expect("mentatng_1 is in the fixture");
-    let v = g.to_idea();
+    let v = ideadb::storage::ghost::to_idea(g);
     assert_eq!(v["Source"][0]["IP6"][0], "2001:db8::ff00:42:0/112");
     assert_eq!(v["Target"][0]["Port"], serde_json::json!([22, 25, 443]));
     assert_eq!(v["Node"][0]["Name"], "org.example.kippo_honey");
