@@ -8,7 +8,7 @@
 
 pub mod reader;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use indicatif::ProgressBar;
@@ -65,11 +65,16 @@ pub async fn run(
     let (tx, rx) = mpsc::channel::<Vec<NewEvent>>(opts.writers * 2);
     let batch_size = opts.batch_size.max(1);
     let bar = progress.clone();
+    // Set when the writers fail: the reader then stops instead of parsing the rest.
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader_stop = stop.clone();
     let reader = tokio::task::spawn_blocking(move || {
         let mut rejected = 0u64;
         let mut batch = Vec::with_capacity(batch_size);
-        let mut open = true;
-        reader::read_all(&inputs, &mut |(origin, item)| {
+        reader::read_all(&inputs, &reader_stop, &mut |(origin, item)| {
+            if reader_stop.load(Ordering::Relaxed) {
+                return;
+            }
             let parsed = item.and_then(|raw| match idea::parse(&raw) {
                 Ok(row) => Ok(NewEvent { row, raw }),
                 Err(e) => Err(e.to_string()),
@@ -81,11 +86,13 @@ pub async fn run(
                     bar.suspend(|| on_reject(Rejection { origin, reason }));
                 }
             }
-            if batch.len() >= batch_size && open {
-                open = tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size))).is_ok();
+            if batch.len() >= batch_size
+                && tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size))).is_err()
+            {
+                reader_stop.store(true, Ordering::Relaxed);
             }
         });
-        if !batch.is_empty() && open {
+        if !batch.is_empty() && !reader_stop.load(Ordering::Relaxed) {
             let _ = tx.blocking_send(batch);
         }
         rejected
@@ -112,7 +119,7 @@ pub async fn run(
     let mut failure = None;
     while let Some(res) = writers.join_next().await {
         if let Ok(Err(e)) = res {
-            // Stop reading: closing the channel makes the reader finish early.
+            stop.store(true, Ordering::Relaxed);
             rx.lock().await.close();
             failure.get_or_insert(e);
         }

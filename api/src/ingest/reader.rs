@@ -15,6 +15,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -69,21 +70,25 @@ impl Input {
 /// What the reader yields: a message's bytes, or why a part of the input is unreadable.
 pub type Item = (Origin, Result<Vec<u8>, String>);
 
-/// Calls `emit` for every message of every input, in order.
-pub fn read_all(inputs: &[Input], emit: &mut dyn FnMut(Item)) {
+/// Calls `emit` for every message of every input, in order, until `stop` is set (then every
+/// input reads as ended).
+pub fn read_all(inputs: &[Input], stop: &AtomicBool, emit: &mut dyn FnMut(Item)) {
     for input in inputs {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
         match input {
-            Input::Stdin => read_stream("<stdin>", Box::new(io::stdin().lock()), emit),
+            Input::Stdin => read_stream("<stdin>", Box::new(Stoppable { inner: io::stdin().lock(), stop }), emit),
             Input::Path(p) if p.is_dir() => {
                 let mut files = Vec::new();
                 if let Err(e) = walk(p, &mut files) {
                     emit((origin(p), Err(format!("cannot read directory: {e}"))));
                 }
                 for f in files {
-                    read_file(&f, emit);
+                    read_file(&f, stop, emit);
                 }
             }
-            Input::Path(p) => read_file(p, emit),
+            Input::Path(p) => read_file(p, stop, emit),
         }
     }
 }
@@ -109,9 +114,40 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
     Ok(())
 }
 
-fn read_file(path: &Path, emit: &mut dyn FnMut(Item)) {
+/// A reader that ends as soon as `stop` is set.
+struct Stoppable<'s, R> {
+    inner: R,
+    stop: &'s AtomicBool,
+}
+
+impl<R: BufRead> Read for Stoppable<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
+        self.inner.read(buf)
+    }
+}
+
+impl<R: BufRead> BufRead for Stoppable<'_, R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Ok(&[]);
+        }
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.inner.consume(n)
+    }
+}
+
+fn read_file(path: &Path, stop: &AtomicBool, emit: &mut dyn FnMut(Item)) {
     match File::open(path) {
-        Ok(f) => read_stream(&path.display().to_string(), Box::new(BufReader::with_capacity(1 << 16, f)), emit),
+        Ok(f) => {
+            let r = Stoppable { inner: BufReader::with_capacity(1 << 16, f), stop };
+            read_stream(&path.display().to_string(), Box::new(r), emit)
+        }
         Err(e) => emit((origin(path), Err(format!("cannot open: {e}")))),
     }
 }

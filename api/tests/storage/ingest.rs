@@ -157,3 +157,19 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+#[tokio::test]
+async fn a_database_failure_stops_the_ingest_with_the_error() {
+    let db = TestDb::new().await;
+    let dir = tempdir();
+    let text: String = generated(5_000, 1, 8).iter().map(|v| format!("{v}\n")).collect();
+    let f = write(&dir, "in.ndjson", &text);
+    db.sql().await.batch_execute("ALTER TABLE events RENAME TO events_elsewhere").await.unwrap();
+    let opts = Options { batch_size: 100, writers: 2 };
+    let err =
+        ingest::run(&db.store, vec![Input::Path(f)], &opts, ProgressBar::hidden(), |_| panic!("no message is invalid"))
+            .await
+            .unwrap_err();
+    assert!(err.to_string().contains("events"), "{err}");
+    db.drop().await;
+}
