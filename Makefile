@@ -6,7 +6,8 @@ DEMO_EVENTS ?= 20000
 
 .PHONY: run test bench
 
-# Start the product: PostgreSQL with ip4r, schema, demo data.
+# Start the product: PostgreSQL with ip4r, schema, demo data, then the server
+# (IDEADB_BIND, default 127.0.0.1:8080).
 run:
 	@admin=$$(bash .ci/ensure-postgres.sh); \
 	url=$${DATABASE_URL:-$${admin%/*}/ideadb}; \
@@ -19,7 +20,8 @@ run:
 	  ./target/release/ideadb ingest ../shared/data/idea-corpus/valid 2>/dev/null || true; \
 	  ./target/release/ideadb gen --count $(DEMO_EVENTS) --days 7 | ./target/release/ideadb ingest -; \
 	fi; \
-	./target/release/ideadb db-status --brief
+	echo "serving on http://$${IDEADB_BIND:-127.0.0.1:8080}/api (API browser: /api/docs)"; \
+	exec ./target/release/ideadb serve
 
 # Every test: unit, integration against a throw-away database per test, CLI.
 test:

@@ -2,6 +2,7 @@
 //! storage and Hawat's events module.
 
 pub mod gen;
+pub mod http;
 pub mod idea;
 pub mod ingest;
 pub mod search_form;

@@ -37,6 +37,14 @@ struct DbArgs {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the API (migrating the schema first).
+    Serve {
+        /// Address to listen on; port 0 picks a free one (the bound address is printed).
+        #[arg(long, env = "IDEADB_BIND", default_value = "127.0.0.1:8080")]
+        bind: std::net::SocketAddr,
+    },
+    /// Print the OpenAPI document of the API (as committed in openapi/openapi.json).
+    Openapi,
     /// Create or upgrade the database schema (idempotent).
     Migrate,
     /// Store IDEA messages from files, directories (recursively) or `-` (stdin).
@@ -95,6 +103,10 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Openapi = cli.command {
+        println!("{}", ideadb::http::openapi_json());
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Command::Gen { count, days, seed } = cli.command {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         ideadb::gen::write(&mut out, count, days, seed, Utc::now().naive_utc())?;
@@ -104,6 +116,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     cfg.statement_timeout = Duration::from_secs(cli.db.statement_timeout);
     let store = EventStore::new(&cfg)?;
     match cli.command {
+        Command::Serve { bind } => {
+            store.migrate().await?;
+            ideadb::http::serve(store, bind, |addr| {
+                use std::io::Write;
+                println!("listening on http://{addr}");
+                let _ = std::io::stdout().flush();
+            })
+            .await?;
+        }
         Command::Migrate => {
             store.migrate().await?;
             println!("schema is at version {}", store.schema_version().await?.unwrap_or(0));
@@ -114,7 +135,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let st = store.database_status(brief).await?;
             println!("{}", serde_json::to_string_pretty(&st)?);
         }
-        Command::Gen { .. } => unreachable!("handled above"),
+        Command::Gen { .. } | Command::Openapi => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,13 @@
+//! Integration tests against a real PostgreSQL with ip4r: the storage layer, the CLI and the
+//! HTTP server (a real `ideadb serve` process).
+
+mod corpus;
+mod explain;
+mod harness;
+mod health;
+mod ingest;
+mod maintenance;
+mod model;
+mod openapi;
+mod query;
+mod server;
