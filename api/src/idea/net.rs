@@ -119,16 +119,6 @@ impl IpRange {
         }
     }
 
-    /// True when the two ranges share at least one address (ip4r's `&&`).
-    pub fn overlaps(&self, other: &IpRange) -> bool {
-        if self.family() != other.family() {
-            return false;
-        }
-        let (a, b) = self.bounds();
-        let (c, d) = other.bounds();
-        a <= d && c <= b
-    }
-
     /// Sorts and merges overlapping or adjacent ranges of one family list.
     pub fn merge(mut items: Vec<IpRange>) -> Vec<IpRange> {
         items.sort();

@@ -68,11 +68,6 @@ impl EnumColumn {
         }
     }
 
-    /// Parses an `events` column name.
-    pub fn from_column(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.column() == name)
-    }
-
     fn is_scalar(self) -> bool {
         matches!(self, Self::EventClass | Self::EventSeverity | Self::Tlp | Self::TargetClass | Self::TargetSeverity)
     }
