@@ -19,7 +19,7 @@
 use chrono::NaiveDateTime;
 use sea_query::{Expr, Value};
 
-use super::query::{Cursor, SortDir};
+use super::params::{Cursor, SortDir};
 use crate::idea::IpRange;
 
 /// Which rows of `events_addr` an address filter selects.

@@ -7,7 +7,7 @@ use serde_json::Value;
 use tokio_postgres::Row;
 
 use super::bulk::{NewEvent, PreparedRow};
-use super::query::{Cursor, QueryKind, SearchParams};
+use super::params::{Cursor, QueryKind, SearchParams};
 use super::{with_client, Error, EventStore, Result};
 use crate::idea::EventRow;
 

@@ -11,6 +11,7 @@ mod bulk;
 mod enums;
 mod events;
 pub mod ghost;
+mod params;
 mod query;
 mod schema;
 mod status;
@@ -28,7 +29,7 @@ pub use aggregate::{AggregateColumn, TimelineBucket};
 pub use bulk::{BatchOutcome, NewEvent};
 pub use enums::EnumColumn;
 pub use events::{Page, StoredEvent, TimeColumn};
-pub use query::{Cursor, QueryKind, SearchParams, SortBy, SortDir, SortField, Values, ANY, EMPTY};
+pub use params::{Cursor, QueryKind, SearchParams, SortBy, SortDir, SortField, Values, ANY, EMPTY};
 pub use status::{DatabaseStatus, TableStatus};
 pub use thresholds::{RelapsedEvent, ThresholdRecord};
 

@@ -1,4 +1,4 @@
-//! Typed search parameters → parameterised SQL (Mentat's `build_query`, spec §3).
+//! Search parameters → parameterised SQL (Mentat's `build_query`, spec §3).
 //!
 //! Semantics: every list is ORed; chunks are ANDed; `__EMPTY__` and `__ANY__` test for the
 //! absence or presence of any value (ORed with the other values of the list); `not_*`
@@ -11,15 +11,10 @@ use chrono::NaiveDateTime;
 use sea_query::{
     Alias, Cond, Condition, DeleteStatement, Expr, ExprTrait, Iden, Order, PostgresQueryBuilder, Query, SelectStatement,
 };
-use serde::{Deserialize, Serialize};
 
 use super::addr::{AddrSearch, Top};
+use super::params::{QueryKind, SearchParams, SortBy, SortDir, SortField, Values, ANY, EMPTY};
 use crate::idea::IpRange;
-
-/// The special list value matching events without any value.
-pub const EMPTY: &str = "__EMPTY__";
-/// The special list value matching events with at least one value.
-pub const ANY: &str = "__ANY__";
 
 #[derive(Iden, Clone, Copy)]
 pub(crate) enum Events {
@@ -46,139 +41,6 @@ pub(crate) enum EventsJson {
     Table,
     Id,
     Event,
-}
-
-/// A list filter: values ORed, optionally negated as a whole.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Values {
-    pub values: Vec<String>,
-    pub negate: bool,
-}
-
-impl Values {
-    pub fn of<S: Into<String>>(values: impl IntoIterator<Item = S>) -> Self {
-        Self { values: values.into_iter().map(Into::into).collect(), negate: false }
-    }
-    pub fn negated(mut self) -> Self {
-        self.negate = true;
-        self
-    }
-    fn is_empty(&self) -> bool {
-        self.values.is_empty()
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum SortField {
-    /// Storage time when a storage-time bound is given, else detection time (Hawat's `time`).
-    Time,
-    DetectTime,
-    StorageTime,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum SortDir {
-    Asc,
-    Desc,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SortBy {
-    pub field: SortField,
-    pub dir: SortDir,
-}
-
-impl SortBy {
-    /// Parses Hawat's `field.dir` (`time.desc`, `storagetime.asc`, …).
-    pub fn parse(s: &str) -> Option<Self> {
-        let (f, d) = s.split_once('.')?;
-        let field = match f {
-            "time" => SortField::Time,
-            "detecttime" => SortField::DetectTime,
-            "storagetime" => SortField::StorageTime,
-            _ => return None,
-        };
-        let dir = match d {
-            "asc" => SortDir::Asc,
-            "desc" => SortDir::Desc,
-            _ => return None,
-        };
-        Some(Self { field, dir })
-    }
-}
-
-impl Default for SortBy {
-    fn default() -> Self {
-        Self { field: SortField::Time, dir: SortDir::Desc }
-    }
-}
-
-/// A keyset position: the sort time and ID of the last row of the previous page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
-    pub time: NaiveDateTime,
-    pub id: String,
-}
-
-impl Cursor {
-    /// An opaque, URL-safe token.
-    pub fn encode(&self) -> String {
-        use base64::Engine;
-        let micros = self.time.and_utc().timestamp_micros();
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{micros}:{}", self.id))
-    }
-
-    pub fn decode(token: &str) -> Option<Self> {
-        use base64::Engine;
-        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
-        let text = String::from_utf8(raw).ok()?;
-        let (micros, id) = text.split_once(':')?;
-        let time = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
-        crate::idea::is_id(id).then(|| Self { time, id: id.to_string() })
-    }
-}
-
-/// Every search parameter of Hawat's event search, typed.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SearchParams {
-    pub dt_from: Option<NaiveDateTime>,
-    pub dt_to: Option<NaiveDateTime>,
-    pub st_from: Option<NaiveDateTime>,
-    pub st_to: Option<NaiveDateTime>,
-    pub source_addrs: Vec<IpRange>,
-    pub target_addrs: Vec<IpRange>,
-    pub host_addrs: Vec<IpRange>,
-    pub source_ports: Vec<u16>,
-    pub target_ports: Vec<u16>,
-    pub host_ports: Vec<u16>,
-    pub source_types: Values,
-    pub target_types: Values,
-    pub host_types: Values,
-    pub groups: Values,
-    pub protocols: Values,
-    pub description: Option<String>,
-    pub categories: Values,
-    pub severities: Values,
-    pub classes: Values,
-    pub detectors: Values,
-    pub detector_types: Values,
-    pub inspection_errs: Values,
-    /// 1-based page for OFFSET paging; ignored when `after` is given.
-    pub page: u32,
-    pub limit: Option<u32>,
-    pub sortby: Option<SortBy>,
-    pub after: Option<Cursor>,
-}
-
-/// What the built statement returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QueryKind {
-    /// Events with the message bytes (`events` joined with `events_json`).
-    Select,
-    /// Events from the `events` columns only (Mentat's ghost rows).
-    SelectGhost,
-    /// `count(*)` of the matches, without sorting or paging.
-    Count,
 }
 
 impl SearchParams {
@@ -536,17 +398,5 @@ mod tests {
         let sql = p.mogrify(QueryKind::Count);
         assert!(!sql.contains("10.0.0.1") && !sql.contains("[80]"), "{sql}");
         assert!(sql.contains("a.dir = 't'") && sql.contains("target_port && ARRAY [22]::int4[]"), "{sql}");
-    }
-
-    #[test]
-    fn cursor_round_trips_and_rejects_garbage() {
-        let c = Cursor {
-            time: chrono::DateTime::from_timestamp(1_700_000_000, 5000).unwrap().naive_utc(),
-            id: "ab-1.x".into(),
-        };
-        assert_eq!(Cursor::decode(&c.encode()), Some(c));
-        assert_eq!(Cursor::decode("not a cursor"), None);
-        assert_eq!(SortBy::parse("storagetime.asc"), Some(SortBy { field: SortField::StorageTime, dir: SortDir::Asc }));
-        assert_eq!(SortBy::parse("size.asc"), None);
     }
 }
