@@ -1,6 +1,7 @@
 //! ideadb: a security event database for IDEA messages, compatible with Mentat's event
 //! storage and Hawat's events module.
 
+pub mod auth;
 pub mod gen;
 pub mod http;
 pub mod idea;

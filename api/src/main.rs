@@ -79,11 +79,41 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Manage accounts and API keys.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
     /// Show the database, its settings and every ideadb table.
     DbStatus {
         #[arg(long)]
         brief: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Create an account.
+    Add {
+        login: String,
+        /// user, developer, maintainer or admin (repeat for several).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Read the password from standard input (first line).
+        #[arg(long)]
+        password_stdin: bool,
+        /// Also create an API key and print it alone on standard output.
+        #[arg(long)]
+        api_key: bool,
+    },
+    /// List accounts.
+    List,
+    /// Disable an account (its keys and tokens stop working).
+    Disable { login: String },
+    /// Create another API key for an account and print it.
+    ApiKey { login: String },
+    /// Set an account's password (prompted, or the first line of standard input).
+    Passwd { login: String },
 }
 
 #[tokio::main]
@@ -131,6 +161,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Ingest { paths, batch_size, writers } => return ingest(&store, paths, batch_size, writers).await,
         Command::Cleanup { events, thresholded, dry_run } => cleanup(&store, events, thresholded, dry_run).await?,
+        Command::User { action } => {
+            store.migrate().await?;
+            user(&store, action).await?;
+        }
         Command::DbStatus { brief } => {
             let st = store.database_status(brief).await?;
             println!("{}", serde_json::to_string_pretty(&st)?);
@@ -160,6 +194,64 @@ async fn ingest(store: &EventStore, paths: Vec<String>, batch_size: usize, write
     let s = summary?;
     eprintln!("stored {}, duplicates {}, rejected {}", s.stored, s.duplicates, s.rejected);
     Ok(if s.rejected > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+async fn user(store: &EventStore, action: UserAction) -> anyhow::Result<()> {
+    use ideadb::auth::{api_key_hash, hash_password, new_api_key, Role};
+    let missing = |login: &str| anyhow::anyhow!("there is no account {login:?}");
+    match action {
+        UserAction::Add { login, roles, password_stdin, api_key } => {
+            let roles: Vec<Role> =
+                roles.iter().map(|r| Role::parse(r)).collect::<Result<_, _>>().map_err(anyhow::Error::msg)?;
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            let hash = if password_stdin { Some(hash_password(&read_password(true)?)?) } else { None };
+            let created = store.user_create(&login, &names, hash.as_deref()).await?;
+            if api_key {
+                let key = new_api_key()?;
+                store.api_key_add(created.id, &api_key_hash(&key)).await?;
+                println!("{key}");
+            } else {
+                eprintln!("created account {login} ({})", names.join(", "));
+            }
+        }
+        UserAction::List => {
+            for u in store.users().await? {
+                let state = if u.enabled { "enabled" } else { "disabled" };
+                let password = if u.password_hash.is_some() { "password" } else { "no password" };
+                println!("{}\t{}\t{state}\t{password}\t{} API keys", u.login, u.roles.join(","), u.api_keys);
+            }
+        }
+        UserAction::Disable { login } => {
+            if !store.user_set_enabled(&login, false).await? {
+                return Err(missing(&login));
+            }
+            eprintln!("disabled account {login}");
+        }
+        UserAction::ApiKey { login } => {
+            let u = store.user_by_login(&login).await?.ok_or_else(|| missing(&login))?;
+            let key = new_api_key()?;
+            store.api_key_add(u.id, &api_key_hash(&key)).await?;
+            println!("{key}");
+        }
+        UserAction::Passwd { login } => {
+            let hash = hash_password(&read_password(false)?)?;
+            if !store.user_set_password(&login, &hash).await? {
+                return Err(missing(&login));
+            }
+            eprintln!("password of {login} changed");
+        }
+    }
+    Ok(())
+}
+
+/// A password from a prompt without echo on a terminal, else the first line of stdin.
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    if !from_stdin && std::io::stdin().is_terminal() {
+        return Ok(rpassword::prompt_password("password: ")?);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
 async fn cleanup(

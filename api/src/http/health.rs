@@ -25,7 +25,7 @@ struct Health {
 
 impl Example for Health {
     fn example() -> Self {
-        Health { status: "ok".into(), database: true, schema_version: Some(2) }
+        Health { status: "ok".into(), database: true, schema_version: Some(3) }
     }
 }
 

@@ -69,7 +69,7 @@ impl EventStore {
             tx.commit().await
         })
         .map_err(|e| match e {
-            Error::Integrity(_) => Error::Integrity(id.clone()),
+            Error::Integrity(_) => Error::Integrity(format!("an event with ID {id} is already stored")),
             other => other,
         })?;
         self.record_enums(&[&row]).await

@@ -16,6 +16,7 @@ mod query;
 mod schema;
 mod status;
 mod thresholds;
+mod users;
 
 use std::time::Duration;
 
@@ -32,6 +33,7 @@ pub use events::{Page, StoredEvent, TimeColumn};
 pub use params::{Cursor, QueryKind, SearchParams, SortBy, SortDir, SortField, Values, ANY, EMPTY};
 pub use status::{DatabaseStatus, TableStatus};
 pub use thresholds::{RelapsedEvent, ThresholdRecord};
+pub use users::UserRecord;
 
 /// What can go wrong in the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -39,8 +41,8 @@ pub enum Error {
     /// The values given cannot be stored or searched (PostgreSQL class 22, or our own check).
     #[error("invalid data: {0}")]
     Data(String),
-    /// An event with this ID is already stored.
-    #[error("an event with ID {0} is already stored")]
+    /// Something with this key is already stored (an event ID, a login); the text says what.
+    #[error("{0}")]
     Integrity(String),
     /// PostgreSQL cannot be reached, even after a reconnect.
     #[error("database unavailable: {0}")]
@@ -65,7 +67,7 @@ impl From<tokio_postgres::Error> for Error {
         let code = db.code();
         let msg = db.message().to_string();
         if *code == SqlState::UNIQUE_VIOLATION {
-            Error::Integrity(db.detail().unwrap_or(&msg).to_string())
+            Error::Integrity(format!("already stored: {}", db.detail().unwrap_or(&msg)))
         } else if *code == SqlState::QUERY_CANCELED {
             Error::Timeout
         } else if code.code().starts_with("22") {

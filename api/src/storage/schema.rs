@@ -29,6 +29,8 @@ pub(crate) const TABLES: &[&str] = &[
     "enum_targetabuses",
     "enum_targetclass",
     "enum_targetseverity",
+    "api_keys",
+    "users",
 ];
 /// Serialises concurrent `migrate` runs (several servers starting at once).
 const MIGRATION_LOCK: i64 = 0x1dea_db00;

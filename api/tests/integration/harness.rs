@@ -120,3 +120,12 @@ pub fn generated(count: u64, days: u32, seed: u64) -> Vec<Value> {
     ideadb::gen::write(&mut out, count, days, seed, end).unwrap();
     out.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect()
 }
+
+/// The version of the newest migration in `migrations/`.
+pub fn latest_migration() -> i32 {
+    std::fs::read_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../migrations"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix('V')?.split("__").next()?.parse().ok())
+        .max()
+        .unwrap()
+}

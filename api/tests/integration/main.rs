@@ -11,3 +11,4 @@ mod model;
 mod openapi;
 mod query;
 mod server;
+mod users;

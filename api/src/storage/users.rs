@@ -1,0 +1,88 @@
+//! Accounts and API keys (`users`, `api_keys`). Only hashes are ever stored or read.
+
+use chrono::NaiveDateTime;
+use tokio_postgres::Row;
+
+use super::{with_client, Error, EventStore, Result};
+
+/// An account as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: i32,
+    pub login: String,
+    /// argon2id PHC string; None for accounts that use API keys only.
+    pub password_hash: Option<String>,
+    pub roles: Vec<String>,
+    pub enabled: bool,
+    pub created: NaiveDateTime,
+    pub api_keys: i64,
+}
+
+const COLUMNS: &str = "u.id, u.login, u.password_hash, u.roles, u.enabled, u.created, \
+                       (SELECT count(*) FROM api_keys k WHERE k.user_id = u.id)";
+
+fn record(r: &Row) -> UserRecord {
+    UserRecord {
+        id: r.get(0),
+        login: r.get(1),
+        password_hash: r.get(2),
+        roles: r.get(3),
+        enabled: r.get(4),
+        created: r.get(5),
+        api_keys: r.get(6),
+    }
+}
+
+impl EventStore {
+    /// Creates an account; an existing login is [`Error::Integrity`].
+    pub async fn user_create(&self, login: &str, roles: &[&str], password_hash: Option<&str>) -> Result<UserRecord> {
+        let sql = format!(
+            "WITH u AS (INSERT INTO users (login, roles, password_hash) VALUES ($1, $2, $3) RETURNING *) SELECT {COLUMNS} FROM u"
+        );
+        let row = with_client!(self, |c| c.query_one(sql.as_str(), &[&login, &roles, &password_hash])).map_err(
+            |e| match e {
+                Error::Integrity(_) => Error::Integrity(format!("an account with login {login} already exists")),
+                other => other,
+            },
+        )?;
+        Ok(record(&row))
+    }
+
+    pub async fn user_by_login(&self, login: &str) -> Result<Option<UserRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM users u WHERE u.login = $1");
+        Ok(with_client!(self, |c| c.query_opt(sql.as_str(), &[&login]))?.as_ref().map(record))
+    }
+
+    pub async fn users(&self) -> Result<Vec<UserRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM users u ORDER BY u.login");
+        Ok(with_client!(self, |c| c.query(sql.as_str(), &[]))?.iter().map(record).collect())
+    }
+
+    /// Enables or disables an account; false when there is no such login.
+    pub async fn user_set_enabled(&self, login: &str, enabled: bool) -> Result<bool> {
+        Ok(with_client!(self, |c| c.execute("UPDATE users SET enabled = $2 WHERE login = $1", &[&login, &enabled]))?
+            > 0)
+    }
+
+    /// Replaces the password hash; false when there is no such login.
+    pub async fn user_set_password(&self, login: &str, hash: &str) -> Result<bool> {
+        Ok(with_client!(self, |c| c.execute("UPDATE users SET password_hash = $2 WHERE login = $1", &[&login, &hash]))?
+            > 0)
+    }
+
+    /// Stores the hash of a new API key for an account.
+    pub async fn api_key_add(&self, user_id: i32, key_hash: &[u8]) -> Result<()> {
+        with_client!(self, |c| c
+            .execute("INSERT INTO api_keys (user_id, key_hash) VALUES ($1, $2)", &[&user_id, &key_hash]))?;
+        Ok(())
+    }
+
+    /// The account owning the key with this hash (and notes its use).
+    pub async fn user_by_api_key(&self, key_hash: &[u8]) -> Result<Option<UserRecord>> {
+        let sql = format!(
+            "WITH k AS (UPDATE api_keys SET last_used = now() AT TIME ZONE 'UTC' WHERE key_hash = $1 RETURNING user_id) \
+             SELECT {COLUMNS} FROM users u JOIN k ON k.user_id = u.id"
+        );
+        Ok(with_client!(self, |c| c.query_opt(sql.as_str(), &[&key_hash]))?.as_ref().map(record))
+    }
+}
