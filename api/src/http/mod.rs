@@ -3,6 +3,9 @@
 //! Handlers extract and convert; the storage layer does the work. The OpenAPI document is
 //! generated from these types (`ideadb openapi`) and committed as `openapi/openapi.json`.
 
+mod auth;
+mod error;
+mod events;
 mod health;
 
 use std::net::SocketAddr;
@@ -20,10 +23,12 @@ use crate::storage::EventStore;
 enum ApiTags {
     /// Service health and the API description.
     Health,
+    /// IDEA events: show and download.
+    Events,
 }
 
-fn service() -> OpenApiService<health::HealthApi, ()> {
-    OpenApiService::new(health::HealthApi, "ideadb", env!("CARGO_PKG_VERSION"))
+fn service() -> OpenApiService<(health::HealthApi, events::EventsApi), ()> {
+    OpenApiService::new((health::HealthApi, events::EventsApi), "ideadb", env!("CARGO_PKG_VERSION"))
         .description("Security event database for IDEA messages: search, show, download and statistics.")
 }
 
@@ -38,8 +43,14 @@ pub async fn serve(store: EventStore, addr: SocketAddr, bound: impl FnOnce(Socke
     let api = service();
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
-    let app =
-        Route::new().at("/api/openapi.json", spec).nest("/api/docs", docs).nest("/", api).data(store).with(Tracing);
+    let app = Route::new()
+        .at("/api/openapi.json", spec)
+        .nest("/api/docs", docs)
+        .nest("/", api)
+        // Errors raised before a handler runs (no API key, unknown route) are JSON too.
+        .catch_all_error(|e| async move { error::from_poem(&e) })
+        .data(store)
+        .with(Tracing);
     let acceptor = TcpListener::bind(addr).into_acceptor().await?;
     let local = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()).unwrap_or(addr);
     bound(local);

@@ -2,6 +2,7 @@
 //! HTTP server (a real `ideadb serve` process).
 
 mod corpus;
+mod events_http;
 mod explain;
 mod harness;
 mod health;

@@ -1,0 +1,94 @@
+//! `/api/events/{id}/show` and `/api/events/{id}/download`, as in Hawat's events module.
+
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::payload::{Binary, Json};
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde_json::Value;
+
+use super::auth::ApiKeyAuth;
+use super::error::{ApiError, ErrorBody};
+use super::ApiTags;
+use crate::storage::EventStore;
+
+pub struct EventsApi;
+
+/// One event, as Hawat's show answers.
+#[derive(Object)]
+struct Shown {
+    /// The IDEA message as stored.
+    item: Value,
+    /// Its ID.
+    item_id: String,
+    /// For Hawat's page widgets.
+    search_widget_item_limit: u32,
+}
+
+#[derive(ApiResponse)]
+enum ShowResponse {
+    /// The event.
+    #[oai(status = 200)]
+    Ok(Json<Shown>),
+    /// No event has this ID.
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+}
+
+#[derive(ApiResponse)]
+enum DownloadResponse {
+    /// The event as JSON (sorted keys, indented), as the attachment `<id>.idea.json`.
+    #[oai(status = 200, content_type = "application/json")]
+    Ok(Binary<Vec<u8>>, #[oai(header = "Content-Disposition")] String),
+    /// No event has this ID.
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+}
+
+fn not_found(id: &str) -> Json<ErrorBody> {
+    Json(ApiError::NotFound(format!("there is no event with ID {id:?}")).body())
+}
+
+/// Indented by four spaces with sorted keys, as Mentat's download.
+fn pretty(v: &Value) -> Vec<u8> {
+    use serde::Serialize;
+    let mut out = Vec::new();
+    let mut ser =
+        serde_json::Serializer::with_formatter(&mut out, serde_json::ser::PrettyFormatter::with_indent(b"    "));
+    // serde_json's maps are ordered by key, so re-serialising sorts them.
+    v.serialize(&mut ser).expect("a JSON value serialises");
+    out
+}
+
+#[OpenApi(prefix_path = "/api/events", tag = "ApiTags::Events")]
+impl EventsApi {
+    /// Show one event
+    ///
+    /// The IDEA message exactly as stored.
+    #[oai(path = "/:id/show", method = "get", method = "post")]
+    async fn show(&self, store: Data<&EventStore>, caller: ApiKeyAuth, id: Path<String>) -> poem::Result<ShowResponse> {
+        let Some(event) = store.fetch_event(&id).await.map_err(ApiError::from)? else {
+            return Ok(ShowResponse::NotFound(not_found(&id)));
+        };
+        tracing::info!(login = %caller.0.login, id = %event.id, "event shown");
+        let item = event.json().map_err(ApiError::from)?;
+        Ok(ShowResponse::Ok(Json(Shown { item, item_id: event.id, search_widget_item_limit: 100 })))
+    }
+
+    /// Download one event
+    ///
+    /// The IDEA message as a JSON file, keys sorted and indented.
+    #[oai(path = "/:id/download", method = "get")]
+    async fn download(
+        &self,
+        store: Data<&EventStore>,
+        caller: ApiKeyAuth,
+        id: Path<String>,
+    ) -> poem::Result<DownloadResponse> {
+        let Some(event) = store.fetch_event(&id).await.map_err(ApiError::from)? else {
+            return Ok(DownloadResponse::NotFound(not_found(&id)));
+        };
+        tracing::info!(login = %caller.0.login, id = %event.id, "event downloaded");
+        let body = pretty(&event.json().map_err(ApiError::from)?);
+        Ok(DownloadResponse::Ok(Binary(body), format!("attachment; filename=\"{}.idea.json\"", event.id)))
+    }
+}

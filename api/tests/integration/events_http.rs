@@ -1,0 +1,106 @@
+//! `/api/events/{id}/show` and `/download` on a real server: authentication (401/403 as
+//! JSON), Hawat's key forms, and every fixture event shown and downloaded faithfully.
+
+use ideadb::auth::{api_key_hash, new_api_key};
+use reqwest::header::AUTHORIZATION;
+use serde_json::Value;
+
+use crate::harness::{fixture, TestDb};
+use crate::server::Server;
+
+async fn account(db: &TestDb, login: &str, roles: &[&str], enabled: bool) -> String {
+    let u = db.store.user_create(login, roles, None).await.unwrap();
+    let key = new_api_key().unwrap();
+    db.store.api_key_add(u.id, &api_key_hash(&key)).await.unwrap();
+    if !enabled {
+        db.store.user_set_enabled(login, false).await.unwrap();
+    }
+    key
+}
+
+async fn json_error(resp: reqwest::Response, status: u16) -> String {
+    assert_eq!(resp.status().as_u16(), status);
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], status, "{body}");
+    body["message"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn show_and_download_need_an_enabled_account_with_a_role() {
+    let db = TestDb::new().await;
+    let events = fixture();
+    db.load(&events[..3]).await;
+    let key = account(&db, "alice", &["user"], true).await;
+    let disabled = account(&db, "bob", &["admin"], false).await;
+    let roleless = account(&db, "carol", &[], true).await;
+    let server = Server::start(&db.url);
+    let id = events[0]["ID"].as_str().unwrap();
+    let http = reqwest::Client::new();
+    let show = |auth: Option<String>| {
+        let mut r = http.get(server.url(&format!("/api/events/{id}/show")));
+        if let Some(a) = auth {
+            r = r.header(AUTHORIZATION, a);
+        }
+        r.send()
+    };
+    assert!(json_error(show(None).await.unwrap(), 401).await.contains("an API key is required"));
+    assert!(json_error(show(Some("ideadb_not-a-key".into())).await.unwrap(), 401).await.contains("not valid"));
+    assert!(json_error(show(Some(disabled.clone())).await.unwrap(), 403).await.contains("disabled"));
+    assert!(json_error(show(Some(roleless)).await.unwrap(), 403).await.contains("no role"));
+    for form in [key.clone(), format!("key {key}"), format!("token {key}"), format!("Token  {key} ")] {
+        assert_eq!(show(Some(form.clone())).await.unwrap().status(), 200, "{form}");
+    }
+    let dl = http.get(server.url(&format!("/api/events/{id}/download"))).send().await.unwrap();
+    json_error(dl, 401).await;
+    let missing = http.get(server.url("/api/events/nope/show")).header(AUTHORIZATION, &key).send().await.unwrap();
+    assert!(json_error(missing, 404).await.contains("\"nope\""));
+    let route = http.get(server.url("/api/nothing-here")).send().await.unwrap();
+    json_error(route, 404).await;
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn every_fixture_event_is_shown_and_downloaded_as_stored() {
+    let db = TestDb::new().await;
+    let events = fixture();
+    db.load(&events).await;
+    let key = account(&db, "analyst", &["user"], true).await;
+    let server = Server::start(&db.url);
+    let http = reqwest::Client::new();
+    for ev in &events {
+        let id = ev["ID"].as_str().unwrap();
+        let shown: Value = http
+            .post(server.url(&format!("/api/events/{id}/show")))
+            .header(AUTHORIZATION, format!("key {key}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(shown["item"], *ev, "{id}");
+        assert_eq!((shown["item_id"].as_str(), shown["search_widget_item_limit"].as_u64()), (Some(id), Some(100)));
+        let dl = http
+            .get(server.url(&format!("/api/events/{id}/download")))
+            .header(AUTHORIZATION, &key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(dl.status(), 200);
+        assert_eq!(
+            dl.headers()["content-disposition"].to_str().unwrap(),
+            format!("attachment; filename=\"{id}.idea.json\"")
+        );
+        assert!(dl.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+        let text = dl.text().await.unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), *ev, "{id}: the download is the event");
+        assert!(text.starts_with("{\n    \""), "indented by four: {:.40}", text);
+        let keys: Vec<&str> =
+            text.lines().filter(|l| l.starts_with("    \"")).map(|l| l.trim().split('"').nth(1).unwrap()).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted, "{id}: top-level keys sorted");
+    }
+    db.drop().await;
+}
