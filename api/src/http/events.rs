@@ -1,7 +1,7 @@
 //! `/api/events/{id}/show` and `/api/events/{id}/download`, as in Hawat's events module.
 
 use poem::web::Data;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::Value;
@@ -34,11 +34,25 @@ enum ShowResponse {
     NotFound(Json<ErrorBody>),
 }
 
+/// The file format of a download.
+#[derive(poem_openapi::Enum, Clone, Copy, PartialEq, Eq, Default)]
+#[oai(rename_all = "lowercase")]
+enum DownloadFormat {
+    /// `<id>.idea.json`: JSON with sorted keys, indented by four.
+    #[default]
+    Json,
+    /// `<id>.idea.yaml`: the same message as YAML.
+    Yaml,
+}
+
 #[derive(ApiResponse)]
 enum DownloadResponse {
     /// The event as JSON (sorted keys, indented), as the attachment `<id>.idea.json`.
     #[oai(status = 200, content_type = "application/json")]
-    Ok(Binary<Vec<u8>>, #[oai(header = "Content-Disposition")] String),
+    Json(Binary<Vec<u8>>, #[oai(header = "Content-Disposition")] String),
+    /// The event as YAML, as the attachment `<id>.idea.yaml`.
+    #[oai(status = 200, content_type = "application/yaml")]
+    Yaml(Binary<Vec<u8>>, #[oai(header = "Content-Disposition")] String),
     /// No event has this ID.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
@@ -76,19 +90,31 @@ impl EventsApi {
 
     /// Download one event
     ///
-    /// The IDEA message as a JSON file, keys sorted and indented.
+    /// The IDEA message as a file: JSON with sorted keys (default), or YAML.
     #[oai(path = "/:id/download", method = "get")]
     async fn download(
         &self,
         store: Data<&EventStore>,
         caller: ApiKeyAuth,
         id: Path<String>,
+        /// `json` (default) or `yaml`.
+        format: Query<Option<DownloadFormat>>,
     ) -> poem::Result<DownloadResponse> {
         let Some(event) = store.fetch_event(&id).await.map_err(ApiError::from)? else {
             return Ok(DownloadResponse::NotFound(not_found(&id)));
         };
         tracing::info!(login = %caller.0.login, id = %event.id, "event downloaded");
-        let body = pretty(&event.json().map_err(ApiError::from)?);
-        Ok(DownloadResponse::Ok(Binary(body), format!("attachment; filename=\"{}.idea.json\"", event.id)))
+        let item = event.json().map_err(ApiError::from)?;
+        let file = |ext: &str| format!("attachment; filename=\"{}.idea.{ext}\"", event.id);
+        Ok(match format.0.unwrap_or_default() {
+            DownloadFormat::Json => DownloadResponse::Json(Binary(pretty(&item)), file("json")),
+            DownloadFormat::Yaml => {
+                let yaml = serde_saphyr::to_string(&item).map_err(|e| {
+                    tracing::error!(error = %e, id = %event.id, "YAML rendering failed");
+                    ApiError::Internal
+                })?;
+                DownloadResponse::Yaml(Binary(yaml.into_bytes()), file("yaml"))
+            }
+        })
     }
 }

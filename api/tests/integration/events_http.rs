@@ -55,6 +55,13 @@ async fn show_and_download_need_an_enabled_account_with_a_role() {
     json_error(dl, 401).await;
     let missing = http.get(server.url("/api/events/nope/show")).header(AUTHORIZATION, &key).send().await.unwrap();
     assert!(json_error(missing, 404).await.contains("\"nope\""));
+    let bad = http
+        .get(server.url(&format!("/api/events/{id}/download?format=xml")))
+        .header(AUTHORIZATION, &key)
+        .send()
+        .await
+        .unwrap();
+    assert!(json_error(bad, 400).await.contains("format"));
     let route = http.get(server.url("/api/nothing-here")).send().await.unwrap();
     json_error(route, 404).await;
     db.drop().await;
@@ -101,6 +108,19 @@ async fn every_fixture_event_is_shown_and_downloaded_as_stored() {
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(keys, sorted, "{id}: top-level keys sorted");
+        let yaml = http
+            .get(server.url(&format!("/api/events/{id}/download?format=yaml")))
+            .header(AUTHORIZATION, &key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            yaml.headers()["content-disposition"].to_str().unwrap(),
+            format!("attachment; filename=\"{id}.idea.yaml\"")
+        );
+        assert!(yaml.headers()["content-type"].to_str().unwrap().starts_with("application/yaml"));
+        let back: Value = serde_saphyr::from_str(&yaml.text().await.unwrap()).unwrap();
+        assert_eq!(back, *ev, "{id}: the YAML is the event");
     }
     db.drop().await;
 }
