@@ -7,6 +7,7 @@ mod auth;
 mod error;
 mod events;
 mod health;
+mod metadata;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -23,13 +24,17 @@ use crate::storage::EventStore;
 enum ApiTags {
     /// Service health and the API description.
     Health,
-    /// IDEA events: show and download.
+    /// IDEA events: show, download and the searchable values.
     Events,
 }
 
-fn service() -> OpenApiService<(health::HealthApi, events::EventsApi), ()> {
-    OpenApiService::new((health::HealthApi, events::EventsApi), "ideadb", env!("CARGO_PKG_VERSION"))
-        .description("Security event database for IDEA messages: search, show, download and statistics.")
+fn service() -> OpenApiService<(health::HealthApi, events::EventsApi, metadata::MetadataApi), ()> {
+    OpenApiService::new(
+        (health::HealthApi, events::EventsApi, metadata::MetadataApi),
+        "ideadb",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description("Security event database for IDEA messages: search, show, download and statistics.")
 }
 
 /// The OpenAPI document, as committed in `openapi/openapi.json`.

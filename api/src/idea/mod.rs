@@ -17,6 +17,7 @@
 
 pub mod net;
 pub mod row;
+pub mod taxonomy;
 pub mod time;
 
 use serde_json::{Map, Value};

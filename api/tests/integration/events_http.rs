@@ -124,3 +124,44 @@ async fn every_fixture_event_is_shown_and_downloaded_as_stored() {
     }
     db.drop().await;
 }
+
+#[tokio::test]
+async fn metadata_lists_every_stored_value_and_the_taxonomy() {
+    use std::collections::BTreeSet;
+    let db = TestDb::new().await;
+    let events = fixture();
+    db.load(&events).await;
+    let key = account(&db, "analyst", &["user"], true).await;
+    let server = Server::start(&db.url);
+    let http = reqwest::Client::new();
+    json_error(http.get(server.url("/api/events/metadata")).send().await.unwrap(), 401).await;
+    let got: Value = http
+        .post(server.url("/api/events/metadata"))
+        .header(AUTHORIZATION, &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let msgs: Vec<crate::model::Msg> = events.iter().map(crate::model::Msg::new).collect();
+    let set = |f: &dyn Fn(&crate::model::Msg) -> Vec<String>| -> Vec<String> {
+        msgs.iter().flat_map(f).collect::<BTreeSet<_>>().into_iter().collect()
+    };
+    let list = |k: &str| -> Vec<String> { serde_json::from_value(got[k].clone()).unwrap() };
+    let mut categories: BTreeSet<String> = ideadb::idea::taxonomy::CATEGORIES.iter().map(|c| c.to_string()).collect();
+    categories.extend(set(&|m| m.categories.clone()));
+    assert_eq!(list("categories"), categories.into_iter().collect::<Vec<_>>());
+    assert_eq!(list("detectors"), set(&|m| m.detectors.clone()));
+    assert_eq!(list("detector_types"), set(&|m| m.detector_types.clone()));
+    assert_eq!(list("groups"), set(&|m| m.groups.clone()));
+    assert_eq!(list("protocols"), set(&|m| m.protocols.clone()));
+    assert_eq!(list("severities"), set(&|m| m.severity.clone().into_iter().collect()));
+    assert_eq!(list("classes"), set(&|m| m.class.clone().into_iter().collect()));
+    assert_eq!(list("inspection_errs"), set(&|m| m.inspection_errs.clone()));
+    assert_eq!(list("source_types"), set(&|m| m.source_types.clone()));
+    assert_eq!(list("target_types"), set(&|m| m.target_types.clone()));
+    assert_eq!(list("host_types"), set(&|m| [m.source_types.clone(), m.target_types.clone()].concat()));
+    assert!(!list("detectors").is_empty() && !list("severities").is_empty());
+    db.drop().await;
+}
