@@ -18,6 +18,16 @@ async fn account(db: &TestDb, login: &str, roles: &[&str], enabled: bool) -> Str
     key
 }
 
+/// The whole fixture stored, an analyst's key, and a server.
+async fn served_fixture() -> (TestDb, Vec<Value>, String, Server) {
+    let db = TestDb::new().await;
+    let events = fixture();
+    db.load(&events).await;
+    let key = account(&db, "analyst", &["user"], true).await;
+    let server = Server::start(&db.url);
+    (db, events, key, server)
+}
+
 async fn json_error(resp: reqwest::Response, status: u16) -> String {
     assert_eq!(resp.status().as_u16(), status);
     assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
@@ -69,11 +79,7 @@ async fn show_and_download_need_an_enabled_account_with_a_role() {
 
 #[tokio::test]
 async fn every_fixture_event_is_shown_and_downloaded_as_stored() {
-    let db = TestDb::new().await;
-    let events = fixture();
-    db.load(&events).await;
-    let key = account(&db, "analyst", &["user"], true).await;
-    let server = Server::start(&db.url);
+    let (db, events, key, server) = served_fixture().await;
     let http = reqwest::Client::new();
     for ev in &events {
         let id = ev["ID"].as_str().unwrap();
@@ -128,11 +134,7 @@ async fn every_fixture_event_is_shown_and_downloaded_as_stored() {
 #[tokio::test]
 async fn metadata_lists_every_stored_value_and_the_taxonomy() {
     use std::collections::BTreeSet;
-    let db = TestDb::new().await;
-    let events = fixture();
-    db.load(&events).await;
-    let key = account(&db, "analyst", &["user"], true).await;
-    let server = Server::start(&db.url);
+    let (db, events, key, server) = served_fixture().await;
     let http = reqwest::Client::new();
     json_error(http.get(server.url("/api/events/metadata")).send().await.unwrap(), 401).await;
     let got: Value = http
