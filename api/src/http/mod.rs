@@ -6,8 +6,10 @@
 mod auth;
 mod error;
 mod events;
+mod form_post;
 mod health;
 mod metadata;
+mod search;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -24,17 +26,16 @@ use crate::storage::EventStore;
 enum ApiTags {
     /// Service health and the API description.
     Health,
-    /// IDEA events: show, download and the searchable values.
+    /// IDEA events: search, show, download and the searchable values.
     Events,
 }
 
-fn service() -> OpenApiService<(health::HealthApi, events::EventsApi, metadata::MetadataApi), ()> {
-    OpenApiService::new(
-        (health::HealthApi, events::EventsApi, metadata::MetadataApi),
-        "ideadb",
-        env!("CARGO_PKG_VERSION"),
-    )
-    .description("Security event database for IDEA messages: search, show, download and statistics.")
+type Apis = (health::HealthApi, events::EventsApi, search::SearchApi, metadata::MetadataApi);
+
+fn service() -> OpenApiService<Apis, ()> {
+    let apis = (health::HealthApi, events::EventsApi, search::SearchApi, metadata::MetadataApi);
+    OpenApiService::new(apis, "ideadb", env!("CARGO_PKG_VERSION"))
+        .description("Security event database for IDEA messages: search, show, download and statistics.")
 }
 
 /// The OpenAPI document, as committed in `openapi/openapi.json`.
@@ -54,6 +55,7 @@ pub async fn serve(store: EventStore, addr: SocketAddr, bound: impl FnOnce(Socke
         .nest("/", api)
         // Errors raised before a handler runs (no API key, unknown route) are JSON too.
         .catch_all_error(|e| async move { error::from_poem(&e) })
+        .with(form_post::FormPost)
         .data(store)
         .with(Tracing);
     let acceptor = TcpListener::bind(addr).into_acceptor().await?;

@@ -19,7 +19,7 @@ async fn account(db: &TestDb, login: &str, roles: &[&str], enabled: bool) -> Str
 }
 
 /// The whole fixture stored, an analyst's key, and a server.
-async fn served_fixture() -> (TestDb, Vec<Value>, String, Server) {
+pub async fn served_fixture() -> (TestDb, Vec<Value>, String, Server) {
     let db = TestDb::new().await;
     let events = fixture();
     db.load(&events).await;

@@ -11,5 +11,6 @@ mod maintenance;
 mod model;
 mod openapi;
 mod query;
+mod search_http;
 mod server;
 mod users;

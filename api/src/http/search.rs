@@ -1,0 +1,299 @@
+//! `GET|POST /api/events/search`: Hawat's event search, with its parameters and response
+//! keys, plus `total` (with `count=true`) and keyset paging (`after` / `next_cursor`).
+//!
+//! Every parameter is declared below so the OpenAPI description documents it; the values
+//! are handed as pairs to `search_form`, the one place they are parsed and validated.
+
+use chrono::Utc;
+use poem::web::Data;
+use poem_openapi::param::Query;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde_json::{json, Map, Value};
+
+use super::auth::ApiKeyAuth;
+use super::error::ApiError;
+use super::ApiTags;
+use crate::idea::time::render;
+use crate::search_form;
+use crate::storage::{EventStore, QueryKind, SearchParams, SortDir, SortField, Values};
+
+pub struct SearchApi;
+
+/// Hawat's search answer. Keys other than `query_params` and `search_widget_item_limit`
+/// appear only when a search ran (`submit` given), or with `form_errors` when it could not.
+#[derive(Object, Default)]
+#[oai(skip_serializing_if_is_none)]
+struct SearchResult {
+    /// True when the search ran.
+    searched: Option<bool>,
+    /// The matching IDEA messages of this page, as stored.
+    items: Option<Vec<Value>>,
+    /// How many items this page holds.
+    items_count: Option<u64>,
+    /// The parameters as understood (times in UTC).
+    form_data: Option<Value>,
+    /// `[field, message]` pairs when parameters were bad.
+    form_errors: Option<Vec<Vec<String>>>,
+    /// The parameters given, as given (lists for repeated ones).
+    query_params: Value,
+    /// 1-based index of the first item of this page.
+    pager_index_low: Option<u64>,
+    /// 1-based index of the last item of this page.
+    pager_index_high: Option<u64>,
+    /// The highest index this page could reach (Hawat's `pager_index_limit`).
+    pager_index_limit: Option<u64>,
+    /// The SQL run, with values inlined, for reading.
+    sqlquery: Option<String>,
+    /// For Hawat's page widgets.
+    search_widget_item_limit: u32,
+    /// Pass as `after` to get the next page (present when this page is full).
+    next_cursor: Option<String>,
+    /// With `count=true`: every match, counted exactly.
+    total: Option<i64>,
+    /// With `count=true`: why `total` is missing.
+    total_error: Option<String>,
+}
+
+#[derive(ApiResponse)]
+enum SearchResponse {
+    /// The search ran (or was only described, without `submit`).
+    #[oai(status = 200)]
+    Ok(Json<SearchResult>),
+    /// Some parameters were bad: `form_errors` names each.
+    #[oai(status = 400)]
+    BadRequest(Json<SearchResult>),
+}
+
+fn push(pairs: &mut Vec<(String, String)>, name: &str, values: impl IntoIterator<Item = String>) {
+    pairs.extend(values.into_iter().map(|v| (name.to_string(), v)));
+}
+
+fn query_params(pairs: &[(String, String)]) -> Value {
+    let mut m = Map::new();
+    for (k, v) in pairs {
+        match m.get_mut(k) {
+            Some(Value::Array(a)) => a.push(json!(v)),
+            Some(prev) => *prev = json!([prev.clone(), v]),
+            None => {
+                m.insert(k.clone(), json!(v));
+            }
+        }
+    }
+    Value::Object(m)
+}
+
+fn form_data(p: &SearchParams) -> Value {
+    let t = |v: &Option<chrono::NaiveDateTime>| v.as_ref().map(render);
+    let list = |v: &Values| json!(v.values);
+    let addrs = |v: &[crate::idea::IpRange]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    let sort = p.sortby.map(|s| {
+        let f = match s.field {
+            SortField::Time => "time",
+            SortField::DetectTime => "detecttime",
+            SortField::StorageTime => "storagetime",
+        };
+        format!("{f}.{}", if s.dir == SortDir::Asc { "asc" } else { "desc" })
+    });
+    json!({
+        "dt_from": t(&p.dt_from), "dt_to": t(&p.dt_to), "st_from": t(&p.st_from), "st_to": t(&p.st_to),
+        "source_addrs": addrs(&p.source_addrs), "target_addrs": addrs(&p.target_addrs), "host_addrs": addrs(&p.host_addrs),
+        "source_ports": p.source_ports, "target_ports": p.target_ports, "host_ports": p.host_ports,
+        "source_types": list(&p.source_types), "target_types": list(&p.target_types), "host_types": list(&p.host_types),
+        "groups": list(&p.groups), "not_groups": p.groups.negate,
+        "protocols": list(&p.protocols), "not_protocols": p.protocols.negate,
+        "description": p.description,
+        "categories": list(&p.categories), "not_categories": p.categories.negate,
+        "severities": list(&p.severities), "not_severities": p.severities.negate,
+        "classes": list(&p.classes), "not_classes": p.classes.negate,
+        "detectors": list(&p.detectors), "not_detectors": p.detectors.negate,
+        "detector_types": list(&p.detector_types), "not_detector_types": p.detector_types.negate,
+        "inspection_errs": list(&p.inspection_errs), "not_inspection_errs": p.inspection_errs.negate,
+        "page": p.page, "limit": p.limit, "sortby": sort, "after": p.after.as_ref().map(|c| c.encode()),
+    })
+}
+
+#[OpenApi(prefix_path = "/api/events", tag = "ApiTags::Events")]
+impl SearchApi {
+    /// Search events
+    ///
+    /// Hawat's event search. Lists are ORed and may repeat the key or join values with
+    /// commas; `__EMPTY__` / `__ANY__` match events without / with a value; `not_*` negates.
+    /// POST takes the same parameters as form fields or a JSON object.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(path = "/search", method = "get", method = "post")]
+    async fn search(
+        &self,
+        store: Data<&EventStore>,
+        _caller: ApiKeyAuth,
+        /// Run the search (any value, e.g. `Search`); without it only `query_params` come back.
+        submit: Query<Option<String>>,
+        /// Detection time from: `YYYY-MM-DD HH:MM[:SS]` in `tz`, or ISO 8601 with `Z` or an offset.
+        /// Empty: no bound. Without any time parameter the last 7 days are searched.
+        dt_from: Query<Option<String>>,
+        /// Detection time to (same formats).
+        dt_to: Query<Option<String>>,
+        /// Storage time from (same formats).
+        st_from: Query<Option<String>>,
+        /// Storage time to (same formats).
+        st_to: Query<Option<String>>,
+        /// Time zone of times without an offset (IANA name), default UTC.
+        tz: Query<Option<String>>,
+        /// Source addresses: IPv4/IPv6 address, CIDR network or `a-b` range.
+        source_addrs: Query<Vec<String>>,
+        /// Target addresses.
+        target_addrs: Query<Vec<String>>,
+        /// Source or target addresses (overrides source_addrs and target_addrs).
+        host_addrs: Query<Vec<String>>,
+        /// Source ports.
+        source_ports: Query<Vec<String>>,
+        /// Target ports.
+        target_ports: Query<Vec<String>>,
+        /// Source or target ports (overrides source_ports and target_ports).
+        host_ports: Query<Vec<String>>,
+        /// Source types (tags).
+        source_types: Query<Vec<String>>,
+        /// Target types (tags).
+        target_types: Query<Vec<String>>,
+        /// Source or target types (overrides source_types and target_types).
+        host_types: Query<Vec<String>>,
+        /// Abuse groups resolved from the sources.
+        groups: Query<Vec<String>>,
+        /// Negate `groups` (1, y, yes, true, on).
+        not_groups: Query<Option<String>>,
+        /// Protocols.
+        protocols: Query<Vec<String>>,
+        /// Negate `protocols`.
+        not_protocols: Query<Option<String>>,
+        /// Description contains this (any case).
+        description: Query<Option<String>>,
+        /// Categories.
+        categories: Query<Vec<String>>,
+        /// Negate `categories`.
+        not_categories: Query<Option<String>>,
+        /// Severities.
+        severities: Query<Vec<String>>,
+        /// Negate `severities`.
+        not_severities: Query<Option<String>>,
+        /// Classes.
+        classes: Query<Vec<String>>,
+        /// Negate `classes`.
+        not_classes: Query<Option<String>>,
+        /// Negate `classes` (Hawat's spelling).
+        not_classess: Query<Option<String>>,
+        /// Detector names.
+        detectors: Query<Vec<String>>,
+        /// Negate `detectors`.
+        not_detectors: Query<Option<String>>,
+        /// Detector types.
+        detector_types: Query<Vec<String>>,
+        /// Negate `detector_types`.
+        not_detector_types: Query<Option<String>>,
+        /// Inspection errors.
+        inspection_errs: Query<Vec<String>>,
+        /// Negate `inspection_errs`.
+        not_inspection_errs: Query<Option<String>>,
+        /// Page (1-based), default 1.
+        page: Query<Option<String>>,
+        /// Page size: 5, 10, 20, 25, 30, 50, 100 (default), 200, 250, 500, 1000, 2500, 5000 or 10000.
+        limit: Query<Option<String>>,
+        /// time.desc (default), time.asc, detecttime.desc, detecttime.asc, storagetime.desc or storagetime.asc.
+        sortby: Query<Option<String>>,
+        /// Keyset paging: the `next_cursor` of the previous page.
+        after: Query<Option<String>>,
+        /// `true`: also count every match (`total`).
+        count: Query<Option<String>>,
+    ) -> poem::Result<SearchResponse> {
+        let mut pairs = Vec::new();
+        for (name, v) in [
+            ("submit", submit.0),
+            ("dt_from", dt_from.0),
+            ("dt_to", dt_to.0),
+            ("st_from", st_from.0),
+            ("st_to", st_to.0),
+            ("tz", tz.0),
+            ("not_groups", not_groups.0),
+            ("not_protocols", not_protocols.0),
+            ("description", description.0),
+            ("not_categories", not_categories.0),
+            ("not_severities", not_severities.0),
+            ("not_classes", not_classes.0),
+            ("not_classess", not_classess.0),
+            ("not_detectors", not_detectors.0),
+            ("not_detector_types", not_detector_types.0),
+            ("not_inspection_errs", not_inspection_errs.0),
+            ("page", page.0),
+            ("limit", limit.0),
+            ("sortby", sortby.0),
+            ("after", after.0),
+            ("count", count.0),
+        ] {
+            push(&mut pairs, name, v);
+        }
+        for (name, v) in [
+            ("source_addrs", source_addrs.0),
+            ("target_addrs", target_addrs.0),
+            ("host_addrs", host_addrs.0),
+            ("source_ports", source_ports.0),
+            ("target_ports", target_ports.0),
+            ("host_ports", host_ports.0),
+            ("source_types", source_types.0),
+            ("target_types", target_types.0),
+            ("host_types", host_types.0),
+            ("groups", groups.0),
+            ("protocols", protocols.0),
+            ("categories", categories.0),
+            ("severities", severities.0),
+            ("classes", classes.0),
+            ("detectors", detectors.0),
+            ("detector_types", detector_types.0),
+            ("inspection_errs", inspection_errs.0),
+        ] {
+            push(&mut pairs, name, v);
+        }
+        run(&store, pairs).await
+    }
+}
+
+async fn run(store: &EventStore, pairs: Vec<(String, String)>) -> poem::Result<SearchResponse> {
+    let mut out =
+        SearchResult { query_params: query_params(&pairs), search_widget_item_limit: 3, ..Default::default() };
+    let get = |k: &str| pairs.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string());
+    if get("submit").is_none() {
+        return Ok(SearchResponse::Ok(Json(out)));
+    }
+    let zone = get("tz").filter(|z| !z.is_empty()).unwrap_or_else(|| "UTC".into());
+    let parsed = match zone.parse::<chrono_tz::Tz>() {
+        Ok(tz) => search_form::parse(&pairs, tz, Utc::now()),
+        Err(_) => {
+            Err(vec![("tz".to_string(), format!("\"{zone}\" is not a time zone name (e.g. Europe/Prague or UTC)"))])
+        }
+    };
+    let p = match parsed {
+        Ok(p) => p,
+        Err(errors) => {
+            out.form_errors = Some(errors.into_iter().map(|(f, m)| vec![f, m]).collect());
+            return Ok(SearchResponse::BadRequest(Json(out)));
+        }
+    };
+    let page = store.search_events(&p).await.map_err(ApiError::from)?;
+    let items: Vec<Value> = page.items.iter().map(|e| e.json()).collect::<Result<_, _>>().map_err(ApiError::from)?;
+    let limit = u64::from(p.limit.unwrap_or(search_form::DEFAULT_LIMIT));
+    let skipped = if p.after.is_some() { 0 } else { u64::from(p.page.max(1) - 1) * limit };
+    if get("count").is_some_and(|c| c.eq_ignore_ascii_case("true")) {
+        match store.count_events(&p).await {
+            Ok(n) => out.total = Some(n),
+            Err(e) => out.total_error = Some(ApiError::from(e).to_string()),
+        }
+    }
+    out.searched = Some(true);
+    out.items_count = Some(items.len() as u64);
+    out.pager_index_low = Some(skipped + 1);
+    out.pager_index_high = Some(skipped + items.len() as u64);
+    out.pager_index_limit = Some(skipped + limit);
+    out.sqlquery = Some(p.mogrify(QueryKind::Select));
+    out.form_data = Some(form_data(&p));
+    out.next_cursor = page.next_cursor;
+    out.items = Some(items);
+    Ok(SearchResponse::Ok(Json(out)))
+}
