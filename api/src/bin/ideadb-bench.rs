@@ -231,6 +231,28 @@ where
     Ok(Stats(v))
 }
 
+/// Times a search shape over `runs` parameter sets (each page must hold `min` items at least)
+/// and prints its row.
+async fn search_shape(
+    store: &EventStore,
+    runs: usize,
+    name: &str,
+    min: usize,
+    params: impl Fn(usize) -> SearchParams,
+) -> anyhow::Result<Stats> {
+    let s = timed(runs, |i| {
+        let p = params(i);
+        async move {
+            let n = store.search_events(&p).await?.items.len();
+            ensure!(n >= min, "{name}: {n} items, expected {min} at least");
+            Ok(())
+        }
+    })
+    .await?;
+    println!("{}", s.line(name));
+    Ok(s)
+}
+
 async fn search(admin: &str, db: &str, end: NaiveDateTime, days: u32, runs: usize) -> anyhow::Result<()> {
     let url = url(admin, db);
     let store = EventStore::new(&StoreConfig::new(url.clone()))?;
@@ -276,74 +298,48 @@ async fn search(admin: &str, db: &str, end: NaiveDateTime, days: u32, runs: usiz
     let mut results = BTreeMap::new();
 
     let starts: Vec<NaiveDateTime> = (0..=runs).map(|_| week(&mut rng)).collect();
-    let s = timed(runs, |i| {
-        let p = SearchParams { dt_from: Some(starts[i]), sortby: latest, limit: Some(100), ..Default::default() };
-        let st = &store;
-        async move {
-            ensure!(st.search_events(&p).await?.items.len() == 100);
-            Ok(())
-        }
+    let s = search_shape(&store, runs, "latest 100 in 7 days (with JSON)", 100, |i| SearchParams {
+        dt_from: Some(starts[i]),
+        sortby: latest,
+        limit: Some(100),
+        ..Default::default()
     })
     .await?;
-    println!("{}", s.line("latest 100 in 7 days (with JSON)"));
     results.insert("latest", s);
 
-    let s = timed(runs, |i| {
-        let net = IpRange::parse(&format!("{}/24", a4(v4(i) & 0xffff_ff00))).unwrap();
-        let p = SearchParams {
-            source_addrs: vec![net],
-            dt_from: Some(starts[i]),
-            sortby: latest,
-            limit: Some(100),
-            ..Default::default()
-        };
-        let st = &store;
-        async move {
-            st.search_events(&p).await?;
-            Ok(())
-        }
+    let s = search_shape(&store, runs, "source /24 + 7 days, latest 100", 0, |i| SearchParams {
+        source_addrs: vec![IpRange::parse(&format!("{}/24", a4(v4(i) & 0xffff_ff00))).unwrap()],
+        dt_from: Some(starts[i]),
+        sortby: latest,
+        limit: Some(100),
+        ..Default::default()
     })
     .await?;
-    println!("{}", s.line("source /24 + 7 days, latest 100"));
     let ours_24 = s.pct(0.5);
     results.insert("src24", s);
 
-    let s = timed(runs, |i| {
-        let p = SearchParams {
-            source_addrs: vec![IpRange::parse(&a4(v4(i))).unwrap()],
-            sortby: latest,
-            limit: Some(100),
-            ..Default::default()
-        };
-        let st = &store;
-        async move {
-            ensure!(!st.search_events(&p).await?.items.is_empty());
-            Ok(())
-        }
+    let s = search_shape(&store, runs, "one source address, all time, latest 100", 1, |i| SearchParams {
+        source_addrs: vec![IpRange::parse(&a4(v4(i))).unwrap()],
+        sortby: latest,
+        limit: Some(100),
+        ..Default::default()
     })
     .await?;
-    println!("{}", s.line("one source address, all time, latest 100"));
     let ours_one = s.pct(0.5);
     results.insert("one", s);
 
-    let s = timed(runs, |i| {
+    let s = search_shape(&store, runs, "category + detector + 7 days, latest 100", 0, |i| {
         let (cat, det) = pairs[i % pairs.len()].clone();
-        let p = SearchParams {
+        SearchParams {
             categories: Values::of([cat]),
             detectors: Values::of([det]),
             dt_from: Some(starts[i]),
             sortby: latest,
             limit: Some(100),
             ..Default::default()
-        };
-        let st = &store;
-        async move {
-            st.search_events(&p).await?;
-            Ok(())
         }
     })
     .await?;
-    println!("{}", s.line("category + detector + 7 days, latest 100"));
     results.insert("catdet", s);
 
     let own = ideadb::gen::CONSTITUENCY;
@@ -379,21 +375,13 @@ async fn search(admin: &str, db: &str, end: NaiveDateTime, days: u32, runs: usiz
             .await?;
         cursors.push(Cursor { time: r.get(0), id: r.get(1) });
     }
-    let s = timed(runs, |i| {
-        let p = SearchParams {
-            sortby: latest,
-            limit: Some(100),
-            after: Some(cursors[i % cursors.len()].clone()),
-            ..Default::default()
-        };
-        let st = &store;
-        async move {
-            ensure!(st.search_events(&p).await?.items.len() == 100);
-            Ok(())
-        }
+    let s = search_shape(&store, runs, "page 100,000 rows deep via the cursor", 100, |i| SearchParams {
+        sortby: latest,
+        limit: Some(100),
+        after: Some(cursors[i % cursors.len()].clone()),
+        ..Default::default()
     })
     .await?;
-    println!("{}", s.line("page 100,000 rows deep via the cursor"));
     let ours_deep = s.pct(0.5);
     results.insert("deep", s);
 

@@ -279,7 +279,7 @@ async fn run(store: &EventStore, pairs: Vec<(String, String)>) -> poem::Result<S
     let page = store.search_events(&p).await.map_err(ApiError::from)?;
     let items: Vec<Value> = page.items.iter().map(|e| e.json()).collect::<Result<_, _>>().map_err(ApiError::from)?;
     let limit = u64::from(p.limit.unwrap_or(search_form::DEFAULT_LIMIT));
-    let skipped = if p.after.is_some() { 0 } else { u64::from(p.page.max(1) - 1) * limit };
+    let skipped = p.offset();
     if get("count").is_some_and(|c| c.eq_ignore_ascii_case("true")) {
         match store.count_events(&p).await {
             Ok(n) => out.total = Some(n),

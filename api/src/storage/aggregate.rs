@@ -21,16 +21,7 @@ impl AggregateColumn {
     /// The grouped expression as text; scalars get `__unknown__` when missing, as in V3.
     fn expr(self) -> String {
         match self {
-            Self::Enum(c)
-                if matches!(
-                    c,
-                    EnumColumn::EventClass
-                        | EnumColumn::EventSeverity
-                        | EnumColumn::Tlp
-                        | EnumColumn::TargetClass
-                        | EnumColumn::TargetSeverity
-                ) =>
-            {
+            Self::Enum(c) if c.is_scalar() => {
                 format!("COALESCE(events.{}, '__unknown__')", c.column())
             }
             Self::Enum(c) => format!("unnest(events.{})", c.column()),

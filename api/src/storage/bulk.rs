@@ -181,11 +181,11 @@ impl EventStore {
         loop {
             let mut client = self.client().await?;
             match copy_batch(&mut client, &rows, &types, attempt > 0).await {
-                Ok((stored, dups)) => {
-                    let fresh: Vec<&PreparedRow> = rows.iter().filter(|r| stored.contains(&r.event.row.id)).collect();
+                Ok((fresh, dups)) => {
                     self.record_enums(&fresh).await?;
-                    outcome.stored = stored;
-                    outcome.duplicates.extend(dups);
+                    let id = |r: &&PreparedRow| r.event.row.id.clone();
+                    outcome.stored = fresh.iter().map(id).collect();
+                    outcome.duplicates.extend(dups.iter().map(id));
                     return Ok(outcome);
                 }
                 Err(e) => {
@@ -205,12 +205,14 @@ impl EventStore {
     }
 }
 
-async fn copy_batch(
+/// Stores the rows not stored yet; returns them and the ones that were (found only when
+/// `check`, after a unique violation).
+async fn copy_batch<'r>(
     client: &mut deadpool_postgres::Object,
-    rows: &[PreparedRow],
+    rows: &'r [PreparedRow],
     types: &IpTypes,
     check: bool,
-) -> Result<(Vec<String>, Vec<String>), tokio_postgres::Error> {
+) -> Result<(Vec<&'r PreparedRow>, Vec<&'r PreparedRow>), tokio_postgres::Error> {
     let tx = client.transaction().await?;
     // Losing the last batches on a server crash is acceptable: a re-run stores them
     // again, and nothing can be stored twice.
@@ -221,9 +223,8 @@ async fn copy_batch(
     } else {
         HashSet::new()
     };
-    let fresh: Vec<&PreparedRow> = rows.iter().filter(|r| !existing.contains(&r.event.row.id)).collect();
-    let dups: Vec<String> =
-        rows.iter().filter(|r| existing.contains(&r.event.row.id)).map(|r| r.event.row.id.clone()).collect();
+    let (fresh, dups): (Vec<&PreparedRow>, Vec<&PreparedRow>) =
+        rows.iter().partition(|r| !existing.contains(&r.event.row.id));
     if !fresh.is_empty() {
         let sink = tx.copy_in(&format!("COPY events ({COLUMNS}) FROM STDIN (FORMAT binary)")).await?;
         let w = BinaryCopyInWriter::new(sink, &event_types(types));
@@ -253,5 +254,5 @@ async fn copy_batch(
         w.finish().await?;
     }
     tx.commit().await?;
-    Ok((fresh.iter().map(|r| r.event.row.id.clone()).collect(), dups))
+    Ok((fresh, dups))
 }

@@ -68,7 +68,8 @@ impl EnumColumn {
         }
     }
 
-    fn is_scalar(self) -> bool {
+    /// A text column rather than an array.
+    pub(crate) fn is_scalar(self) -> bool {
         matches!(self, Self::EventClass | Self::EventSeverity | Self::Tlp | Self::TargetClass | Self::TargetSeverity)
     }
 

@@ -132,6 +132,16 @@ pub struct SearchParams {
     pub after: Option<Cursor>,
 }
 
+impl SearchParams {
+    /// Rows skipped before this page: `(page - 1) * limit`, or none when a cursor pages.
+    pub fn offset(&self) -> u64 {
+        match (self.limit, &self.after) {
+            (Some(limit), None) => u64::from(self.page.max(1) - 1) * u64::from(limit),
+            _ => 0,
+        }
+    }
+}
+
 /// What the built statement returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryKind {

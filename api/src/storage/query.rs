@@ -80,8 +80,7 @@ impl SearchParams {
         if !matches!(col, Events::Detecttime) || !singles || rest != SearchParams::default() {
             return None;
         }
-        let skipped = if self.after.is_some() { 0 } else { u64::from(Ord::max(self.page, 1) - 1) * limit };
-        Some(Top { rows: skipped + limit, dir, after: self.after.as_ref() })
+        Some(Top { rows: self.offset() + limit, dir, after: self.after.as_ref() })
     }
 
     /// The WHERE condition shared by every statement kind.
@@ -190,8 +189,8 @@ impl SearchParams {
         }
         if let Some(limit) = self.limit {
             q.limit(u64::from(limit));
-            if self.after.is_none() && self.page > 1 {
-                q.offset(u64::from(self.page - 1) * u64::from(limit));
+            if self.offset() > 0 {
+                q.offset(self.offset());
             }
         }
         if kind != QueryKind::Select {

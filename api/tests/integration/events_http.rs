@@ -63,14 +63,9 @@ async fn show_and_download_need_an_enabled_account_with_a_role() {
     }
     let dl = http.get(server.url(&format!("/api/events/{id}/download"))).send().await.unwrap();
     json_error(dl, 401).await;
-    let missing = http.get(server.url("/api/events/nope/show")).header(AUTHORIZATION, &key).send().await.unwrap();
+    let missing = server.get("/api/events/nope/show", &key).await;
     assert!(json_error(missing, 404).await.contains("\"nope\""));
-    let bad = http
-        .get(server.url(&format!("/api/events/{id}/download?format=xml")))
-        .header(AUTHORIZATION, &key)
-        .send()
-        .await
-        .unwrap();
+    let bad = server.get(&format!("/api/events/{id}/download?format=xml"), &key).await;
     assert!(json_error(bad, 400).await.contains("format"));
     let route = http.get(server.url("/api/nothing-here")).send().await.unwrap();
     json_error(route, 404).await;
@@ -94,12 +89,7 @@ async fn every_fixture_event_is_shown_and_downloaded_as_stored() {
             .unwrap();
         assert_eq!(shown["item"], *ev, "{id}");
         assert_eq!((shown["item_id"].as_str(), shown["search_widget_item_limit"].as_u64()), (Some(id), Some(100)));
-        let dl = http
-            .get(server.url(&format!("/api/events/{id}/download")))
-            .header(AUTHORIZATION, &key)
-            .send()
-            .await
-            .unwrap();
+        let dl = server.get(&format!("/api/events/{id}/download"), &key).await;
         assert_eq!(dl.status(), 200);
         assert_eq!(
             dl.headers()["content-disposition"].to_str().unwrap(),
@@ -114,12 +104,7 @@ async fn every_fixture_event_is_shown_and_downloaded_as_stored() {
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(keys, sorted, "{id}: top-level keys sorted");
-        let yaml = http
-            .get(server.url(&format!("/api/events/{id}/download?format=yaml")))
-            .header(AUTHORIZATION, &key)
-            .send()
-            .await
-            .unwrap();
+        let yaml = server.get(&format!("/api/events/{id}/download?format=yaml"), &key).await;
         assert_eq!(
             yaml.headers()["content-disposition"].to_str().unwrap(),
             format!("attachment; filename=\"{id}.idea.yaml\"")

@@ -33,15 +33,9 @@ async fn the_seed_curl_and_every_parameter_form_search_like_the_store() {
     assert!(v["form_data"]["dt_from"].as_str().unwrap().ends_with(":00:00Z"));
 
     // GET with the key in the header: every match, in order, as stored.
-    let v: Value = http
-        .get(format!("{search}?submit=1&dt_from=&limit=10000&categories=Recon.Scanning,Test&count=true"))
-        .header(AUTHORIZATION, &key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = server
+        .get_json("/api/events/search?submit=1&dt_from=&limit=10000&categories=Recon.Scanning,Test&count=true", &key)
+        .await;
     let p = ideadb::storage::SearchParams {
         categories: ideadb::storage::Values::of(["Recon.Scanning", "Test"]),
         sortby: ideadb::storage::SortBy::parse("time.desc"),
@@ -85,12 +79,13 @@ async fn the_seed_curl_and_every_parameter_form_search_like_the_store() {
 
     // Keyset paging through next_cursor gives the same order.
     let mut walked = Vec::new();
-    let mut url = format!("{search}?submit=1&dt_from=&host_addrs=192.168.0.0/16,2001:db8::/32&limit=5");
+    let walk = "/api/events/search?submit=1&dt_from=&host_addrs=192.168.0.0/16,2001:db8::/32&limit=5";
+    let mut path = walk.to_string();
     for _ in 0..4 {
-        let v: Value = http.get(&url).header(AUTHORIZATION, &key).send().await.unwrap().json().await.unwrap();
+        let v: Value = server.get_json(&path, &key).await;
         walked.extend(ids(&v));
         let Some(c) = v["next_cursor"].as_str() else { break };
-        url = format!("{search}?submit=1&dt_from=&host_addrs=192.168.0.0/16,2001:db8::/32&limit=5&after={c}");
+        path = format!("{walk}&after={c}");
     }
     assert_eq!(walked, want[..walked.len()]);
     assert!(walked.len() >= 15);
@@ -102,37 +97,19 @@ async fn bad_parameters_missing_submit_and_keys_in_urls_get_hawats_answers() {
     let (db, _events, key, server) = served_fixture().await;
     let http = reqwest::Client::new();
     let search = server.url("/api/events/search");
-    let r = http
-        .get(format!("{search}?submit=1&dt_from=yesterday&target_ports=99999&tz=Mars/Base"))
-        .header(AUTHORIZATION, &key)
-        .send()
-        .await
-        .unwrap();
+    let r = server.get("/api/events/search?submit=1&dt_from=yesterday&target_ports=99999&tz=Mars/Base", &key).await;
     assert_eq!(r.status(), 400);
     let v: Value = r.json().await.unwrap();
     let fields: Vec<&str> = v["form_errors"].as_array().unwrap().iter().map(|e| e[0].as_str().unwrap()).collect();
     assert_eq!(fields, ["tz"], "the zone is checked first: {v}");
-    let r = http
-        .get(format!("{search}?submit=1&dt_from=yesterday&target_ports=99999"))
-        .header(AUTHORIZATION, &key)
-        .send()
-        .await
-        .unwrap();
+    let r = server.get("/api/events/search?submit=1&dt_from=yesterday&target_ports=99999", &key).await;
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["form_errors"][0][0], "dt_from");
     assert!(v["form_errors"][0][1].as_str().unwrap().contains("\"yesterday\""));
     assert_eq!(v["form_errors"][1][0], "target_ports");
     assert!(v.get("searched").is_none() && v.get("items").is_none());
 
-    let v: Value = http
-        .get(format!("{search}?categories=Test"))
-        .header(AUTHORIZATION, &key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = server.get_json("/api/events/search?categories=Test", &key).await;
     assert_eq!(
         v,
         serde_json::json!({"query_params": {"categories": "Test"}, "search_widget_item_limit": 3}),

@@ -37,3 +37,15 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+impl Server {
+    /// GET `path` with `auth` in the `Authorization` header.
+    pub async fn get(&self, path: &str, auth: &str) -> reqwest::Response {
+        reqwest::Client::new().get(self.url(path)).header(reqwest::header::AUTHORIZATION, auth).send().await.unwrap()
+    }
+
+    /// GET `path` with `auth`, and its JSON body.
+    pub async fn get_json(&self, path: &str, auth: &str) -> serde_json::Value {
+        self.get(path, auth).await.json().await.unwrap()
+    }
+}
