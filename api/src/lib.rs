@@ -2,6 +2,7 @@
 //! storage and Hawat's events module.
 
 pub mod auth;
+pub mod export;
 pub mod gen;
 pub mod http;
 pub mod idea;

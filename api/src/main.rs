@@ -42,6 +42,16 @@ enum Command {
         /// Address to listen on; port 0 picks a free one (the bound address is printed).
         #[arg(long, env = "IDEADB_BIND", default_value = "127.0.0.1:8080")]
         bind: std::net::SocketAddr,
+        /// Hours a login token works.
+        #[arg(long, env = "IDEADB_SESSION_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
+        session_hours: u32,
+        /// Origin allowed to call the API from a browser page served elsewhere (CORS), e.g.
+        /// `https://ideadb.example.org`; repeat or separate with commas. None: same origin only.
+        #[arg(long = "cors-origin", env = "IDEADB_CORS_ORIGINS", value_delimiter = ',')]
+        cors_origins: Vec<String>,
+        /// Largest body `POST /api/events` accepts, in MiB.
+        #[arg(long, env = "IDEADB_INGEST_LIMIT_MB", default_value_t = 64)]
+        ingest_limit_mb: usize,
     },
     /// Print the OpenAPI document of the API (as committed in openapi/openapi.json).
     Openapi,
@@ -118,11 +128,15 @@ enum UserAction {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A server logs each request; the other commands only what goes wrong.
+    let default_level = if matches!(cli.command, Command::Serve { .. }) { "info" } else { "warn" };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("IDEADB_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("IDEADB_LOG").unwrap_or_else(|_| default_level.into()),
+        )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     match run(cli).await {
         Ok(code) => code,
         Err(e) => {
@@ -146,9 +160,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     cfg.statement_timeout = Duration::from_secs(cli.db.statement_timeout);
     let store = EventStore::new(&cfg)?;
     match cli.command {
-        Command::Serve { bind } => {
+        Command::Serve { bind, session_hours, cors_origins, ingest_limit_mb } => {
             store.migrate().await?;
-            ideadb::http::serve(store, bind, |addr| {
+            let cfg = ideadb::http::ServeConfig {
+                bind,
+                session_ttl: TimeDelta::hours(i64::from(session_hours)),
+                login_limits: Default::default(),
+                cors_origins,
+                ingest_limit: ingest_limit_mb << 20,
+            };
+            ideadb::http::serve(store, cfg, |addr| {
                 use std::io::Write;
                 println!("listening on http://{addr}");
                 let _ = std::io::stdout().flush();

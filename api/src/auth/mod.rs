@@ -4,6 +4,12 @@
 //! an account without a role is refused like a disabled one. API keys are 256 random bits
 //! shown once; only their SHA-256 is stored.
 
+mod limit;
+mod token;
+
+pub use limit::{LoginLimits, LoginThrottle};
+pub use token::{Claims, TokenError, TokenKeys};
+
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use base64::Engine;
@@ -72,6 +78,11 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
 /// Whether `password` matches the stored hash (false for a malformed hash).
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// A new secret for signing login tokens.
+pub fn new_token_secret() -> Result<[u8; 32], AuthError> {
+    random()
 }
 
 /// A new API key: `ideadb_` and 256 random bits, URL-safe.

@@ -30,6 +30,8 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
     Unavailable(String),
     #[error("internal error; the server log has the details")]
     Internal,
@@ -42,6 +44,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -80,8 +83,8 @@ impl poem::error::ResponseError for ApiError {
 /// poem's own says too little.
 pub fn from_poem(e: &poem::Error) -> Response {
     if e.is::<poem_openapi::error::AuthorizationError>() {
-        let msg =
-            "an API key is required: send it in the Authorization header (the key alone, `key <key>` or `token <key>`)";
+        let msg = "credentials are required: an API key in the Authorization header (the key alone, `key <key>` \
+                   or `token <key>`), or `Bearer <token>` from POST /api/auth/login";
         return json_error(StatusCode::UNAUTHORIZED, msg);
     }
     json_error(e.status(), &e.to_string())

@@ -6,7 +6,7 @@ use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::Value;
 
-use super::auth::ApiKeyAuth;
+use super::auth::Auth;
 use super::error::{ApiError, ErrorBody};
 use super::ApiTags;
 use crate::storage::EventStore;
@@ -79,11 +79,11 @@ impl EventsApi {
     ///
     /// The IDEA message exactly as stored.
     #[oai(path = "/:id/show", method = "get", method = "post")]
-    async fn show(&self, store: Data<&EventStore>, caller: ApiKeyAuth, id: Path<String>) -> poem::Result<ShowResponse> {
+    async fn show(&self, store: Data<&EventStore>, caller: Auth, id: Path<String>) -> poem::Result<ShowResponse> {
         let Some(event) = store.fetch_event(&id).await.map_err(ApiError::from)? else {
             return Ok(ShowResponse::NotFound(not_found(&id)));
         };
-        tracing::info!(login = %caller.0.login, id = %event.id, "event shown");
+        tracing::info!(login = %caller.login, id = %event.id, "event shown");
         let item = event.json().map_err(ApiError::from)?;
         Ok(ShowResponse::Ok(Json(Shown { item, item_id: event.id, search_widget_item_limit: 100 })))
     }
@@ -95,7 +95,7 @@ impl EventsApi {
     async fn download(
         &self,
         store: Data<&EventStore>,
-        caller: ApiKeyAuth,
+        caller: Auth,
         id: Path<String>,
         /// `json` (default) or `yaml`.
         format: Query<Option<DownloadFormat>>,
@@ -103,7 +103,7 @@ impl EventsApi {
         let Some(event) = store.fetch_event(&id).await.map_err(ApiError::from)? else {
             return Ok(DownloadResponse::NotFound(not_found(&id)));
         };
-        tracing::info!(login = %caller.0.login, id = %event.id, "event downloaded");
+        tracing::info!(login = %caller.login, id = %event.id, "event downloaded");
         let item = event.json().map_err(ApiError::from)?;
         let file = |ext: &str| format!("attachment; filename=\"{}.idea.{ext}\"", event.id);
         Ok(match format.0.unwrap_or_default() {

@@ -1,4 +1,4 @@
-//! Hawat's POST forms: a POST to `/api/…` may carry its parameters as form fields
+//! Hawat's POST forms: a POST to `/api/events/…` may carry its parameters as form fields
 //! (`application/x-www-form-urlencoded`) or a JSON object; they join the query string, so one
 //! handler serves GET and POST alike. An `api_key` or `api_token` field becomes the
 //! `Authorization` header (unless one is given); a key in a GET query string is never read.
@@ -52,7 +52,7 @@ impl<E: Endpoint> Endpoint for FormPostEndpoint<E> {
         let kind = req.content_type().unwrap_or_default().to_ascii_lowercase();
         let form = kind.starts_with("application/x-www-form-urlencoded");
         if req.method() == Method::POST
-            && req.uri().path().starts_with("/api/")
+            && req.uri().path().starts_with("/api/events/")
             && (form || kind.starts_with("application/json"))
         {
             let body = req.take_body().into_bytes_limit(FORM_LIMIT).await.map_err(|_| {

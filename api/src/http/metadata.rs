@@ -8,7 +8,7 @@ use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
-use super::auth::ApiKeyAuth;
+use super::auth::Auth;
 use super::error::ApiError;
 use super::ApiTags;
 use crate::idea::taxonomy;
@@ -49,7 +49,7 @@ impl MetadataApi {
     ///
     /// The choices for the search form's lists.
     #[oai(path = "/metadata", method = "get", method = "post")]
-    async fn metadata(&self, store: Data<&EventStore>, _caller: ApiKeyAuth) -> poem::Result<Json<Metadata>> {
+    async fn metadata(&self, store: Data<&EventStore>, _caller: Auth) -> poem::Result<Json<Metadata>> {
         let store: &EventStore = &store;
         let values = |c| async move { store.distinct_values(c).await.map_err(ApiError::from) };
         let mut categories: BTreeSet<String> = taxonomy::CATEGORIES.iter().map(|c| c.to_string()).collect();

@@ -6,34 +6,58 @@
 mod auth;
 mod error;
 mod events;
+mod export;
 mod form_post;
 mod health;
+mod ingest;
+mod login;
 mod metadata;
 mod search;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::middleware::Tracing;
+use poem::middleware::{Cors, RequestId, Tracing};
 use poem::{EndpointExt, Route, Server};
 use poem_openapi::{OpenApiService, Tags};
 
+use crate::auth::{LoginLimits, LoginThrottle, TokenKeys};
 use crate::storage::EventStore;
+use auth::AuthState;
 
 /// Groups of endpoints in the API documentation.
 #[derive(Tags)]
 enum ApiTags {
     /// Service health and the API description.
     Health,
+    /// Login sessions.
+    Auth,
     /// IDEA events: search, show, download and the searchable values.
     Events,
 }
 
-type Apis = (health::HealthApi, events::EventsApi, search::SearchApi, metadata::MetadataApi);
+type Apis = (
+    health::HealthApi,
+    login::LoginApi,
+    events::EventsApi,
+    search::SearchApi,
+    export::ExportApi,
+    metadata::MetadataApi,
+    ingest::IngestApi,
+);
 
 fn service() -> OpenApiService<Apis, ()> {
-    let apis = (health::HealthApi, events::EventsApi, search::SearchApi, metadata::MetadataApi);
+    let apis = (
+        health::HealthApi,
+        login::LoginApi,
+        events::EventsApi,
+        search::SearchApi,
+        export::ExportApi,
+        metadata::MetadataApi,
+        ingest::IngestApi,
+    );
     OpenApiService::new(apis, "ideadb", env!("CARGO_PKG_VERSION"))
         .description("Security event database for IDEA messages: search, show, download and statistics.")
 }
@@ -43,25 +67,53 @@ pub fn openapi_json() -> String {
     service().spec()
 }
 
-/// Binds `addr`, reports the bound address through `bound`, and serves until Ctrl-C or
+/// How `serve` runs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub bind: SocketAddr,
+    /// How long a login token works.
+    pub session_ttl: chrono::Duration,
+    pub login_limits: LoginLimits,
+    /// Origins allowed to call the API from a browser (CORS); empty: same origin only.
+    pub cors_origins: Vec<String>,
+    /// The largest body `POST /api/events` reads (larger: 413).
+    pub ingest_limit: usize,
+}
+
+/// Binds the address, reports the bound address through `bound`, and serves until Ctrl-C or
 /// SIGTERM, letting requests in flight finish.
-pub async fn serve(store: EventStore, addr: SocketAddr, bound: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
+pub async fn serve(store: EventStore, cfg: ServeConfig, bound: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
+    let secret = crate::auth::new_token_secret()?;
+    let auth = Arc::new(AuthState {
+        keys: TokenKeys::new(&store.token_key(&secret).await?),
+        throttle: LoginThrottle::new(cfg.login_limits),
+        session_ttl: cfg.session_ttl,
+    });
     let api = service();
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
+    let cors = (!cfg.cors_origins.is_empty())
+        .then(|| Cors::new().allow_origins(cfg.cors_origins.iter().map(String::as_str)).max_age(3600));
     let app = Route::new()
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
         .nest("/", api)
-        // Errors raised before a handler runs (no API key, unknown route) are JSON too.
+        // Errors raised before a handler runs (no credentials, unknown route) are JSON too.
         .catch_all_error(|e| async move { error::from_poem(&e) })
         .with(form_post::FormPost)
+        .with_if(cors.is_some(), cors.unwrap_or_default())
         .data(store)
-        .with(Tracing);
-    let acceptor = TcpListener::bind(addr).into_acceptor().await?;
-    let local = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()).unwrap_or(addr);
+        .data(auth)
+        .data(ingest::IngestLimit(cfg.ingest_limit))
+        .with(Tracing)
+        .with(RequestId::default());
+    let acceptor = TcpListener::bind(cfg.bind).into_acceptor().await?;
+    let local = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()).unwrap_or(cfg.bind);
     bound(local);
-    Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(app, shutdown(), Some(Duration::from_secs(10))).await
+    Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(app, shutdown(), Some(Duration::from_secs(10)))
+        .await?;
+    Ok(())
 }
 
 async fn shutdown() {

@@ -6,12 +6,13 @@
 
 use chrono::Utc;
 use poem::web::Data;
+use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::{json, Map, Value};
 
-use super::auth::ApiKeyAuth;
+use super::auth::Auth;
 use super::error::ApiError;
 use super::ApiTags;
 use crate::idea::time::render;
@@ -65,8 +66,27 @@ enum SearchResponse {
     BadRequest(Json<SearchResult>),
 }
 
-fn push(pairs: &mut Vec<(String, String)>, name: &str, values: impl IntoIterator<Item = String>) {
-    pairs.extend(values.into_iter().map(|v| (name.to_string(), v)));
+/// The query string as pairs, in order; POST form fields were added to it by `form_post`.
+/// The parameters are declared on the handlers for the documentation; they are read here so
+/// that `search_form` sees them exactly as sent.
+pub(super) fn query_pairs(req: &Request) -> Vec<(String, String)> {
+    serde_urlencoded::from_str(req.uri().query().unwrap_or_default()).unwrap_or_default()
+}
+
+/// The search parameters of a form, or Hawat's `form_errors`.
+pub(super) fn parse_form(pairs: &[(String, String)]) -> Result<SearchParams, search_form::FormErrors> {
+    let zone = last(pairs, "tz").filter(|z| !z.is_empty()).unwrap_or_else(|| "UTC".into());
+    match zone.parse::<chrono_tz::Tz>() {
+        Ok(tz) => search_form::parse(pairs, tz, Utc::now()),
+        Err(_) => {
+            Err(vec![("tz".to_string(), format!("\"{zone}\" is not a time zone name (e.g. Europe/Prague or UTC)"))])
+        }
+    }
+}
+
+/// The last value of a parameter, trimmed.
+pub(super) fn last(pairs: &[(String, String)], key: &str) -> Option<String> {
+    pairs.iter().rev().find(|(n, _)| n == key).map(|(_, v)| v.trim().to_string())
 }
 
 fn query_params(pairs: &[(String, String)]) -> Value {
@@ -120,12 +140,13 @@ impl SearchApi {
     /// Hawat's event search. Lists are ORed and may repeat the key or join values with
     /// commas; `__EMPTY__` / `__ANY__` match events without / with a value; `not_*` negates.
     /// POST takes the same parameters as form fields or a JSON object.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, unused_variables)]
     #[oai(path = "/search", method = "get", method = "post")]
     async fn search(
         &self,
         store: Data<&EventStore>,
-        _caller: ApiKeyAuth,
+        _caller: Auth,
+        req: &Request,
         /// Run the search (any value, e.g. `Search`); without it only `query_params` come back.
         submit: Query<Option<String>>,
         /// Detection time from: `YYYY-MM-DD HH:MM[:SS]` in `tz`, or ISO 8601 with `Z` or an offset.
@@ -204,72 +225,18 @@ impl SearchApi {
         /// `true`: also count every match (`total`).
         count: Query<Option<String>>,
     ) -> poem::Result<SearchResponse> {
-        let mut pairs = Vec::new();
-        for (name, v) in [
-            ("submit", submit.0),
-            ("dt_from", dt_from.0),
-            ("dt_to", dt_to.0),
-            ("st_from", st_from.0),
-            ("st_to", st_to.0),
-            ("tz", tz.0),
-            ("not_groups", not_groups.0),
-            ("not_protocols", not_protocols.0),
-            ("description", description.0),
-            ("not_categories", not_categories.0),
-            ("not_severities", not_severities.0),
-            ("not_classes", not_classes.0),
-            ("not_classess", not_classess.0),
-            ("not_detectors", not_detectors.0),
-            ("not_detector_types", not_detector_types.0),
-            ("not_inspection_errs", not_inspection_errs.0),
-            ("page", page.0),
-            ("limit", limit.0),
-            ("sortby", sortby.0),
-            ("after", after.0),
-            ("count", count.0),
-        ] {
-            push(&mut pairs, name, v);
-        }
-        for (name, v) in [
-            ("source_addrs", source_addrs.0),
-            ("target_addrs", target_addrs.0),
-            ("host_addrs", host_addrs.0),
-            ("source_ports", source_ports.0),
-            ("target_ports", target_ports.0),
-            ("host_ports", host_ports.0),
-            ("source_types", source_types.0),
-            ("target_types", target_types.0),
-            ("host_types", host_types.0),
-            ("groups", groups.0),
-            ("protocols", protocols.0),
-            ("categories", categories.0),
-            ("severities", severities.0),
-            ("classes", classes.0),
-            ("detectors", detectors.0),
-            ("detector_types", detector_types.0),
-            ("inspection_errs", inspection_errs.0),
-        ] {
-            push(&mut pairs, name, v);
-        }
-        run(&store, pairs).await
+        run(&store, query_pairs(req)).await
     }
 }
 
 async fn run(store: &EventStore, pairs: Vec<(String, String)>) -> poem::Result<SearchResponse> {
     let mut out =
         SearchResult { query_params: query_params(&pairs), search_widget_item_limit: 3, ..Default::default() };
-    let get = |k: &str| pairs.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string());
+    let get = |k: &str| last(&pairs, k);
     if get("submit").is_none() {
         return Ok(SearchResponse::Ok(Json(out)));
     }
-    let zone = get("tz").filter(|z| !z.is_empty()).unwrap_or_else(|| "UTC".into());
-    let parsed = match zone.parse::<chrono_tz::Tz>() {
-        Ok(tz) => search_form::parse(&pairs, tz, Utc::now()),
-        Err(_) => {
-            Err(vec![("tz".to_string(), format!("\"{zone}\" is not a time zone name (e.g. Europe/Prague or UTC)"))])
-        }
-    };
-    let p = match parsed {
+    let p = match parse_form(&pairs) {
         Ok(p) => p,
         Err(errors) => {
             out.form_errors = Some(errors.into_iter().map(|(f, m)| vec![f, m]).collect());

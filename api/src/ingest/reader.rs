@@ -93,6 +93,11 @@ pub fn read_all(inputs: &[Input], stop: &AtomicBool, emit: &mut dyn FnMut(Item))
     }
 }
 
+/// Calls `emit` for every message held in memory (an HTTP body), named `name`.
+pub fn read_bytes(name: &str, data: &[u8], emit: &mut dyn FnMut(Item)) {
+    read_stream(name, Box::new(data), emit)
+}
+
 fn origin(p: &Path) -> Origin {
     Origin { file: p.display().to_string(), at: Locator::File }
 }

@@ -140,7 +140,7 @@ impl EventStore {
     }
 }
 
-fn stored(r: &Row) -> StoredEvent {
+pub(super) fn stored(r: &Row) -> StoredEvent {
     StoredEvent { id: r.get(0), detecttime: r.get(1), storagetime: r.get(2), raw: r.get(3) }
 }
 

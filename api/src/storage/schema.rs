@@ -29,6 +29,8 @@ pub(crate) const TABLES: &[&str] = &[
     "enum_targetabuses",
     "enum_targetclass",
     "enum_targetseverity",
+    "sessions",
+    "token_key",
     "api_keys",
     "users",
 ];

@@ -18,10 +18,10 @@ pub struct UserRecord {
     pub api_keys: i64,
 }
 
-const COLUMNS: &str = "u.id, u.login, u.password_hash, u.roles, u.enabled, u.created, \
+pub(super) const COLUMNS: &str = "u.id, u.login, u.password_hash, u.roles, u.enabled, u.created, \
                        (SELECT count(*) FROM api_keys k WHERE k.user_id = u.id)";
 
-fn record(r: &Row) -> UserRecord {
+pub(super) fn record(r: &Row) -> UserRecord {
     UserRecord {
         id: r.get(0),
         login: r.get(1),

@@ -1,22 +1,11 @@
 //! `/api/events/{id}/show` and `/download` on a real server: authentication (401/403 as
 //! JSON), Hawat's key forms, and every fixture event shown and downloaded faithfully.
 
-use ideadb::auth::{api_key_hash, new_api_key};
 use reqwest::header::AUTHORIZATION;
 use serde_json::Value;
 
 use crate::harness::{fixture, TestDb};
-use crate::server::Server;
-
-async fn account(db: &TestDb, login: &str, roles: &[&str], enabled: bool) -> String {
-    let u = db.store.user_create(login, roles, None).await.unwrap();
-    let key = new_api_key().unwrap();
-    db.store.api_key_add(u.id, &api_key_hash(&key)).await.unwrap();
-    if !enabled {
-        db.store.user_set_enabled(login, false).await.unwrap();
-    }
-    key
-}
+use crate::server::{account, json_error, Server};
 
 /// The whole fixture stored, an analyst's key, and a server.
 pub async fn served_fixture() -> (TestDb, Vec<Value>, String, Server) {
@@ -26,14 +15,6 @@ pub async fn served_fixture() -> (TestDb, Vec<Value>, String, Server) {
     let key = account(&db, "analyst", &["user"], true).await;
     let server = Server::start(&db.url);
     (db, events, key, server)
-}
-
-async fn json_error(resp: reqwest::Response, status: u16) -> String {
-    assert_eq!(resp.status().as_u16(), status);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
-    let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["status"], status, "{body}");
-    body["message"].as_str().unwrap().to_string()
 }
 
 #[tokio::test]
@@ -54,7 +35,7 @@ async fn show_and_download_need_an_enabled_account_with_a_role() {
         }
         r.send()
     };
-    assert!(json_error(show(None).await.unwrap(), 401).await.contains("an API key is required"));
+    assert!(json_error(show(None).await.unwrap(), 401).await.contains("credentials are required"));
     assert!(json_error(show(Some("ideadb_not-a-key".into())).await.unwrap(), 401).await.contains("not valid"));
     assert!(json_error(show(Some(disabled.clone())).await.unwrap(), 403).await.contains("disabled"));
     assert!(json_error(show(Some(roleless)).await.unwrap(), 403).await.contains("no role"));

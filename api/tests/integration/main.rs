@@ -1,12 +1,15 @@
 //! Integration tests against a real PostgreSQL with ip4r: the storage layer, the CLI and the
 //! HTTP server (a real `ideadb serve` process).
 
+mod auth_http;
 mod corpus;
 mod events_http;
 mod explain;
+mod export_http;
 mod harness;
 mod health;
 mod ingest;
+mod ingest_http;
 mod maintenance;
 mod model;
 mod openapi;

@@ -12,6 +12,6 @@ fn the_committed_openapi_document_matches_the_code() {
     let committed = std::fs::read_to_string(committed_path()).unwrap_or_default();
     assert!(
         generated.trim() == committed.trim(),
-        "openapi/openapi.json is out of date: run `cargo run -p ideadb -- openapi > openapi/openapi.json`"
+        "openapi/openapi.json is out of date: run `cargo run -p ideadb --bin ideadb -- openapi > openapi/openapi.json`"
     );
 }

@@ -3,16 +3,28 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use ideadb::auth::{api_key_hash, new_api_key};
+use serde_json::Value;
+
+use crate::harness::TestDb;
+
 pub struct Server {
-    child: Child,
+    pub child: Child,
     pub base: String,
 }
 
 impl Server {
     pub fn start(database_url: &str) -> Self {
+        Self::start_with(database_url, &[])
+    }
+
+    /// A server with more `serve` options.
+    pub fn start_with(database_url: &str, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ideadb"))
             .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(args)
             .env("DATABASE_URL", database_url)
+            .env("IDEADB_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
             .expect("start ideadb serve");
@@ -48,4 +60,34 @@ impl Server {
     pub async fn get_json(&self, path: &str, auth: &str) -> serde_json::Value {
         self.get(path, auth).await.json().await.unwrap()
     }
+}
+
+/// An account with `roles` and a new API key (returned); disabled unless `enabled`.
+pub async fn account(db: &TestDb, login: &str, roles: &[&str], enabled: bool) -> String {
+    let u = db.store.user_create(login, roles, None).await.unwrap();
+    let key = new_api_key().unwrap();
+    db.store.api_key_add(u.id, &api_key_hash(&key)).await.unwrap();
+    if !enabled {
+        db.store.user_set_enabled(login, false).await.unwrap();
+    }
+    key
+}
+
+/// Asserts a JSON error answer with this status; returns its message.
+pub async fn json_error(resp: reqwest::Response, status: u16) -> String {
+    assert_eq!(resp.status().as_u16(), status);
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], status, "{body}");
+    body["message"].as_str().unwrap().to_string()
+}
+
+/// Peak and current resident memory of a process, in KiB (Linux).
+pub fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| -> u64 {
+        let line = status.lines().find(|l| l.starts_with(name)).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    (field("VmHWM:"), field("VmRSS:"))
 }

@@ -1,0 +1,200 @@
+//! `GET|POST /api/events/export`: every event matching a search, streamed as NDJSON (default),
+//! a JSON array or CSV. No page cap; `max` caps it. Memory stays flat: the storage layer reads
+//! a server-side cursor chunk by chunk and each chunk is written out before the next is read.
+
+use bytes::Bytes;
+use poem::web::Data;
+use poem::{Body, Request};
+use poem_openapi::param::Query;
+use poem_openapi::payload::{Binary, Json};
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::auth::Auth;
+use super::error::ApiError;
+use super::search::{parse_form, query_pairs};
+use super::ApiTags;
+use crate::export::{Format, Writer};
+use crate::storage::{EventChunks, EventStore};
+
+pub struct ExportApi;
+
+/// Rows read from the database at a time.
+const CHUNK: u32 = 1000;
+
+/// The file format of an export.
+#[derive(poem_openapi::Enum, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+enum ExportFormat {
+    /// One IDEA message per line (`application/x-ndjson`).
+    Ndjson,
+    /// One JSON array of messages.
+    Json,
+    /// One row per event; multi-valued fields are joined with spaces in one cell.
+    Csv,
+}
+
+impl From<ExportFormat> for Format {
+    fn from(f: ExportFormat) -> Self {
+        match f {
+            ExportFormat::Ndjson => Format::Ndjson,
+            ExportFormat::Json => Format::Json,
+            ExportFormat::Csv => Format::Csv,
+        }
+    }
+}
+
+/// Parameters that could not be understood.
+#[derive(Object)]
+struct ExportErrors {
+    status: u16,
+    message: String,
+    /// `[field, message]` pairs, as the search's `form_errors`.
+    form_errors: Vec<Vec<String>>,
+}
+
+#[derive(ApiResponse)]
+enum ExportResponse {
+    /// Every match, as an attachment `events.<format>`.
+    #[oai(status = 200)]
+    Ok(Binary<Body>, #[oai(header = "Content-Type")] String, #[oai(header = "Content-Disposition")] String),
+    /// Some parameters were bad: `form_errors` names each.
+    #[oai(status = 400)]
+    BadRequest(Json<ExportErrors>),
+}
+
+#[OpenApi(prefix_path = "/api/events", tag = "ApiTags::Events")]
+impl ExportApi {
+    /// Export events
+    ///
+    /// Every event matching the search filters (the parameters of `/api/events/search`), in
+    /// the search's order, streamed as NDJSON (default), a JSON array or CSV. A transfer that
+    /// breaks off before its end means the export failed part-way.
+    #[allow(clippy::too_many_arguments, unused_variables)]
+    #[oai(path = "/export", method = "get", method = "post")]
+    async fn export(
+        &self,
+        store: Data<&EventStore>,
+        caller: Auth,
+        req: &Request,
+        /// `ndjson` (default), `json` or `csv`.
+        format: Query<Option<ExportFormat>>,
+        /// Stop after this many events (default: no limit).
+        max: Query<Option<u64>>,
+        /// Detection time from: `YYYY-MM-DD HH:MM[:SS]` in `tz`, or ISO 8601 with `Z` or an offset.
+        /// Empty: no bound. Without any time parameter the last 7 days are searched.
+        dt_from: Query<Option<String>>,
+        /// Detection time to (same formats).
+        dt_to: Query<Option<String>>,
+        /// Storage time from (same formats).
+        st_from: Query<Option<String>>,
+        /// Storage time to (same formats).
+        st_to: Query<Option<String>>,
+        /// Time zone of times without an offset (IANA name), default UTC.
+        tz: Query<Option<String>>,
+        /// Source addresses: IPv4/IPv6 address, CIDR network or `a-b` range.
+        source_addrs: Query<Vec<String>>,
+        /// Target addresses.
+        target_addrs: Query<Vec<String>>,
+        /// Source or target addresses (overrides source_addrs and target_addrs).
+        host_addrs: Query<Vec<String>>,
+        /// Source ports.
+        source_ports: Query<Vec<String>>,
+        /// Target ports.
+        target_ports: Query<Vec<String>>,
+        /// Source or target ports (overrides source_ports and target_ports).
+        host_ports: Query<Vec<String>>,
+        /// Source types (tags).
+        source_types: Query<Vec<String>>,
+        /// Target types (tags).
+        target_types: Query<Vec<String>>,
+        /// Source or target types (overrides source_types and target_types).
+        host_types: Query<Vec<String>>,
+        /// Abuse groups resolved from the sources.
+        groups: Query<Vec<String>>,
+        /// Negate `groups` (1, y, yes, true, on).
+        not_groups: Query<Option<String>>,
+        /// Protocols.
+        protocols: Query<Vec<String>>,
+        /// Negate `protocols`.
+        not_protocols: Query<Option<String>>,
+        /// Description contains this (any case).
+        description: Query<Option<String>>,
+        /// Categories.
+        categories: Query<Vec<String>>,
+        /// Negate `categories`.
+        not_categories: Query<Option<String>>,
+        /// Severities.
+        severities: Query<Vec<String>>,
+        /// Negate `severities`.
+        not_severities: Query<Option<String>>,
+        /// Classes.
+        classes: Query<Vec<String>>,
+        /// Negate `classes`.
+        not_classes: Query<Option<String>>,
+        /// Negate `classes` (Hawat's spelling).
+        not_classess: Query<Option<String>>,
+        /// Detector names.
+        detectors: Query<Vec<String>>,
+        /// Negate `detectors`.
+        not_detectors: Query<Option<String>>,
+        /// Detector types.
+        detector_types: Query<Vec<String>>,
+        /// Negate `detector_types`.
+        not_detector_types: Query<Option<String>>,
+        /// Inspection errors.
+        inspection_errs: Query<Vec<String>>,
+        /// Negate `inspection_errs`.
+        not_inspection_errs: Query<Option<String>>,
+        /// time.desc (default), time.asc, detecttime.desc, detecttime.asc, storagetime.desc or storagetime.asc.
+        sortby: Query<Option<String>>,
+    ) -> poem::Result<ExportResponse> {
+        let pairs = query_pairs(req);
+        let mut params = match parse_form(&pairs) {
+            Ok(p) => p,
+            Err(errors) => {
+                return Ok(ExportResponse::BadRequest(Json(ExportErrors {
+                    status: 400,
+                    message: "some parameters are not valid; see form_errors".into(),
+                    form_errors: errors.into_iter().map(|(f, m)| vec![f, m]).collect(),
+                })));
+            }
+        };
+        params.limit = max.0.map(|m| u32::try_from(m).unwrap_or(u32::MAX));
+        let format = Format::from(format.0.unwrap_or(ExportFormat::Ndjson));
+        let chunks = store.export_events(&params, CHUNK).await.map_err(ApiError::from)?;
+        tracing::info!(login = %caller.login, format = format.extension(), "export started");
+        let disposition = format!("attachment; filename=\"events.{}\"", format.extension());
+        Ok(ExportResponse::Ok(Binary(body(chunks, format)), format.content_type().into(), disposition))
+    }
+}
+
+enum Phase {
+    Head,
+    Rows,
+    Done,
+}
+
+/// The header, each chunk as it arrives, then the footer. An error breaks the transfer off,
+/// so a client never mistakes a partial export for a whole one.
+fn body(chunks: EventChunks, format: Format) -> Body {
+    let state = (chunks, Writer::new(format), Phase::Head);
+    let stream = futures_util::stream::unfold(state, |(mut rx, mut w, phase)| async move {
+        let (item, next) = match phase {
+            Phase::Done => return None,
+            Phase::Head => (Ok(w.start()), Phase::Rows),
+            Phase::Rows => match rx.recv().await {
+                Some(Ok(events)) => match w.chunk(&events) {
+                    Ok(bytes) => (Ok(bytes), Phase::Rows),
+                    Err(e) => (Err(std::io::Error::other(e)), Phase::Done),
+                },
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "export broken off");
+                    (Err(std::io::Error::other(e.to_string())), Phase::Done)
+                }
+                None => (Ok(w.end()), Phase::Done),
+            },
+        };
+        Some((item.map(Bytes::from), (rx, w, next)))
+    });
+    Body::from_bytes_stream(stream)
+}

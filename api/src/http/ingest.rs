@@ -1,0 +1,196 @@
+//! `POST /api/events`: store IDEA messages sent as NDJSON or a JSON array, with the CLI's
+//! validation and guarantees (a bad message costs only itself; a message already stored is
+//! reported as a duplicate and left as it was). Needs the role maintainer or admin.
+
+use std::collections::HashSet;
+
+use poem::web::Data;
+use poem::Body;
+use poem_openapi::payload::{Binary, Json};
+use poem_openapi::{ApiRequest, ApiResponse, Enum, Object, OpenApi};
+
+use super::auth::Auth;
+use super::error::ApiError;
+use super::ApiTags;
+use crate::auth::Role;
+use crate::idea;
+use crate::ingest::reader::{read_bytes, Locator};
+use crate::storage::{EventStore, NewEvent};
+
+pub struct IngestApi;
+
+/// The largest body `POST /api/events` reads.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestLimit(pub usize);
+
+/// Messages are written in batches of this many.
+const BATCH: usize = 2000;
+
+/// IDEA messages.
+#[derive(ApiRequest)]
+enum Messages {
+    /// One message per line.
+    #[oai(content_type = "application/x-ndjson")]
+    Ndjson(Binary<Body>),
+    /// A JSON array of messages (or one message).
+    #[oai(content_type = "application/json")]
+    Json(Binary<Body>),
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+enum Outcome {
+    /// Stored now.
+    Stored,
+    /// A message with this ID was stored before; it was left as it was.
+    Duplicate,
+    /// Not stored: `reason` says why.
+    Rejected,
+}
+
+/// What became of one message.
+#[derive(Object)]
+struct MessageResult {
+    /// Where in the body: `line N` (NDJSON, 1-based) or `[N]` (array, 0-based).
+    at: String,
+    /// The message's ID, when it could be read.
+    #[oai(skip_serializing_if_is_none)]
+    id: Option<String>,
+    status: Outcome,
+    #[oai(skip_serializing_if_is_none)]
+    reason: Option<String>,
+}
+
+/// What became of the messages sent, in the order sent.
+#[derive(Object)]
+struct IngestResult {
+    stored: u64,
+    duplicates: u64,
+    rejected: u64,
+    results: Vec<MessageResult>,
+}
+
+#[derive(ApiResponse)]
+enum IngestResponse {
+    /// Every message was stored or was stored before.
+    #[oai(status = 200)]
+    Ok(Json<IngestResult>),
+    /// Some messages were rejected (each says why); the others were stored.
+    #[oai(status = 422)]
+    SomeRejected(Json<IngestResult>),
+}
+
+fn place(at: Locator) -> String {
+    match at {
+        Locator::Line(n) => format!("line {n}"),
+        Locator::Index(n) => format!("[{n}]"),
+        Locator::Document(n) => format!("document {n}"),
+        Locator::File => "body".into(),
+    }
+}
+
+/// A message of the body: its place, and the event or (its ID if readable, why it was rejected).
+type Parsed = (String, Result<NewEvent, (Option<String>, String)>);
+
+/// Each message of the body, parsed.
+fn parse_all(body: &[u8]) -> Vec<Parsed> {
+    let mut out = Vec::new();
+    read_bytes("body", body, &mut |(origin, item)| {
+        let parsed = item.map_err(|e| (None, e)).and_then(|raw| match idea::parse(&raw) {
+            Ok(row) => Ok(NewEvent { row, raw }),
+            Err(e) => {
+                let id = serde_json::from_slice::<serde_json::Value>(&raw)
+                    .ok()
+                    .and_then(|v| v.get("ID").and_then(|i| i.as_str()).map(String::from));
+                Err((id, e.to_string()))
+            }
+        });
+        out.push((place(origin.at), parsed));
+    });
+    out
+}
+
+#[OpenApi(prefix_path = "/api", tag = "ApiTags::Events")]
+impl IngestApi {
+    /// Store events
+    ///
+    /// IDEA messages as NDJSON or a JSON array. Each is validated as `ideadb ingest` does;
+    /// the answer says what became of each, in the order sent. Needs the role maintainer or
+    /// admin. Bodies above the server's limit are refused with 413.
+    #[oai(path = "/events", method = "post")]
+    async fn ingest(
+        &self,
+        store: Data<&EventStore>,
+        limit: Data<&IngestLimit>,
+        caller: Auth,
+        messages: Messages,
+    ) -> poem::Result<IngestResponse> {
+        caller.require(&[Role::Maintainer, Role::Admin])?;
+        let (Messages::Ndjson(Binary(body)) | Messages::Json(Binary(body))) = messages;
+        let bytes = body.into_bytes_limit(limit.0 .0).await.map_err(|e| match e {
+            poem::error::ReadBodyError::PayloadTooLarge => ApiError::TooLarge(format!(
+                "the body is larger than {} bytes; send fewer messages at a time",
+                limit.0 .0
+            )),
+            other => ApiError::BadRequest(format!("the body cannot be read: {other}")),
+        })?;
+        let parsed = tokio::task::spawn_blocking(move || parse_all(&bytes)).await.map_err(|_| ApiError::Internal)?;
+        if parsed.is_empty() {
+            return Err(ApiError::BadRequest("the body holds no messages".into()).into());
+        }
+        let result = store_all(&store, parsed).await?;
+        tracing::info!(login = %caller.login, stored = result.stored, duplicates = result.duplicates,
+                       rejected = result.rejected, "events ingested");
+        Ok(if result.rejected > 0 {
+            IngestResponse::SomeRejected(Json(result))
+        } else {
+            IngestResponse::Ok(Json(result))
+        })
+    }
+}
+
+async fn store_all(store: &EventStore, parsed: Vec<Parsed>) -> Result<IngestResult, ApiError> {
+    let mut results = Vec::with_capacity(parsed.len());
+    let mut batch = Vec::new();
+    // Indexes into `results` of the batch's messages, to fill in once the batch is written.
+    let mut pending = Vec::new();
+    let mut stored_ids = HashSet::new();
+    let mut seen = HashSet::new();
+    let n = parsed.len();
+    for (i, (at, item)) in parsed.into_iter().enumerate() {
+        match item {
+            Ok(ev) => {
+                let first = seen.insert(ev.row.id.clone());
+                results.push(MessageResult {
+                    at,
+                    id: Some(ev.row.id.clone()),
+                    status: Outcome::Duplicate,
+                    reason: None,
+                });
+                if first {
+                    pending.push(results.len() - 1);
+                    batch.push(ev);
+                }
+            }
+            Err((id, reason)) => {
+                results.push(MessageResult { at, id, status: Outcome::Rejected, reason: Some(reason) })
+            }
+        }
+        if batch.len() >= BATCH || (i + 1 == n && !batch.is_empty()) {
+            let out = store.insert_batch(std::mem::take(&mut batch)).await?;
+            stored_ids.extend(out.stored);
+            for j in pending.drain(..) {
+                if results[j].id.as_ref().is_some_and(|id| stored_ids.contains(id)) {
+                    results[j].status = Outcome::Stored;
+                }
+            }
+        }
+    }
+    let count = |o: Outcome| results.iter().filter(|r| r.status == o).count() as u64;
+    Ok(IngestResult {
+        stored: count(Outcome::Stored),
+        duplicates: count(Outcome::Duplicate),
+        rejected: count(Outcome::Rejected),
+        results,
+    })
+}

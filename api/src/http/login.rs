@@ -1,0 +1,186 @@
+//! `POST /api/auth/login`, `GET /api/auth/me`, `POST /api/auth/logout`: login sessions for
+//! people (the SPA); scripts use API keys.
+
+use std::sync::{Arc, OnceLock};
+
+use chrono::{DateTime, Utc};
+use poem::web::{Data, RemoteAddr};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+use super::auth::{admit, Auth, AuthState, Caller};
+use super::error::{ApiError, ErrorBody};
+use super::ApiTags;
+use crate::auth::{hash_password, verify_password};
+use crate::storage::EventStore;
+
+pub struct LoginApi;
+
+/// A login and its password.
+#[derive(Object)]
+#[oai(example)]
+struct Credentials {
+    /// Required.
+    login: Option<String>,
+    /// Required.
+    password: Option<String>,
+}
+
+impl poem_openapi::types::Example for Credentials {
+    fn example() -> Self {
+        Self { login: Some("analyst".into()), password: Some("correct horse battery".into()) }
+    }
+}
+
+impl Credentials {
+    /// Both fields, or a message naming the missing one (poem's own does not).
+    fn both(self) -> Result<(String, String), ApiError> {
+        match (self.login, self.password) {
+            (Some(l), Some(p)) if !l.is_empty() => Ok((l, p)),
+            (None | Some(_), Some(_)) => Err(ApiError::BadRequest("login: a login is required".into())),
+            (_, None) => Err(ApiError::BadRequest("password: a password is required".into())),
+        }
+    }
+}
+
+/// The account a request acts for.
+#[derive(Object)]
+struct Account {
+    login: String,
+    /// Hawat's roles: user, developer, maintainer, admin.
+    roles: Vec<String>,
+    /// How the request authenticated: `token` (login) or `api_key`.
+    auth: String,
+}
+
+impl From<&Caller> for Account {
+    fn from(c: &Caller) -> Self {
+        Self {
+            login: c.login.clone(),
+            roles: c.roles.iter().map(|r| r.as_str().to_string()).collect(),
+            auth: if c.session.is_some() { "token" } else { "api_key" }.into(),
+        }
+    }
+}
+
+/// A login session.
+#[derive(Object)]
+struct Session {
+    /// Send as `Authorization: Bearer <token>`.
+    token: String,
+    /// When the token stops working.
+    expires_at: DateTime<Utc>,
+    user: Account,
+}
+
+#[derive(ApiResponse)]
+enum LoginResponse {
+    /// Logged in.
+    #[oai(status = 200)]
+    Ok(Json<Session>),
+    /// The login or the password is missing.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// Wrong login or password.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// The account is disabled or has no role.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+    /// Too many attempts for this account or from this address; retry after `Retry-After` seconds.
+    #[oai(status = 429)]
+    TooMany(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
+}
+
+#[derive(ApiResponse)]
+enum LogoutResponse {
+    /// The token no longer works.
+    #[oai(status = 204)]
+    Done,
+    /// The request did not come with a login token (API keys are not sessions).
+    #[oai(status = 400)]
+    NotASession(Json<ErrorBody>),
+}
+
+/// A hash to check unknown logins against, so they take as long as known ones.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| hash_password("no account has this password").expect("hashing a fixed password"))
+}
+
+fn refused(e: ApiError) -> LoginResponse {
+    match e {
+        ApiError::Forbidden(_) => LoginResponse::Forbidden(Json(e.body())),
+        _ => LoginResponse::Unauthorized(Json(e.body())),
+    }
+}
+
+#[OpenApi(prefix_path = "/api/auth", tag = "ApiTags::Auth")]
+impl LoginApi {
+    /// Log in
+    ///
+    /// Checks a login and password and opens a session. Attempts are limited per account and
+    /// per client address (429 with `Retry-After` beyond that).
+    #[oai(path = "/login", method = "post")]
+    async fn login(
+        &self,
+        store: Data<&EventStore>,
+        state: Data<&Arc<AuthState>>,
+        remote: &RemoteAddr,
+        body: Json<Credentials>,
+    ) -> poem::Result<LoginResponse> {
+        let (login, password) = match body.0.both() {
+            Ok(both) => both,
+            Err(e) => return Ok(LoginResponse::BadRequest(Json(e.body()))),
+        };
+        let from = remote.as_socket_addr().map(|a| a.ip());
+        if let Err(wait) = state.throttle.attempt(&login, from) {
+            let secs = wait.as_secs() + 1;
+            let msg = format!("too many login attempts; retry in {secs} s");
+            return Ok(LoginResponse::TooMany(Json(ErrorBody { status: 429, message: msg }), secs));
+        }
+        let user = store.user_by_login(&login).await.map_err(ApiError::from)?;
+        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        let checked = hash.clone().unwrap_or_else(|| decoy_hash().to_string());
+        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &checked))
+            .await
+            .map_err(|_| ApiError::Internal)?;
+        let (Some(user), true, Some(_)) = (user, ok, hash) else {
+            tracing::info!(%login, "login refused");
+            return Ok(refused(ApiError::Unauthorized("wrong login or password".into())));
+        };
+        let user_id = user.id;
+        let jti = Uuid::new_v4();
+        let caller = match admit(user, Some(jti)) {
+            Ok(c) => c,
+            Err(e) => return Ok(refused(e)),
+        };
+        let (token, expires_at) = state.keys.issue(&caller.login, jti, Utc::now(), state.session_ttl);
+        store.session_create(jti, user_id, expires_at.naive_utc()).await.map_err(ApiError::from)?;
+        tracing::info!(login = %caller.login, "logged in");
+        Ok(LoginResponse::Ok(Json(Session { token, expires_at, user: Account::from(&caller) })))
+    }
+
+    /// Who am I
+    ///
+    /// The account the credentials belong to.
+    #[oai(path = "/me", method = "get")]
+    async fn me(&self, caller: Auth) -> Json<Account> {
+        Json(Account::from(&*caller))
+    }
+
+    /// Log out
+    ///
+    /// Ends the session of the login token sent; the token stops working at once.
+    #[oai(path = "/logout", method = "post")]
+    async fn logout(&self, store: Data<&EventStore>, caller: Auth) -> poem::Result<LogoutResponse> {
+        let Some(jti) = caller.session else {
+            let e = ApiError::BadRequest("logout ends a login session; this request used an API key".into());
+            return Ok(LogoutResponse::NotASession(Json(e.body())));
+        };
+        store.session_delete(jti).await.map_err(ApiError::from)?;
+        tracing::info!(login = %caller.login, "logged out");
+        Ok(LogoutResponse::Done)
+    }
+}

@@ -1,0 +1,206 @@
+//! Login sessions, the 401/403 matrix over every endpoint of the OpenAPI document, login
+//! throttling, request ids and CORS, on a real server.
+
+use ideadb::auth::hash_password;
+use reqwest::header::AUTHORIZATION;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::harness::TestDb;
+use crate::server::{account, json_error, Server};
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn person(db: &TestDb, login: &str, roles: &[&str]) {
+    db.store.user_create(login, roles, Some(&hash_password(PASSWORD).unwrap())).await.unwrap();
+}
+
+async fn login(server: &Server, login: &str, password: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(server.url("/api/auth/login"))
+        .json(&json!({"login": login, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+#[tokio::test]
+async fn a_login_token_works_until_logout() {
+    let db = TestDb::new().await;
+    person(&db, "alice", &["user", "maintainer"]).await;
+    let key = account(&db, "robot", &["user"], true).await;
+    let server = Server::start(&db.url);
+
+    let resp = login(&server, "alice", PASSWORD).await;
+    assert_eq!(resp.status(), 200);
+    let session: Value = resp.json().await.unwrap();
+    let token = session["token"].as_str().unwrap().to_string();
+    assert_eq!(session["user"], json!({"login": "alice", "roles": ["user", "maintainer"], "auth": "token"}));
+    let expires = chrono::DateTime::parse_from_rfc3339(session["expires_at"].as_str().unwrap()).unwrap();
+    let hours = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_minutes() as f64 / 60.0;
+    assert!((11.9..=12.0).contains(&hours), "default session of 12 h, got {hours}");
+
+    assert_eq!(server.get_json("/api/auth/me", &bearer(&token)).await["login"], "alice");
+    let search = server.get("/api/events/search?submit=Search", &bearer(&token)).await;
+    assert_eq!(search.status(), 200);
+    let me = server.get_json("/api/auth/me", &key).await;
+    assert_eq!((me["login"].as_str(), me["auth"].as_str()), (Some("robot"), Some("api_key")));
+
+    let http = reqwest::Client::new();
+    let out = |auth: String| http.post(server.url("/api/auth/logout")).header(AUTHORIZATION, auth).send();
+    assert!(json_error(out(key.clone()).await.unwrap(), 400).await.contains("API key"));
+    assert_eq!(out(bearer(&token)).await.unwrap().status(), StatusCode::NO_CONTENT);
+    let after = server.get("/api/auth/me", &bearer(&token)).await;
+    assert!(json_error(after, 401).await.contains("session has ended"));
+
+    // A second login is a new session; disabling the account stops it at once.
+    let token: Value = login(&server, "alice", PASSWORD).await.json().await.unwrap();
+    let token = token["token"].as_str().unwrap().to_string();
+    assert_eq!(server.get("/api/auth/me", &bearer(&token)).await.status(), 200);
+    db.store.user_set_enabled("alice", false).await.unwrap();
+    assert!(json_error(server.get("/api/auth/me", &bearer(&token)).await, 403).await.contains("disabled"));
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn bad_logins_and_forged_tokens_are_refused() {
+    let db = TestDb::new().await;
+    person(&db, "alice", &["user"]).await;
+    person(&db, "nobody", &[]).await;
+    account(&db, "robot", &["user"], true).await;
+    let server = Server::start(&db.url);
+
+    let wrong = json_error(login(&server, "alice", "wrong password!").await, 401).await;
+    let unknown = json_error(login(&server, "mallory", PASSWORD).await, 401).await;
+    assert_eq!(wrong, unknown, "an unknown login looks like a wrong password");
+    json_error(login(&server, "robot", PASSWORD).await, 401).await;
+    assert!(json_error(login(&server, "nobody", PASSWORD).await, 403).await.contains("no role"));
+    let malformed = reqwest::Client::new()
+        .post(server.url("/api/auth/login"))
+        .json(&json!({"login": "alice"}))
+        .send()
+        .await
+        .unwrap();
+    let msg = json_error(malformed, 400).await;
+    assert!(msg.contains("password"), "{msg}");
+
+    let session: Value = login(&server, "alice", PASSWORD).await.json().await.unwrap();
+    let token = session["token"].as_str().unwrap();
+    let mut parts: Vec<String> = token.split('.').map(String::from).collect();
+    // The same claims, re-signed by nobody (alg none) or with a changed signature.
+    let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.", parts[1]);
+    parts[2] = parts[2].chars().rev().collect();
+    for forged in [none, parts.join("."), "not.a.token".to_string()] {
+        let resp = server.get("/api/auth/me", &bearer(&forged)).await;
+        assert!(json_error(resp, 401).await.contains("not valid"), "{forged}");
+    }
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn logins_are_throttled_per_account_and_per_address() {
+    let db = TestDb::new().await;
+    person(&db, "alice", &["user"]).await;
+    let server = Server::start(&db.url);
+    for _ in 0..5 {
+        json_error(login(&server, "alice", "wrong password!").await, 401).await;
+    }
+    let resp = login(&server, "alice", PASSWORD).await;
+    let wait: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=13).contains(&wait), "{wait}");
+    assert!(json_error(resp, 429).await.contains("too many login attempts"));
+    // Other accounts, from the same address, until the address's budget (20) is spent too.
+    let mut refused = 0;
+    for i in 0..20 {
+        let r = login(&server, &format!("user{i}"), "wrong password!").await;
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+        }
+    }
+    assert!((1..=6).contains(&refused), "the address ran out after about 20 attempts: {refused} refused");
+    db.drop().await;
+}
+
+/// Every operation of the OpenAPI document: without credentials 401, with a bad key 401,
+/// with a disabled account 403, with a good key not 401/403 — except login and health,
+/// which need none.
+#[tokio::test]
+async fn every_endpoint_but_login_and_health_needs_credentials() {
+    let db = TestDb::new().await;
+    let good = account(&db, "admin", &["admin"], true).await;
+    let disabled = account(&db, "old", &["admin"], false).await;
+    let server = Server::start(&db.url);
+    let spec: Value = serde_json::from_str(&ideadb::http::openapi_json()).unwrap();
+    let http = reqwest::Client::new();
+    let mut open = Vec::new();
+    let mut checked = 0;
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let url = server.url(&path.replace("{id}", "some-id"));
+            let call = |auth: Option<&str>| {
+                let mut r = http.request(method.to_uppercase().parse().unwrap(), &url);
+                if let Some(a) = auth {
+                    r = r.header(AUTHORIZATION, a);
+                }
+                if method == "post" {
+                    r = r.header("content-type", "application/json").body("{}");
+                }
+                r.send()
+            };
+            if op.get("security").is_none() {
+                open.push(format!("{method} {path}"));
+                continue;
+            }
+            checked += 1;
+            assert_eq!(call(None).await.unwrap().status(), 401, "{method} {path} without credentials");
+            assert_eq!(call(Some("ideadb_nope")).await.unwrap().status(), 401, "{method} {path} with a bad key");
+            assert_eq!(call(Some(&disabled)).await.unwrap().status(), 403, "{method} {path} disabled");
+            let ok = call(Some(&good)).await.unwrap().status();
+            assert!(ok != 401 && ok != 403, "{method} {path} with a good key: {ok}");
+        }
+    }
+    open.sort();
+    assert_eq!(open, ["get /api/health", "post /api/auth/login"]);
+    assert!(checked >= 12, "{checked} operations checked");
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn answers_carry_a_request_id_and_cors_follows_the_configuration() {
+    let db = TestDb::new().await;
+    let key = account(&db, "analyst", &["user"], true).await;
+    let server = Server::start_with(&db.url, &["--cors-origin", "https://spa.example.org"]);
+    let a = server.get("/api/auth/me", &key).await;
+    let b = server.get("/api/auth/me", "bad").await;
+    let id = |r: &reqwest::Response| r.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert_ne!(id(&a), id(&b));
+    assert_eq!(id(&a).len(), 36, "a UUID");
+
+    let http = reqwest::Client::new();
+    let preflight = |origin: &'static str| {
+        http.request(reqwest::Method::OPTIONS, server.url("/api/events/search"))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .send()
+    };
+    let ok = preflight("https://spa.example.org").await.unwrap();
+    assert_eq!(ok.headers()["access-control-allow-origin"], "https://spa.example.org");
+    let other = preflight("https://evil.example.com").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+
+    let plain = Server::start(&db.url);
+    let resp = http
+        .get(plain.url("/api/auth/me"))
+        .header("origin", "https://spa.example.org")
+        .header(AUTHORIZATION, &key)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().get("access-control-allow-origin").is_none(), "no CORS unless configured");
+    db.drop().await;
+}

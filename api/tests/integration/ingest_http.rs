@@ -1,0 +1,115 @@
+//! `POST /api/events`: per-message results, the CLI's guarantees, roles and the body limit.
+
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use serde_json::{json, Value};
+
+use crate::harness::{fixture, TestDb};
+use crate::server::{account, json_error, Server};
+
+async fn post(server: &Server, key: &str, kind: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(server.url("/api/events"))
+        .header(AUTHORIZATION, key)
+        .header(CONTENT_TYPE, kind)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn each_message_is_stored_or_reported_and_nothing_stored_changes() {
+    let db = TestDb::new().await;
+    let events = fixture();
+    db.load(&events[..1]).await;
+    let key = account(&db, "feeder", &["maintainer"], true).await;
+    let server = Server::start(&db.url);
+    let before = server.get(&format!("/api/events/{}/download", events[0]["ID"].as_str().unwrap()), &key).await;
+    let before = before.bytes().await.unwrap();
+
+    let mut changed = events[0].clone();
+    changed["Description"] = json!("an attempt to overwrite");
+    let mut invalid = events[2].clone();
+    invalid.as_object_mut().unwrap().remove("DetectTime");
+    let lines = [
+        serde_json::to_string(&changed).unwrap(),
+        serde_json::to_string(&events[1]).unwrap(),
+        "{not json".to_string(),
+        serde_json::to_string(&invalid).unwrap(),
+        serde_json::to_string(&events[3]).unwrap(),
+        serde_json::to_string(&events[1]).unwrap(),
+    ];
+    let resp = post(&server, &key, "application/x-ndjson", lines.join("\n")).await;
+    assert_eq!(resp.status(), 422);
+    let out: Value = resp.json().await.unwrap();
+    assert_eq!(
+        (out["stored"].as_u64(), out["duplicates"].as_u64(), out["rejected"].as_u64()),
+        (Some(2), Some(2), Some(2))
+    );
+    let status: Vec<(&str, &str)> = out["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["at"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        status,
+        [
+            ("line 1", "duplicate"),
+            ("line 2", "stored"),
+            ("line 3", "rejected"),
+            ("line 4", "rejected"),
+            ("line 5", "stored"),
+            ("line 6", "duplicate")
+        ]
+    );
+    assert!(out["results"][2]["reason"].as_str().unwrap().contains("JSON"), "{out}");
+    assert!(out["results"][3]["reason"].as_str().unwrap().contains("DetectTime"), "{out}");
+    assert_eq!(out["results"][3]["id"], events[2]["ID"]);
+
+    let after = server.get(&format!("/api/events/{}/download", events[0]["ID"].as_str().unwrap()), &key).await;
+    assert_eq!(after.bytes().await.unwrap(), before, "a duplicate leaves the stored event as it was");
+    for ev in [&events[1], &events[3]] {
+        let shown = server.get_json(&format!("/api/events/{}/show", ev["ID"].as_str().unwrap()), &key).await;
+        assert_eq!(shown["item"], *ev);
+    }
+
+    let array = serde_json::to_vec(&events[4..8].to_vec()).unwrap();
+    let resp = post(&server, &key, "application/json", array).await;
+    assert_eq!(resp.status(), 200);
+    let out: Value = resp.json().await.unwrap();
+    assert_eq!(out["stored"], 4);
+    assert_eq!(out["results"][3]["at"], "[3]");
+    json_error(post(&server, &key, "application/json", "").await, 400).await;
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn storing_needs_maintainer_or_admin_and_a_body_within_the_limit() {
+    let db = TestDb::new().await;
+    let events = fixture();
+    let user = account(&db, "analyst", &["user", "developer"], true).await;
+    let admin = account(&db, "root", &["admin"], true).await;
+    let server = Server::start_with(&db.url, &["--ingest-limit-mb", "1"]);
+    let one = serde_json::to_string(&events[0]).unwrap();
+    let refused = post(&server, &user, "application/x-ndjson", one.clone()).await;
+    assert!(json_error(refused, 403).await.contains("maintainer or admin"));
+    let anonymous = reqwest::Client::new()
+        .post(server.url("/api/events"))
+        .header(CONTENT_TYPE, "application/x-ndjson")
+        .body(one.clone())
+        .send()
+        .await
+        .unwrap();
+    json_error(anonymous, 401).await;
+    assert_eq!(post(&server, &admin, "application/x-ndjson", one.clone()).await.status(), 200);
+
+    let big: String = std::iter::repeat_n(format!("{one}\n"), (2 << 20) / one.len()).collect();
+    let too_large = post(&server, &admin, "application/x-ndjson", big).await;
+    assert!(json_error(too_large, 413).await.contains("larger than"));
+    let wrong_type = post(&server, &admin, "text/plain", one).await;
+    assert_eq!(wrong_type.status(), 415);
+    let count = server.get_json("/api/events/search?submit=1&dt_from=&count=true", &admin).await;
+    assert_eq!(count["total"], 1, "nothing of the refused bodies was stored");
+    db.drop().await;
+}
