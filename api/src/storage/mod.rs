@@ -51,7 +51,10 @@ pub enum Error {
     #[error("database unavailable: {0}")]
     Connection(String),
     /// The statement timeout cancelled the query.
-    #[error("the query took longer than the statement timeout and was cancelled; narrow the search")]
+    #[error(
+        "the query took longer than the statement timeout and was cancelled; narrow the search \
+         (a shorter time range, more specific addresses or fewer alternatives)"
+    )]
     Timeout,
     /// The database is not set up as ideadb needs (for example ip4r is missing).
     #[error("{0}")]

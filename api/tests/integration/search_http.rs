@@ -120,3 +120,25 @@ async fn bad_parameters_missing_submit_and_keys_in_urls_get_hawats_answers() {
     assert_eq!(r.status(), 401, "a key in a GET query string is never read");
     db.drop().await;
 }
+
+/// A search cut off by the statement timeout is a 503 that tells the user to narrow it; the
+/// server answers normally once the database is free again.
+#[tokio::test]
+async fn a_search_over_the_statement_timeout_asks_to_narrow_it() {
+    let db = crate::harness::TestDb::new().await;
+    db.load(&crate::harness::fixture()[..5]).await;
+    let key = crate::server::account(&db, "analyst", &["user"], true).await;
+    let server = crate::server::Server::start_with(&db.url, &["--statement-timeout", "1"]);
+    // Another session holds the events table, so the search waits until it is cancelled.
+    let mut locker = db.sql().await;
+    let tx = locker.transaction().await.unwrap();
+    tx.batch_execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    let resp = server.get("/api/events/search?submit=1&dt_from=", &key).await;
+    assert_eq!(resp.headers().get("retry-after").map(|v| v.to_str().unwrap()), Some("5"));
+    let msg = crate::server::json_error(resp, 503).await;
+    assert!(msg.contains("statement timeout") && msg.contains("narrow the search"), "{msg}");
+    tx.rollback().await.unwrap();
+    let ok = server.get_json("/api/events/search?submit=1&dt_from=", &key).await;
+    assert_eq!(ok["items_count"], 5);
+    db.drop().await;
+}
