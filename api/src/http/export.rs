@@ -92,57 +92,57 @@ impl ExportApi {
         /// Time zone of times without an offset (IANA name), default UTC.
         tz: Query<Option<String>>,
         /// Source addresses: IPv4/IPv6 address, CIDR network or `a-b` range.
-        source_addrs: Query<Vec<String>>,
+        source_addrs: Query<Option<Vec<String>>>,
         /// Target addresses.
-        target_addrs: Query<Vec<String>>,
+        target_addrs: Query<Option<Vec<String>>>,
         /// Source or target addresses (overrides source_addrs and target_addrs).
-        host_addrs: Query<Vec<String>>,
+        host_addrs: Query<Option<Vec<String>>>,
         /// Source ports.
-        source_ports: Query<Vec<String>>,
+        source_ports: Query<Option<Vec<String>>>,
         /// Target ports.
-        target_ports: Query<Vec<String>>,
+        target_ports: Query<Option<Vec<String>>>,
         /// Source or target ports (overrides source_ports and target_ports).
-        host_ports: Query<Vec<String>>,
+        host_ports: Query<Option<Vec<String>>>,
         /// Source types (tags).
-        source_types: Query<Vec<String>>,
+        source_types: Query<Option<Vec<String>>>,
         /// Target types (tags).
-        target_types: Query<Vec<String>>,
+        target_types: Query<Option<Vec<String>>>,
         /// Source or target types (overrides source_types and target_types).
-        host_types: Query<Vec<String>>,
+        host_types: Query<Option<Vec<String>>>,
         /// Abuse groups resolved from the sources.
-        groups: Query<Vec<String>>,
+        groups: Query<Option<Vec<String>>>,
         /// Negate `groups` (1, y, yes, true, on).
         not_groups: Query<Option<String>>,
         /// Protocols.
-        protocols: Query<Vec<String>>,
+        protocols: Query<Option<Vec<String>>>,
         /// Negate `protocols`.
         not_protocols: Query<Option<String>>,
         /// Description contains this (any case).
         description: Query<Option<String>>,
         /// Categories.
-        categories: Query<Vec<String>>,
+        categories: Query<Option<Vec<String>>>,
         /// Negate `categories`.
         not_categories: Query<Option<String>>,
         /// Severities.
-        severities: Query<Vec<String>>,
+        severities: Query<Option<Vec<String>>>,
         /// Negate `severities`.
         not_severities: Query<Option<String>>,
         /// Classes.
-        classes: Query<Vec<String>>,
+        classes: Query<Option<Vec<String>>>,
         /// Negate `classes`.
         not_classes: Query<Option<String>>,
         /// Negate `classes` (Hawat's spelling).
         not_classess: Query<Option<String>>,
         /// Detector names.
-        detectors: Query<Vec<String>>,
+        detectors: Query<Option<Vec<String>>>,
         /// Negate `detectors`.
         not_detectors: Query<Option<String>>,
         /// Detector types.
-        detector_types: Query<Vec<String>>,
+        detector_types: Query<Option<Vec<String>>>,
         /// Negate `detector_types`.
         not_detector_types: Query<Option<String>>,
         /// Inspection errors.
-        inspection_errs: Query<Vec<String>>,
+        inspection_errs: Query<Option<Vec<String>>>,
         /// Negate `inspection_errs`.
         not_inspection_errs: Query<Option<String>>,
         /// time.desc (default), time.asc, detecttime.desc, detecttime.asc, storagetime.desc or storagetime.asc.

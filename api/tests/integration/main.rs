@@ -6,6 +6,7 @@ mod corpus;
 mod events_http;
 mod explain;
 mod export_http;
+mod generated_client;
 mod harness;
 mod health;
 mod ingest;
