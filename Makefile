@@ -34,6 +34,7 @@ test:
 # Storage benchmark on 3,000,000 generated events, on a private PostgreSQL cluster tuned
 # for the workload (figures go to BENCHMARKS.md).
 bench:
-	@admin=$$(bash .ci/bench-postgres.sh); \
+	@command -v wrk >/dev/null && command -v curl >/dev/null || apt-get install -y -q wrk curl >/dev/null; \
+	admin=$$(bash .ci/bench-postgres.sh); \
 	$(CARGO) build --release --locked -p ideadb --bins && \
 	IDEADB_BENCH_ADMIN_URL="$$admin" ./target/release/ideadb-bench $(BENCH_ARGS)

@@ -2,10 +2,14 @@
 //! storage and Hawat's events module.
 
 pub mod auth;
+pub mod chart;
+pub mod dashboard;
 pub mod export;
 pub mod gen;
 pub mod http;
 pub mod idea;
 pub mod ingest;
 pub mod search_form;
+pub mod statistician;
+pub mod stats;
 pub mod storage;

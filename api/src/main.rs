@@ -77,6 +77,16 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Compute the event statistics of a range (backfill): every 5-minute window of storage
+    /// time, and the hourly and daily rollups. Recomputing replaces what was there.
+    Stats {
+        /// Start (ISO 8601, or YYYY-MM-DD HH:MM[:SS] in UTC).
+        #[arg(long, value_parser = parse_utc)]
+        from: chrono::NaiveDateTime,
+        /// End (same formats); default: now.
+        #[arg(long, value_parser = parse_utc)]
+        to: Option<chrono::NaiveDateTime>,
+    },
     /// Delete old events and expired thresholding records.
     Cleanup {
         /// Delete events stored longer ago than this (Mentat names: y, 6m, 2w, 3d, 12h, …).
@@ -175,6 +185,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let _ = std::io::stdout().flush();
             })
             .await?;
+        }
+        Command::Stats { from, to } => {
+            store.migrate().await?;
+            let to = to.unwrap_or_else(|| Utc::now().naive_utc());
+            let bar = if std::io::stderr().is_terminal() {
+                ProgressBar::new(0).with_style(
+                    ProgressStyle::with_template("{bar:40} {pos}/{len} windows, {per_sec}, ETA {eta}")
+                        .expect("a valid template"),
+                )
+            } else {
+                ProgressBar::hidden()
+            };
+            let started = std::time::Instant::now();
+            let events = ideadb::statistician::backfill(&store, from, to, &bar).await?;
+            bar.finish_and_clear();
+            println!(
+                "computed {} windows ({events} events) in {:.1} s",
+                bar.position(),
+                started.elapsed().as_secs_f64()
+            );
         }
         Command::Migrate => {
             store.migrate().await?;
@@ -293,6 +323,11 @@ async fn cleanup(
     if dry_run {
         return Ok(());
     }
+    if let Some(age) = events {
+        // Recurrence looks 24 hours back from the events still kept.
+        let n = store.table_cleanup("statistics_seen", "storagetime", now - age - TimeDelta::days(1)).await?;
+        println!("deleted {n} recurrence fingerprints");
+    }
     if let Some(age) = thresholded {
         let n = store.table_cleanup("events_thresholded", "createtime", now - age).await?;
         println!("deleted {n} thresholded-event records");
@@ -333,4 +368,9 @@ fn parse_age(s: &str) -> Result<TimeDelta, String> {
         }
     };
     Ok(TimeDelta::seconds(secs))
+}
+
+fn parse_utc(v: &str) -> Result<chrono::NaiveDateTime, String> {
+    ideadb::search_form::parse_time(v, chrono_tz::UTC)
+        .ok_or_else(|| format!("\"{v}\" is not a date and time: use ISO 8601 or YYYY-MM-DD HH:MM[:SS] (UTC)"))
 }

@@ -4,6 +4,7 @@
 //! generated from these types (`ideadb openapi`) and committed as `openapi/openapi.json`.
 
 mod auth;
+mod dashboard;
 mod error;
 mod events;
 mod export;
@@ -46,6 +47,7 @@ type Apis = (
     export::ExportApi,
     metadata::MetadataApi,
     ingest::IngestApi,
+    dashboard::DashboardApi,
 );
 
 fn service() -> OpenApiService<Apis, ()> {
@@ -57,6 +59,7 @@ fn service() -> OpenApiService<Apis, ()> {
         export::ExportApi,
         metadata::MetadataApi,
         ingest::IngestApi,
+        dashboard::DashboardApi,
     );
     OpenApiService::new(apis, "ideadb", env!("CARGO_PKG_VERSION"))
         .description("Security event database for IDEA messages: search, show, download and statistics.")
@@ -89,6 +92,7 @@ pub async fn serve(store: EventStore, cfg: ServeConfig, bound: impl FnOnce(Socke
         throttle: LoginThrottle::new(cfg.login_limits),
         session_ttl: cfg.session_ttl,
     });
+    let store_for_stats = store.clone();
     let api = service();
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
@@ -110,10 +114,12 @@ pub async fn serve(store: EventStore, cfg: ServeConfig, bound: impl FnOnce(Socke
     let acceptor = TcpListener::bind(cfg.bind).into_acceptor().await?;
     let local = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()).unwrap_or(cfg.bind);
     bound(local);
-    Server::new_with_acceptor(acceptor)
+    let statistician = tokio::spawn(crate::statistician::run(store_for_stats));
+    let served = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app, shutdown(), Some(Duration::from_secs(10)))
-        .await?;
-    Ok(())
+        .await;
+    statistician.abort();
+    Ok(served?)
 }
 
 async fn shutdown() {

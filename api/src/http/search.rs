@@ -89,7 +89,7 @@ pub(super) fn last(pairs: &[(String, String)], key: &str) -> Option<String> {
     pairs.iter().rev().find(|(n, _)| n == key).map(|(_, v)| v.trim().to_string())
 }
 
-fn query_params(pairs: &[(String, String)]) -> Value {
+pub(super) fn query_params(pairs: &[(String, String)]) -> Value {
     let mut m = Map::new();
     for (k, v) in pairs {
         match m.get_mut(k) {

@@ -16,6 +16,7 @@ mod params;
 mod query;
 mod schema;
 mod sessions;
+mod statistics;
 mod status;
 mod thresholds;
 mod users;

@@ -46,6 +46,7 @@ fn time_column_of(table: &str) -> Option<&'static str> {
         "events_addr" => Some("detecttime"),
         "thresholds" => Some("ttltime"),
         "events_thresholded" => Some("createtime"),
+        "statistics_seen" => Some("storagetime"),
         t if t.starts_with("enum_") => Some("last_seen"),
         _ => None,
     }

@@ -77,10 +77,13 @@ impl EventStore {
         Ok(())
     }
 
-    /// The account owning the key with this hash (and notes its use).
+    /// The account owning the key with this hash. Its use is noted at most once a minute, so
+    /// that busy clients sharing a key do not queue on that row's lock.
     pub async fn user_by_api_key(&self, key_hash: &[u8]) -> Result<Option<UserRecord>> {
         let sql = format!(
-            "WITH k AS (UPDATE api_keys SET last_used = now() AT TIME ZONE 'UTC' WHERE key_hash = $1 RETURNING user_id) \
+            "WITH k AS (SELECT id, user_id, last_used FROM api_keys WHERE key_hash = $1), \
+                  t AS (UPDATE api_keys a SET last_used = now() AT TIME ZONE 'UTC' FROM k WHERE a.id = k.id \
+                        AND (k.last_used IS NULL OR k.last_used < now() AT TIME ZONE 'UTC' - interval '1 minute')) \
              SELECT {COLUMNS} FROM users u JOIN k ON k.user_id = u.id"
         );
         Ok(with_client!(self, |c| c.query_opt(sql.as_str(), &[&key_hash]))?.as_ref().map(record))

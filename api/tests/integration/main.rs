@@ -17,4 +17,5 @@ mod openapi;
 mod query;
 mod search_http;
 mod server;
+mod statistics;
 mod users;

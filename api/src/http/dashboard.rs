@@ -1,0 +1,284 @@
+//! `GET|POST /api/events/dashboard`: Hawat's event dashboard — the statistics of a range,
+//! per group (overall, internal, external), with a timeline.
+
+use std::time::Instant;
+
+use chrono::{NaiveDateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+use poem::web::Data;
+use poem::Request;
+use poem_openapi::param::Query;
+use poem_openapi::payload::{Binary, Json};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use serde_json::{json, Map, Value};
+
+use super::auth::Auth;
+use super::error::{ApiError, ErrorBody};
+use super::search::{last, query_pairs};
+use super::ApiTags;
+use crate::chart::{self, Kind};
+use crate::idea::time::render;
+use crate::search_form::parse_time;
+use crate::stats::{Agg, Dashboard, TimelineCfg};
+use crate::storage::EventStore;
+
+pub struct DashboardApi;
+
+/// Hawat's dashboard answer.
+#[derive(Object, Default)]
+#[oai(skip_serializing_if_is_none)]
+struct DashboardResult {
+    /// True when the statistics were computed (`submit` given).
+    searched: Option<bool>,
+    /// `count`, `dt_from`, `dt_to`, `stats_overall`, `stats_internal`, `stats_external` (each
+    /// with counters, aggregations `{value: count}` and `timeline` `[[bucket_start, stats], …]`)
+    /// and `timeline_cfg` (`dt_from`, `dt_to`, `step` in seconds, `count`, `first_step`).
+    statistics: Option<Value>,
+    /// How many 5-minute windows the statistics merge.
+    items_count: Option<i64>,
+    /// The parameters as understood (times in UTC).
+    form_data: Option<Value>,
+    /// `[field, message]` pairs when parameters were bad.
+    form_errors: Option<Vec<Vec<String>>>,
+    /// The parameters given, as given.
+    query_params: Value,
+    /// `[[step, seconds], …]`: where the time went.
+    time_marks: Option<Value>,
+    search_widget_item_limit: u32,
+    view_icon: String,
+    view_title: String,
+}
+
+#[derive(ApiResponse)]
+enum DashboardResponse {
+    #[oai(status = 200)]
+    Ok(Json<DashboardResult>),
+    /// Some parameters were bad: `form_errors` names each.
+    #[oai(status = 400)]
+    BadRequest(Json<DashboardResult>),
+}
+
+/// A dashboard's range, parsed from the form.
+pub(super) struct Range {
+    pub from: NaiveDateTime,
+    pub to: NaiveDateTime,
+    pub tz: Tz,
+}
+
+/// `dt_from` (default: the previous midnight UTC), `dt_to` (default: now) and `tz`.
+pub(super) fn parse_range(pairs: &[(String, String)]) -> Result<Range, Vec<Vec<String>>> {
+    let mut errors = Vec::new();
+    let zone = last(pairs, "tz").filter(|z| !z.is_empty()).unwrap_or_else(|| "UTC".into());
+    let tz = zone.parse::<Tz>().unwrap_or_else(|_| {
+        errors.push(vec!["tz".into(), format!("\"{zone}\" is not a time zone name (e.g. Europe/Prague or UTC)")]);
+        chrono_tz::UTC
+    });
+    let now = Utc::now().naive_utc();
+    let mut time = |key: &str, default: NaiveDateTime| {
+        match last(pairs, key).filter(|v| !v.is_empty()) {
+        None => default,
+        Some(v) => parse_time(&v, tz).unwrap_or_else(|| {
+            errors.push(vec![
+                key.into(),
+                format!("\"{v}\" is not a date and time: use YYYY-MM-DD HH:MM[:SS] (in {tz}) or ISO 8601 with Z or an offset"),
+            ]);
+            default
+        }),
+    }
+    };
+    let midnight = now.date().and_hms_opt(0, 0, 0).expect("midnight");
+    let (from, to) = (time("dt_from", midnight), time("dt_to", now));
+    if errors.is_empty() && from >= to {
+        errors.push(vec!["dt_from".into(), format!("the range starts ({from}) at or after it ends ({to})")]);
+    }
+    if errors.is_empty() && to - from > TimeDelta::days(3660) {
+        errors.push(vec!["dt_from".into(), "the range may span ten years at most".into()]);
+    }
+    if errors.is_empty() {
+        Ok(Range { from, to, tz })
+    } else {
+        Err(errors)
+    }
+}
+
+fn statistics(cfg: &TimelineCfg, d: &Dashboard, range: &Range) -> Value {
+    let (from, to) = d.span.unwrap_or((cfg.dt_from, cfg.dt_to));
+    let mut out = Map::new();
+    out.insert("count".into(), d.count.into());
+    out.insert("dt_from".into(), render(&from).into());
+    out.insert("dt_to".into(), render(&to).into());
+    for (name, view) in ["stats_overall", "stats_internal", "stats_external"].iter().zip(&d.groups) {
+        let mut stats = view.total.to_json();
+        let timeline: Vec<Value> = view.timeline.iter().map(|(t, s)| json!([render(t), s.to_json()])).collect();
+        stats["timeline"] = Value::Array(timeline);
+        out.insert(name.to_string(), stats);
+    }
+    out.insert(
+        "timeline_cfg".into(),
+        json!({
+            "dt_from": render(&cfg.dt_from), "dt_to": render(&cfg.dt_to), "step": cfg.step,
+            "count": cfg.count, "first_step": render(&cfg.first_step), "tz": range.tz.name(),
+        }),
+    );
+    Value::Object(out)
+}
+
+/// What a chart draws.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+#[oai(rename_all = "lowercase")]
+enum ChartKind {
+    /// The ten largest values over time, stacked, and the rest as "other".
+    #[default]
+    Timeline,
+    /// The totals of the ten largest values and "other".
+    Pie,
+}
+
+/// Which events a chart counts.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+#[oai(rename_all = "lowercase")]
+enum ChartSet {
+    #[default]
+    Overall,
+    /// Events with resolved abuse groups.
+    Internal,
+    External,
+}
+
+#[derive(ApiResponse)]
+enum ChartResponse {
+    /// The chart.
+    #[oai(status = 200, content_type = "image/svg+xml")]
+    Svg(Binary<Vec<u8>>),
+    /// A parameter is bad; the message names it.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+}
+
+#[OpenApi(prefix_path = "/api/events", tag = "ApiTags::Events")]
+impl DashboardApi {
+    /// Dashboard chart
+    ///
+    /// One aggregation of the dashboard as an SVG picture, drawn on the server: a stacked
+    /// timeline or a pie of its ten largest values. Takes the dashboard's `dt_from`, `dt_to`
+    /// and `tz`.
+    #[allow(clippy::too_many_arguments, unused_variables)]
+    #[oai(path = "/dashboard/chart.svg", method = "get")]
+    async fn chart(
+        &self,
+        store: Data<&EventStore>,
+        caller: Auth,
+        req: &Request,
+        /// abuses, analyzers, asns, categories, category_sets, classes, countries, detectors,
+        /// detectorsws, ips or severities.
+        aggr: Query<String>,
+        /// `timeline` (default) or `pie`.
+        kind: Query<Option<ChartKind>>,
+        /// `overall` (default), `internal` or `external`.
+        set: Query<Option<ChartSet>>,
+        /// As for the dashboard.
+        dt_from: Query<Option<String>>,
+        /// As for the dashboard.
+        dt_to: Query<Option<String>>,
+        /// As for the dashboard.
+        tz: Query<Option<String>>,
+    ) -> poem::Result<ChartResponse> {
+        let bad = |m: String| Ok(ChartResponse::BadRequest(Json(ApiError::BadRequest(m).body())));
+        let Some(agg) = Agg::parse(&aggr.0) else {
+            let names: Vec<&str> = Agg::ALL.iter().map(|a| a.key()).collect();
+            return bad(format!("aggr: \"{}\" is not one of {}", aggr.0, names.join(", ")));
+        };
+        let range = match parse_range(&query_pairs(req)) {
+            Ok(r) => r,
+            Err(errors) => {
+                let all: Vec<String> = errors.iter().map(|e| e.join(": ")).collect();
+                return bad(all.join("; "));
+            }
+        };
+        let result =
+            crate::dashboard::dashboard(&store, range.from, range.to, range.tz).await.map_err(ApiError::from)?;
+        let set = set.0.unwrap_or_default();
+        let (index, set_name) = match set {
+            ChartSet::Overall => (0, "overall"),
+            ChartSet::Internal => (1, "internal"),
+            ChartSet::External => (2, "external"),
+        };
+        let kind = match kind.0.unwrap_or_default() {
+            ChartKind::Timeline => Kind::Timeline,
+            ChartKind::Pie => Kind::Pie,
+        };
+        let Some((cfg, d)) = result else {
+            return bad("dt_from: the range holds no whole 5-minute window".into());
+        };
+        let title = format!(
+            "{} ({set_name}), {} – {} UTC",
+            agg.key(),
+            cfg.dt_from.format("%Y-%m-%d %H:%M"),
+            cfg.dt_to.format("%Y-%m-%d %H:%M")
+        );
+        let svg = chart::render(&d.groups[index], agg, kind, &title).map_err(|e| {
+            tracing::error!(error = %e, "chart rendering failed");
+            ApiError::Internal
+        })?;
+        Ok(ChartResponse::Svg(Binary(svg.into_bytes())))
+    }
+
+    /// Event dashboard
+    ///
+    /// The statistics of the whole 5-minute windows in `[dt_from, dt_to)`: counters and
+    /// toplists (values beyond a toplist summed in `__REST__`, events without a value counted
+    /// under `__unknown__`) per group — overall, internal (with resolved abuse groups) and
+    /// external — each with a timeline of at most 200 buckets aligned in `tz`.
+    #[allow(clippy::too_many_arguments, unused_variables)]
+    #[oai(path = "/dashboard", method = "get", method = "post")]
+    async fn dashboard(
+        &self,
+        store: Data<&EventStore>,
+        caller: Auth,
+        req: &Request,
+        /// Compute (any value); without it only `query_params` come back.
+        submit: Query<Option<String>>,
+        /// From: `YYYY-MM-DD HH:MM[:SS]` in `tz`, or ISO 8601 with `Z` or an offset. Default:
+        /// the previous midnight UTC.
+        dt_from: Query<Option<String>>,
+        /// To (same formats). Default: now.
+        dt_to: Query<Option<String>>,
+        /// Time zone of times without an offset and of the timeline's buckets (IANA name),
+        /// default UTC.
+        tz: Query<Option<String>>,
+    ) -> poem::Result<DashboardResponse> {
+        let pairs = query_pairs(req);
+        let mut out = DashboardResult {
+            query_params: super::search::query_params(&pairs),
+            search_widget_item_limit: 3,
+            view_icon: "module-dashboards".into(),
+            view_title: "Event dashboard".into(),
+            ..Default::default()
+        };
+        if last(&pairs, "submit").is_none() {
+            return Ok(DashboardResponse::Ok(Json(out)));
+        }
+        let range = match parse_range(&pairs) {
+            Ok(r) => r,
+            Err(errors) => {
+                out.form_errors = Some(errors);
+                return Ok(DashboardResponse::BadRequest(Json(out)));
+            }
+        };
+        let started = Instant::now();
+        let result =
+            crate::dashboard::dashboard(&store, range.from, range.to, range.tz).await.map_err(ApiError::from)?;
+        out.time_marks = Some(json!([["dashboard", started.elapsed().as_secs_f64()]]));
+        out.form_data =
+            Some(json!({"dt_from": render(&range.from), "dt_to": render(&range.to), "tz": range.tz.name()}));
+        out.searched = Some(true);
+        match result {
+            Some((cfg, d)) => {
+                out.items_count = Some(d.windows);
+                out.statistics = Some(statistics(&cfg, &d, &range));
+            }
+            None => out.items_count = Some(0),
+        }
+        Ok(DashboardResponse::Ok(Json(out)))
+    }
+}

@@ -1,0 +1,165 @@
+//! The statistician: computes each 5-minute window of storage time, then the hourly and daily
+//! rollups it belongs to. Runs inside `ideadb serve` (one leader among several servers,
+//! chosen by a PostgreSQL advisory lock; it catches up windows missed while no server ran)
+//! and as `ideadb stats --from --to` for backfill.
+//!
+//! Windows are half-open, `[from, from + 5 min)`, so an event on a boundary counts once.
+//! Recomputing a window replaces its row: restarts and overlaps lose and double nothing.
+
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, TimeDelta, Utc};
+use indicatif::ProgressBar;
+
+use crate::stats::timeline::{floor_window, DAY, HOUR, WINDOW};
+use crate::stats::{evaluate, merge, EventDigest, StatsRow, TimelineCfg};
+use crate::storage::{self, EventStore};
+
+/// How long after a window ends it is computed: events stored at its end need a moment to
+/// commit.
+const GRACE: Duration = Duration::from_secs(20);
+/// With no statistics at all, the leader starts this far back.
+const FIRST_RUN_BACK: TimeDelta = TimeDelta::days(7);
+
+fn secs(d: i64) -> TimeDelta {
+    TimeDelta::seconds(d)
+}
+
+fn floor(t: NaiveDateTime, unit: i64) -> NaiveDateTime {
+    let ts = t.and_utc().timestamp();
+    chrono::DateTime::from_timestamp(ts - ts.rem_euclid(unit), 0).expect("in range").naive_utc()
+}
+
+/// Computes and stores the window starting at `from`; returns its event count.
+pub async fn compute_window(store: &EventStore, from: NaiveDateTime) -> storage::Result<i64> {
+    let to = from + secs(WINDOW);
+    let stored = store.events_stored_between(from, to).await?;
+    let digests = tokio::task::spawn_blocking(move || {
+        stored
+            .into_iter()
+            .filter_map(|e| {
+                let msg = e.json().ok()?;
+                Some(EventDigest::new(e.id, e.storagetime, &msg))
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| storage::Error::Other(e.to_string()))?;
+    let seen: Vec<(i64, NaiveDateTime, &str)> =
+        digests.iter().map(|d| (d.fingerprint, d.storagetime, d.id.as_str())).collect();
+    let recurring = if seen.is_empty() { Vec::new() } else { store.recurrences(&seen).await? };
+    let groups = evaluate(&digests, &recurring);
+    let count = digests.len() as i64;
+    store.save_window(&StatsRow { dt_from: from, dt_to: to, windows: 1, count, groups }).await?;
+    Ok(count)
+}
+
+/// Rebuilds the rollup of `delta` (an hour or a day) starting at `from` from the finer rows.
+pub async fn compute_rollup(store: &EventStore, delta: i64, from: NaiveDateTime) -> storage::Result<()> {
+    let finer = if delta == DAY { HOUR } else { WINDOW };
+    let to = from + secs(delta);
+    let rows = store.stats_rows_between(finer, from, to).await?;
+    let cfg = TimelineCfg { dt_from: from, dt_to: to, step: delta, first_step: to, count: 1 };
+    let merged = merge(&rows, &cfg);
+    let groups = merged.groups.map(|g| g.total);
+    let row = StatsRow { dt_from: from, dt_to: to, windows: merged.windows, count: merged.count, groups };
+    store.save_rollup(delta, &row).await
+}
+
+/// Computes every window of `[from, to)` (rounded out to windows) and their rollups, in time
+/// order; `progress` counts windows.
+pub async fn backfill(
+    store: &EventStore,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    progress: &ProgressBar,
+) -> storage::Result<u64> {
+    let mut t = floor_window(from);
+    let mut events = 0u64;
+    progress.set_length(((to - t).num_seconds().max(0) as u64).div_ceil(WINDOW as u64));
+    while t < to {
+        events += compute_window(store, t).await? as u64;
+        t += secs(WINDOW);
+        progress.inc(1);
+        let hour_done = t.and_utc().timestamp() % HOUR == 0;
+        if hour_done || t >= to {
+            compute_rollup(store, HOUR, floor(t - secs(WINDOW), HOUR)).await?;
+        }
+        if t.and_utc().timestamp() % DAY == 0 || t >= to {
+            compute_rollup(store, DAY, floor(t - secs(WINDOW), DAY)).await?;
+        }
+    }
+    Ok(events)
+}
+
+/// Computes one window and refreshes its hour and day.
+async fn window_and_rollups(store: &EventStore, from: NaiveDateTime) -> storage::Result<()> {
+    compute_window(store, from).await?;
+    compute_rollup(store, HOUR, floor(from, HOUR)).await?;
+    compute_rollup(store, DAY, floor(from, DAY)).await
+}
+
+/// The windows the leader owes: from the one after the newest stored (or a week back on the
+/// first run) to the last one that has ended, plus the newest stored again, for events
+/// committed late.
+async fn due(store: &EventStore, now: NaiveDateTime) -> storage::Result<Vec<NaiveDateTime>> {
+    let end = floor_window(now - TimeDelta::from_std(GRACE).expect("small"));
+    let start = match store.last_window().await? {
+        Some(last) => last,
+        None => match store.first_stored_since(now - FIRST_RUN_BACK).await? {
+            Some(first) => floor_window(first),
+            None => end - secs(WINDOW),
+        },
+    };
+    let mut out = Vec::new();
+    let mut t = start;
+    while t + secs(WINDOW) <= end {
+        out.push(t);
+        t += secs(WINDOW);
+    }
+    Ok(out)
+}
+
+/// The statistician of a server; runs until aborted. Only the leader computes; the others
+/// check every window whether the lead is free.
+pub async fn run(store: EventStore) {
+    let mut leader: Option<tokio_postgres::Client> = None;
+    loop {
+        if leader.as_ref().is_none_or(|c| c.is_closed()) {
+            leader = match store.statistics_leadership().await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "statistician: cannot reach the database");
+                    None
+                }
+            };
+            if leader.is_some() {
+                tracing::info!("statistician: this server leads");
+            }
+        }
+        if leader.is_some() {
+            if let Err(e) = catch_up(&store).await {
+                tracing::warn!(error = %e, "statistician: a window failed; retrying next time");
+            }
+        }
+        let now = Utc::now().naive_utc();
+        let next = floor_window(now) + secs(WINDOW) + TimeDelta::from_std(GRACE).expect("small");
+        tokio::time::sleep((next - now).to_std().unwrap_or(Duration::from_secs(1))).await;
+    }
+}
+
+async fn catch_up(store: &EventStore) -> storage::Result<()> {
+    let windows = due(store, Utc::now().naive_utc()).await?;
+    match (windows.first(), windows.last()) {
+        (Some(first), Some(last)) if windows.len() > 2 => {
+            tracing::info!(windows = windows.len(), "statistician: catching up");
+            backfill(store, *first, *last + secs(WINDOW), &ProgressBar::hidden()).await?;
+        }
+        _ => {
+            for w in windows {
+                window_and_rollups(store, w).await?;
+            }
+        }
+    }
+    Ok(())
+}

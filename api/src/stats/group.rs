@@ -1,0 +1,233 @@
+//! The statistics of one group of events (overall, internal or external): counters and
+//! aggregations `{value: count}`, stored as Mentat stores them (one JSON object).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+/// The value counted for events that have none.
+pub const UNKNOWN: &str = "__unknown__";
+/// The sum of the values cut from a toplist.
+pub const REST: &str = "__REST__";
+
+/// What is counted per event, with Mentat's key names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Agg {
+    Abuses,
+    Analyzers,
+    Asns,
+    Categories,
+    CategorySets,
+    Classes,
+    Countries,
+    Detectors,
+    DetectorsWs,
+    Ips,
+    Severities,
+}
+
+impl Agg {
+    pub const ALL: [Agg; 11] = [
+        Agg::Abuses,
+        Agg::Analyzers,
+        Agg::Asns,
+        Agg::Categories,
+        Agg::CategorySets,
+        Agg::Classes,
+        Agg::Countries,
+        Agg::Detectors,
+        Agg::DetectorsWs,
+        Agg::Ips,
+        Agg::Severities,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Agg::Abuses => "abuses",
+            Agg::Analyzers => "analyzers",
+            Agg::Asns => "asns",
+            Agg::Categories => "categories",
+            Agg::CategorySets => "category_sets",
+            Agg::Classes => "classes",
+            Agg::Countries => "countries",
+            Agg::Detectors => "detectors",
+            Agg::DetectorsWs => "detectorsws",
+            Agg::Ips => "ips",
+            Agg::Severities => "severities",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Agg> {
+        Self::ALL.into_iter().find(|a| a.key() == key)
+    }
+
+    /// Toplist length: Mentat keeps 1,000 values of its whitelisted keys and 100 of the rest
+    /// (addresses and ASNs).
+    pub fn limit(self) -> usize {
+        match self {
+            Agg::Ips | Agg::Asns => 100,
+            _ => 1000,
+        }
+    }
+}
+
+/// Counters and aggregations of one group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupStats {
+    pub cnt_events: i64,
+    pub cnt_recurring: i64,
+    pub aggs: BTreeMap<Agg, BTreeMap<String, i64>>,
+}
+
+impl GroupStats {
+    /// Counts one event: each of its distinct values once, `__unknown__` for a key it has
+    /// no value of.
+    pub fn include(&mut self, values: &BTreeMap<Agg, Vec<String>>, recurring: bool) {
+        self.cnt_events += 1;
+        self.cnt_recurring += i64::from(recurring);
+        for agg in Agg::ALL {
+            let counts = self.aggs.entry(agg).or_default();
+            match values.get(&agg).filter(|v| !v.is_empty()) {
+                Some(vs) => {
+                    let mut distinct: Vec<&String> = vs.iter().collect();
+                    distinct.sort();
+                    distinct.dedup();
+                    for v in distinct {
+                        *counts.entry(v.clone()).or_default() += 1;
+                    }
+                }
+                None => *counts.entry(UNKNOWN.to_string()).or_default() += 1,
+            }
+        }
+    }
+
+    /// Adds another group's counts (a later window, a finer row of the same range).
+    pub fn merge(&mut self, other: &GroupStats) {
+        self.cnt_events += other.cnt_events;
+        self.cnt_recurring += other.cnt_recurring;
+        for (agg, counts) in &other.aggs {
+            let mine = self.aggs.entry(*agg).or_default();
+            for (k, n) in counts {
+                *mine.entry(k.clone()).or_default() += n;
+            }
+        }
+    }
+
+    /// Cuts every aggregation to its toplist: Mentat's `_make_toplist`.
+    pub fn truncate(&mut self) {
+        for (agg, counts) in self.aggs.iter_mut() {
+            let order = ranked(counts);
+            if order.len() < agg.limit() {
+                continue;
+            }
+            let keep: Vec<String> = order.into_iter().take(agg.limit() - 1).collect();
+            mask(counts, &keep);
+        }
+    }
+
+    /// Mentat's JSON form: the counters and one object per aggregation.
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("cnt_events".into(), self.cnt_events.into());
+        m.insert("cnt_alerts".into(), self.cnt_events.into());
+        m.insert("cnt_recurring".into(), self.cnt_recurring.into());
+        m.insert("cnt_unique".into(), (self.cnt_events - self.cnt_recurring).into());
+        for (agg, counts) in &self.aggs {
+            if !counts.is_empty() {
+                let obj: Map<String, Value> = counts.iter().map(|(k, n)| (k.clone(), (*n).into())).collect();
+                m.insert(agg.key().into(), Value::Object(obj));
+            }
+        }
+        Value::Object(m)
+    }
+
+    /// Reads the JSON form (keys it does not know are ignored).
+    pub fn from_json(v: &Value) -> GroupStats {
+        let Some(m) = v.as_object() else {
+            return GroupStats::default();
+        };
+        let int = |k: &str| m.get(k).and_then(Value::as_i64).unwrap_or(0);
+        let mut aggs = BTreeMap::new();
+        for (k, obj) in m {
+            if let (Some(agg), Some(obj)) = (Agg::parse(k), obj.as_object()) {
+                let counts = obj.iter().map(|(k, n)| (k.clone(), n.as_i64().unwrap_or(0))).collect();
+                aggs.insert(agg, counts);
+            }
+        }
+        GroupStats { cnt_events: int("cnt_alerts").max(int("cnt_events")), cnt_recurring: int("cnt_recurring"), aggs }
+    }
+}
+
+/// The values of an aggregation, most frequent first (ties alphabetically), without `__REST__`.
+pub fn ranked(counts: &BTreeMap<String, i64>) -> Vec<String> {
+    let mut order: Vec<(&String, i64)> = counts.iter().filter(|(k, _)| *k != REST).map(|(k, n)| (k, *n)).collect();
+    // BTreeMap order is alphabetical; a stable sort by count keeps it among equals.
+    order.sort_by_key(|a| std::cmp::Reverse(a.1));
+    order.into_iter().map(|(k, _)| k.clone()).collect()
+}
+
+/// Keeps the values in `keep` and sums every other one (and any `__REST__`) into `__REST__`.
+pub fn mask(counts: &mut BTreeMap<String, i64>, keep: &[String]) {
+    let old = std::mem::take(counts);
+    let mut rest = 0;
+    let mut had_rest = false;
+    for (k, n) in old {
+        if k != REST && keep.contains(&k) {
+            counts.insert(k, n);
+        } else {
+            had_rest = true;
+            rest += n;
+        }
+    }
+    if had_rest {
+        counts.insert(REST.to_string(), rest);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(pairs: &[(&str, i64)]) -> BTreeMap<String, i64> {
+        pairs.iter().map(|(k, n)| (k.to_string(), *n)).collect()
+    }
+
+    #[test]
+    fn a_toplist_keeps_n_minus_one_by_count_then_name_and_sums_the_rest() {
+        let mut g = GroupStats::default();
+        let mut ips: BTreeMap<String, i64> = (0..150).map(|i| (format!("10.0.0.{i:03}"), 1 + i % 3)).collect();
+        ips.insert(REST.into(), 7);
+        let total: i64 = ips.values().sum();
+        g.aggs.insert(Agg::Ips, ips);
+        g.truncate();
+        let ips = &g.aggs[&Agg::Ips];
+        assert_eq!(ips.len(), 100, "99 values and __REST__");
+        assert_eq!(ips.values().sum::<i64>(), total, "nothing is lost");
+        // 50 values have count 3 (i % 3 == 2), 50 have 2: all of those, then the first 49 ones
+        // alphabetically... none of count 1 survive.
+        assert!(ips.iter().filter(|(k, _)| *k != REST).all(|(_, n)| *n >= 2));
+        assert_eq!(ranked(ips).first().map(String::as_str), Some("10.0.0.002"));
+    }
+
+    #[test]
+    fn short_lists_are_kept_whole() {
+        let mut g = GroupStats::default();
+        g.aggs.insert(Agg::Categories, counts(&[("A", 1), ("B", 2)]));
+        let before = g.clone();
+        g.truncate();
+        assert_eq!(g, before);
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let mut g = GroupStats::default();
+        let values: BTreeMap<Agg, Vec<String>> =
+            [(Agg::Categories, vec!["A".to_string(), "A".to_string(), "B".to_string()])].into();
+        g.include(&values, true);
+        g.include(&BTreeMap::new(), false);
+        let j = g.to_json();
+        assert_eq!(j["categories"], serde_json::json!({"A": 1, "B": 1, "__unknown__": 1}));
+        assert_eq!((j["cnt_events"].as_i64(), j["cnt_unique"].as_i64()), (Some(2), Some(1)));
+        assert_eq!(GroupStats::from_json(&j), g);
+    }
+}

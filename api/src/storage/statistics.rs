@@ -1,0 +1,159 @@
+//! Statistics tables: 5-minute windows (`statistics_events`), hourly and daily rollups
+//! (`statistics_rollups`), and the fingerprints that decide recurrence (`statistics_seen`).
+
+use chrono::NaiveDateTime;
+use serde_json::Value;
+use tokio_postgres::Row;
+
+use super::events::stored;
+use super::{with_client, EventStore, Result, StoredEvent};
+use crate::stats::{GroupStats, StatsRow};
+
+/// The leader of the statisticians holds this advisory lock.
+const LEADER_LOCK: i64 = 0x1dea_db05;
+
+/// Mentat's `interval` column: `"%FT%T_%FT%T"`.
+fn interval(from: NaiveDateTime, to: NaiveDateTime) -> String {
+    format!("{}_{}", from.format("%FT%T"), to.format("%FT%T"))
+}
+
+fn stats_row(r: &Row) -> StatsRow {
+    let group = |i: usize| r.get::<_, Option<Value>>(i).as_ref().map(GroupStats::from_json).unwrap_or_default();
+    StatsRow {
+        dt_from: r.get(0),
+        dt_to: r.get(1),
+        windows: i64::from(r.get::<_, i32>(2)),
+        count: i64::from(r.get::<_, i32>(3)),
+        groups: [group(4), group(5), group(6)],
+    }
+}
+
+fn json(row: &StatsRow) -> [Value; 3] {
+    row.groups.clone().map(|g| g.to_json())
+}
+
+impl EventStore {
+    /// Events stored in `[from, to)`, oldest first.
+    pub async fn events_stored_between(&self, from: NaiveDateTime, to: NaiveDateTime) -> Result<Vec<StoredEvent>> {
+        let sql =
+            "SELECT e.id, e.detecttime, e.cesnet_storagetime, j.event FROM events e JOIN events_json j USING (id) \
+                   WHERE e.cesnet_storagetime >= $1 AND e.cesnet_storagetime < $2 ORDER BY e.cesnet_storagetime, e.id";
+        Ok(with_client!(self, |c| c.query(sql, &[&from, &to]))?.iter().map(stored).collect())
+    }
+
+    /// Records events' fingerprints and tells, for each, whether an event with the same
+    /// fingerprint was stored in the 24 hours before it. Recording twice changes nothing.
+    pub async fn recurrences(&self, seen: &[(i64, NaiveDateTime, &str)]) -> Result<Vec<bool>> {
+        let fps: Vec<i64> = seen.iter().map(|s| s.0).collect();
+        let times: Vec<NaiveDateTime> = seen.iter().map(|s| s.1).collect();
+        let ids: Vec<&str> = seen.iter().map(|s| s.2).collect();
+        let rows = with_client!(self, |c| async {
+            c.execute(
+                "INSERT INTO statistics_seen (fingerprint, storagetime, id) \
+                 SELECT * FROM unnest($1::bigint[], $2::timestamp[], $3::text[]) ON CONFLICT DO NOTHING",
+                &[&fps, &times, &ids],
+            )
+            .await?;
+            c.query(
+                "SELECT x.i FROM unnest($1::bigint[], $2::timestamp[]) WITH ORDINALITY x(fp, st, i) \
+                 WHERE EXISTS (SELECT 1 FROM statistics_seen s WHERE s.fingerprint = x.fp \
+                               AND s.storagetime >= x.st - interval '24 hours' AND s.storagetime < x.st)",
+                &[&fps, &times],
+            )
+            .await
+        })?;
+        let mut out = vec![false; seen.len()];
+        for r in rows {
+            out[r.get::<_, i64>(0) as usize - 1] = true;
+        }
+        Ok(out)
+    }
+
+    /// Stores (or replaces) one 5-minute window.
+    pub async fn save_window(&self, row: &StatsRow) -> Result<()> {
+        let [o, i, e] = json(row);
+        let (delta, count) = ((row.dt_to - row.dt_from).num_seconds() as i32, row.count as i32);
+        let name = interval(row.dt_from, row.dt_to);
+        let sql = "INSERT INTO statistics_events (interval, dt_from, dt_to, delta, count, stats_overall, stats_internal, stats_external) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (interval) DO UPDATE SET \
+                   createtime = now() AT TIME ZONE 'UTC', count = EXCLUDED.count, stats_overall = EXCLUDED.stats_overall, \
+                   stats_internal = EXCLUDED.stats_internal, stats_external = EXCLUDED.stats_external";
+        with_client!(self, |c| c.execute(sql, &[&name, &row.dt_from, &row.dt_to, &delta, &count, &o, &i, &e]))?;
+        Ok(())
+    }
+
+    /// Stores (or replaces) an hourly or daily rollup.
+    pub async fn save_rollup(&self, delta: i64, row: &StatsRow) -> Result<()> {
+        let [o, i, e] = json(row);
+        let (delta, windows, count) = (delta as i32, row.windows as i32, row.count as i32);
+        let sql = "INSERT INTO statistics_rollups (delta, dt_from, dt_to, windows, count, stats_overall, stats_internal, stats_external) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (delta, dt_from) DO UPDATE SET \
+                   dt_to = EXCLUDED.dt_to, windows = EXCLUDED.windows, count = EXCLUDED.count, \
+                   stats_overall = EXCLUDED.stats_overall, stats_internal = EXCLUDED.stats_internal, \
+                   stats_external = EXCLUDED.stats_external";
+        with_client!(self, |c| c.execute(sql, &[&delta, &row.dt_from, &row.dt_to, &windows, &count, &o, &i, &e]))?;
+        Ok(())
+    }
+
+    /// Stored rows starting at the given times: 5-minute windows (`delta` 300) or rollups.
+    pub async fn stats_rows(&self, delta: i64, starts: &[NaiveDateTime]) -> Result<Vec<StatsRow>> {
+        if starts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = if delta == crate::stats::timeline::WINDOW {
+            let sql = "SELECT dt_from, dt_to, 1, count, stats_overall, stats_internal, stats_external \
+                       FROM statistics_events WHERE dt_from = ANY($1) AND delta = 300";
+            with_client!(self, |c| c.query(sql, &[&starts]))?
+        } else {
+            let sql = "SELECT dt_from, dt_to, windows, count, stats_overall, stats_internal, stats_external \
+                       FROM statistics_rollups WHERE delta = $1 AND dt_from = ANY($2)";
+            let delta = delta as i32;
+            with_client!(self, |c| c.query(sql, &[&delta, &starts]))?
+        };
+        Ok(rows.iter().map(stats_row).collect())
+    }
+
+    /// Windows (or rollups of `delta`) starting in `[from, to)`.
+    pub async fn stats_rows_between(
+        &self,
+        delta: i64,
+        from: NaiveDateTime,
+        to: NaiveDateTime,
+    ) -> Result<Vec<StatsRow>> {
+        let rows = if delta == crate::stats::timeline::WINDOW {
+            let sql = "SELECT dt_from, dt_to, 1, count, stats_overall, stats_internal, stats_external \
+                       FROM statistics_events WHERE dt_from >= $1 AND dt_from < $2 AND delta = 300 ORDER BY dt_from";
+            with_client!(self, |c| c.query(sql, &[&from, &to]))?
+        } else {
+            let sql = "SELECT dt_from, dt_to, windows, count, stats_overall, stats_internal, stats_external \
+                       FROM statistics_rollups WHERE delta = $1 AND dt_from >= $2 AND dt_from < $3 ORDER BY dt_from";
+            let delta = delta as i32;
+            with_client!(self, |c| c.query(sql, &[&delta, &from, &to]))?
+        };
+        Ok(rows.iter().map(stats_row).collect())
+    }
+
+    /// The start of the newest stored window.
+    pub async fn last_window(&self) -> Result<Option<NaiveDateTime>> {
+        let row =
+            with_client!(self, |c| c.query_one("SELECT max(dt_from) FROM statistics_events WHERE delta = 300", &[]))?;
+        Ok(row.get(0))
+    }
+
+    /// The oldest storage time at or after `since`.
+    pub async fn first_stored_since(&self, since: NaiveDateTime) -> Result<Option<NaiveDateTime>> {
+        let sql = "SELECT min(cesnet_storagetime) FROM events WHERE cesnet_storagetime >= $1";
+        Ok(with_client!(self, |c| c.query_one(sql, &[&since]))?.get(0))
+    }
+
+    /// Tries to become the statistics leader. The lead lasts as long as the returned
+    /// connection (its own, outside the pool): dropping it, or losing it, hands it over.
+    pub async fn statistics_leadership(&self) -> Result<Option<tokio_postgres::Client>> {
+        let (client, conn) = self.config.connect(tokio_postgres::NoTls).await?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let got: bool = client.query_one("SELECT pg_try_advisory_lock($1)", &[&LEADER_LOCK]).await?.get(0);
+        Ok(got.then_some(client))
+    }
+}
