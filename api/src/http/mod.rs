@@ -13,6 +13,7 @@ mod health;
 mod ingest;
 mod login;
 mod metadata;
+mod raw_json;
 mod search;
 
 use std::net::SocketAddr;

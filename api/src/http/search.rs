@@ -8,12 +8,12 @@ use chrono::Utc;
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::Query;
-use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::{json, Map, Value};
 
 use super::auth::Auth;
 use super::error::ApiError;
+use super::raw_json::{JsonBody, RawMessage};
 use super::ApiTags;
 use crate::idea::time::render;
 use crate::search_form;
@@ -23,36 +23,48 @@ pub struct SearchApi;
 
 /// Hawat's search answer. Keys other than `query_params` and `search_widget_item_limit`
 /// appear only when a search ran (`submit` given), or with `form_errors` when it could not.
-#[derive(Object, Default)]
+#[derive(Object, Default, serde::Serialize)]
 #[oai(skip_serializing_if_is_none)]
 struct SearchResult {
     /// True when the search ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
     searched: Option<bool>,
     /// The matching IDEA messages of this page, as stored.
-    items: Option<Vec<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    items: Option<Vec<RawMessage>>,
     /// How many items this page holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
     items_count: Option<u64>,
     /// The parameters as understood (times in UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
     form_data: Option<Value>,
     /// `[field, message]` pairs when parameters were bad.
+    #[serde(skip_serializing_if = "Option::is_none")]
     form_errors: Option<Vec<Vec<String>>>,
     /// The parameters given, as given (lists for repeated ones).
     query_params: Value,
     /// 1-based index of the first item of this page.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pager_index_low: Option<u64>,
     /// 1-based index of the last item of this page.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pager_index_high: Option<u64>,
     /// The highest index this page could reach (Hawat's `pager_index_limit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pager_index_limit: Option<u64>,
     /// The SQL run, with values inlined, for reading.
+    #[serde(skip_serializing_if = "Option::is_none")]
     sqlquery: Option<String>,
     /// For Hawat's page widgets.
     search_widget_item_limit: u32,
     /// Pass as `after` to get the next page (present when this page is full).
+    #[serde(skip_serializing_if = "Option::is_none")]
     next_cursor: Option<String>,
     /// With `count=true`: every match, counted exactly.
+    #[serde(skip_serializing_if = "Option::is_none")]
     total: Option<i64>,
     /// With `count=true`: why `total` is missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
     total_error: Option<String>,
 }
 
@@ -60,10 +72,10 @@ struct SearchResult {
 enum SearchResponse {
     /// The search ran (or was only described, without `submit`).
     #[oai(status = 200)]
-    Ok(Json<SearchResult>),
+    Ok(JsonBody<SearchResult>),
     /// Some parameters were bad: `form_errors` names each.
     #[oai(status = 400)]
-    BadRequest(Json<SearchResult>),
+    BadRequest(JsonBody<SearchResult>),
 }
 
 /// The query string as pairs, in order; POST form fields were added to it by `form_post`.
@@ -234,17 +246,27 @@ async fn run(store: &EventStore, pairs: Vec<(String, String)>) -> poem::Result<S
         SearchResult { query_params: query_params(&pairs), search_widget_item_limit: 3, ..Default::default() };
     let get = |k: &str| last(&pairs, k);
     if get("submit").is_none() {
-        return Ok(SearchResponse::Ok(Json(out)));
+        return Ok(SearchResponse::Ok(JsonBody::new(&out)));
     }
     let p = match parse_form(&pairs) {
         Ok(p) => p,
         Err(errors) => {
             out.form_errors = Some(errors.into_iter().map(|(f, m)| vec![f, m]).collect());
-            return Ok(SearchResponse::BadRequest(Json(out)));
+            return Ok(SearchResponse::BadRequest(JsonBody::new(&out)));
         }
     };
     let page = store.search_events(&p).await.map_err(ApiError::from)?;
-    let items: Vec<Value> = page.items.iter().map(|e| e.json()).collect::<Result<_, _>>().map_err(ApiError::from)?;
+    let items: Vec<RawMessage> = page
+        .items
+        .into_iter()
+        .map(|e| {
+            let id = e.id;
+            RawMessage::from_stored(e.raw).map_err(|err| {
+                tracing::error!(%id, error = %err, "a stored event is not JSON");
+                ApiError::Internal
+            })
+        })
+        .collect::<Result<_, _>>()?;
     let limit = u64::from(p.limit.unwrap_or(search_form::DEFAULT_LIMIT));
     let skipped = p.offset();
     if get("count").is_some_and(|c| c.eq_ignore_ascii_case("true")) {
@@ -262,5 +284,5 @@ async fn run(store: &EventStore, pairs: Vec<(String, String)>) -> poem::Result<S
     out.form_data = Some(form_data(&p));
     out.next_cursor = page.next_cursor;
     out.items = Some(items);
-    Ok(SearchResponse::Ok(Json(out)))
+    Ok(SearchResponse::Ok(JsonBody::new(&out)))
 }

@@ -37,7 +37,12 @@ impl EventStore {
              WHERE s.jti = $1::text::uuid AND s.expires > now() AT TIME ZONE 'UTC'"
         );
         let jti = jti.to_string();
-        Ok(with_client!(self, |c| c.query_opt(sql.as_str(), &[&jti]))?.as_ref().map(record))
+        // Every request of a logged-in user runs this: prepared, it saves a round trip.
+        let row = with_client!(self, |c| async {
+            let stmt = c.prepare_cached(&sql).await?;
+            c.query_opt(&stmt, &[&jti]).await
+        })?;
+        Ok(row.as_ref().map(record))
     }
 
     /// Ends a session; false when it was not open.

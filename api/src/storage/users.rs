@@ -86,6 +86,11 @@ impl EventStore {
                         AND (k.last_used IS NULL OR k.last_used < now() AT TIME ZONE 'UTC' - interval '1 minute')) \
              SELECT {COLUMNS} FROM users u JOIN k ON k.user_id = u.id"
         );
-        Ok(with_client!(self, |c| c.query_opt(sql.as_str(), &[&key_hash]))?.as_ref().map(record))
+        // Every API request runs this: a prepared statement saves a round trip.
+        let row = with_client!(self, |c| async {
+            let stmt = c.prepare_cached(&sql).await?;
+            c.query_opt(&stmt, &[&key_hash]).await
+        })?;
+        Ok(row.as_ref().map(record))
     }
 }
