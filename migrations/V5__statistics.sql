@@ -16,7 +16,8 @@ CREATE TABLE IF NOT EXISTS statistics_events (
 CREATE INDEX IF NOT EXISTS statistics_events_dt_from_idx ON statistics_events (dt_from);
 
 -- Hourly (delta 3600) and daily (delta 86400) summaries merged from the windows, so long
--- dashboards read a few rows instead of thousands.
+-- dashboards read a few rows instead of thousands. Plain json: they are only ever read
+-- whole, and json is returned as stored while jsonb must be printed again.
 CREATE TABLE IF NOT EXISTS statistics_rollups (
     delta          integer NOT NULL CHECK (delta IN (3600, 86400)),
     dt_from        timestamp NOT NULL,
@@ -24,9 +25,9 @@ CREATE TABLE IF NOT EXISTS statistics_rollups (
     -- How many 5-minute windows were merged.
     windows        integer NOT NULL,
     count          integer NOT NULL,
-    stats_overall  jsonb,
-    stats_internal jsonb,
-    stats_external jsonb,
+    stats_overall  json,
+    stats_internal json,
+    stats_external json,
     PRIMARY KEY (delta, dt_from)
 );
 

@@ -33,25 +33,46 @@ fn floor(t: NaiveDateTime, unit: i64) -> NaiveDateTime {
 /// Computes and stores the window starting at `from`; returns its event count.
 pub async fn compute_window(store: &EventStore, from: NaiveDateTime) -> storage::Result<i64> {
     let to = from + secs(WINDOW);
+    let started = std::time::Instant::now();
     let stored = store.events_stored_between(from, to).await?;
-    let digests = tokio::task::spawn_blocking(move || {
-        stored
-            .into_iter()
-            .filter_map(|e| {
-                let msg = e.json().ok()?;
-                Some(EventDigest::new(e.id, e.storagetime, &msg))
-            })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(|e| storage::Error::Other(e.to_string()))?;
+    let read = started.elapsed();
+    let digests = tokio::task::spawn_blocking(move || digest_all(stored))
+        .await
+        .map_err(|e| storage::Error::Other(e.to_string()))?;
     let seen: Vec<(i64, NaiveDateTime, &str)> =
         digests.iter().map(|d| (d.fingerprint, d.storagetime, d.id.as_str())).collect();
+    let parsed = started.elapsed();
     let recurring = if seen.is_empty() { Vec::new() } else { store.recurrences(&seen).await? };
+    let recurred = started.elapsed();
     let groups = evaluate(&digests, &recurring);
+    let evaluated = started.elapsed();
     let count = digests.len() as i64;
     store.save_window(&StatsRow { dt_from: from, dt_to: to, windows: 1, count, groups }).await?;
+    tracing::debug!(%from, count, ?read, ?parsed, ?recurred, ?evaluated, total = ?started.elapsed(), "window computed");
     Ok(count)
+}
+
+/// The digests of stored events, read on every core.
+fn digest_all(stored: Vec<crate::storage::StoredEvent>) -> Vec<EventDigest> {
+    let read = |part: Vec<crate::storage::StoredEvent>| -> Vec<EventDigest> {
+        part.into_iter().filter_map(|e| EventDigest::from_stored(e.id, e.storagetime, &e.raw)).collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    if stored.len() < 2000 || threads < 2 {
+        return read(stored);
+    }
+    let size = stored.len().div_ceil(threads);
+    let mut parts = Vec::new();
+    let mut rest = stored;
+    while rest.len() > size {
+        let tail = rest.split_off(size);
+        parts.push(std::mem::replace(&mut rest, tail));
+    }
+    parts.push(rest);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = parts.into_iter().map(|p| s.spawn(move || read(p))).collect();
+        handles.into_iter().flat_map(|h| h.join().expect("a digest thread panicked")).collect()
+    })
 }
 
 /// Rebuilds the rollup of `delta` (an hour or a day) starting at `from` from the finer rows.

@@ -34,6 +34,9 @@ struct Args {
     /// Only the HTTP API benchmark (with --reuse).
     #[arg(long)]
     api_only: bool,
+    /// Only the statistics benchmark (with --reuse).
+    #[arg(long)]
+    stats_only: bool,
 }
 
 #[tokio::main]
@@ -59,10 +62,16 @@ async fn main() -> anyhow::Result<()> {
         println!("ours: {:.0} events/s sustained ({:.1} s), peak RSS {:.0} MB", args.events as f64 / secs, secs, rss);
         std::fs::remove_file(&data).ok();
     }
-    if !args.api_only {
+    if !args.api_only && !args.stats_only {
         search(&admin, main_db, end, args.days, args.runs).await?;
     }
-    api(&admin, &bin, main_db, args.runs).await
+    if !args.stats_only {
+        api(&admin, &bin, main_db, args.runs).await?;
+    }
+    if !args.api_only {
+        statistics(&admin, &bin, main_db, &work, args.runs).await?;
+    }
+    Ok(())
 }
 
 fn machine() {
@@ -591,5 +600,99 @@ async fn api(admin: &str, bin: &Path, db: &str, runs: usize) -> anyhow::Result<(
         (peak.saturating_sub(before)) as f64 / 1024.0
     );
     drop(server);
+    Ok(())
+}
+
+/// The statistician and the dashboard: a backfill of every window of the data set, one dense
+/// live window (100 events/s for 5 minutes), and dashboard reads over a day, 30 days and a
+/// year (the 30 days of statistics repeated back over the year before them).
+async fn statistics(admin: &str, bin: &Path, db: &str, work: &Path, runs: usize) -> anyhow::Result<()> {
+    use ideadb::statistician;
+    let main_url = url(admin, db);
+    let store = EventStore::new(&StoreConfig::new(main_url.clone()))?;
+    store.migrate().await?;
+    let (c, conn) = tokio_postgres::connect(&main_url, tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    let row = c.query_one("SELECT min(cesnet_storagetime), max(cesnet_storagetime), count(*) FROM events", &[]).await?;
+    let (first, last, total): (NaiveDateTime, NaiveDateTime, i64) = (row.get(0), row.get(1), row.get(2));
+    println!("\n## Statistics (issue 4) on {total} events\n");
+    c.batch_execute("TRUNCATE statistics_events, statistics_rollups, statistics_seen").await?;
+    let t = Instant::now();
+    let events =
+        statistician::backfill(&store, first, last + TimeDelta::seconds(1), &indicatif::ProgressBar::hidden()).await?;
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "backfill of every window ({events} events, {:.0} days): {secs:.1} s (target ≤ 300 s)",
+        (last - first).num_hours() as f64 / 24.0
+    );
+
+    // One live window: 30,000 events stored within five minutes, in a database of their own.
+    let live_db = "ideadb_bench_live";
+    let live_url = url(admin, live_db);
+    let data = work.join("live.ndjson");
+    gen(bin, &data, 30_000, 1)?;
+    let window = ideadb::stats::timeline::floor_window(Utc::now().naive_utc()) - TimeDelta::minutes(10);
+    let text = std::fs::read_to_string(&data)?;
+    let mut lines = String::with_capacity(text.len() + 60 * 30_000);
+    for (i, line) in text.lines().enumerate() {
+        let mut v: serde_json::Value = serde_json::from_str(line)?;
+        let at = window + TimeDelta::milliseconds(i as i64 * 10);
+        v["_CESNET"]["StorageTime"] = serde_json::json!(at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+        lines.push_str(&serde_json::to_string(&v)?);
+        lines.push('\n');
+    }
+    std::fs::write(&data, lines)?;
+    ingest(admin, bin, live_db, &data)?;
+    std::fs::remove_file(&data).ok();
+    let live = EventStore::new(&StoreConfig::new(live_url))?;
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let n = statistician::compute_window(&live, window).await?;
+        ensure!(n == 30_000, "the live window holds {n} events");
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let s = Stats(times);
+    println!(
+        "one live window of 30,000 events (100/s): p50 {:.0} ms, max {:.0} ms over 5 runs (target ≤ 200 ms)",
+        s.pct(0.5),
+        s.pct(1.0)
+    );
+
+    // A year: the 30 days of statistics repeated over the eleven 30-day spans before them.
+    let since = first.format("%Y-%m-%d %H:%M:%S");
+    for k in 1..=12 {
+        let shift = format!("interval '{} days'", 30 * k);
+        let fmt = "'YYYY-MM-DD\"T\"HH24:MI:SS'";
+        c.batch_execute(&format!(
+            "INSERT INTO statistics_events (interval, dt_from, dt_to, delta, count, stats_overall, stats_internal, stats_external) \
+             SELECT to_char(dt_from - {shift}, {fmt}) || '_' || to_char(dt_to - {shift}, {fmt}), dt_from - {shift}, \
+                    dt_to - {shift}, delta, count, stats_overall, stats_internal, stats_external \
+             FROM statistics_events WHERE dt_from >= '{since}' ON CONFLICT DO NOTHING; \
+             INSERT INTO statistics_rollups SELECT delta, dt_from - {shift}, dt_to - {shift}, windows, count, \
+                    stats_overall, stats_internal, stats_external \
+             FROM statistics_rollups WHERE dt_from >= '{since}' ON CONFLICT DO NOTHING"
+        ))
+        .await?;
+    }
+    c.batch_execute("VACUUM ANALYZE statistics_events, statistics_rollups").await?;
+    let midnight = last.date().and_hms_opt(0, 0, 0).expect("midnight");
+    println!("\n| dashboard | p50 | p95 | runs | target p95 |\n|---|---|---|---|---|");
+    for (name, from, to, target) in [
+        ("1 day (previous midnight to now)", midnight, last, 50.0),
+        ("30 days", last - TimeDelta::days(30), last, 150.0),
+        ("365 days", last - TimeDelta::days(365), last, 500.0),
+    ] {
+        let s = timed(runs.min(100), |_| {
+            let store = &store;
+            async move {
+                let d = ideadb::dashboard::dashboard(store, from, to, chrono_tz::UTC).await?;
+                ensure!(d.is_some_and(|(_, d)| d.count > 0), "an empty dashboard");
+                Ok(())
+            }
+        })
+        .await?;
+        println!("| {name} | {:.1} | {:.1} | {} | {target} ms |", s.pct(0.5), s.pct(0.95), s.0.len());
+    }
     Ok(())
 }

@@ -26,7 +26,7 @@ pub struct DashboardApi;
 
 /// Hawat's dashboard answer.
 #[derive(Object, Default)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 struct DashboardResult {
     /// True when the statistics were computed (`submit` given).
     searched: Option<bool>,
@@ -280,5 +280,25 @@ impl DashboardApi {
             None => out.items_count = Some(0),
         }
         Ok(DashboardResponse::Ok(Json(out)))
+    }
+}
+
+impl poem_openapi::types::Example for DashboardResult {
+    fn example() -> Self {
+        let stats = json!({"cnt_events": 2, "cnt_alerts": 2, "cnt_recurring": 1, "cnt_unique": 1,
+            "categories": {"Recon.Scanning": 2}, "ips": {"192.0.2.7": 1, "__unknown__": 1},
+            "timeline": [["2026-11-20T10:00:00Z", {"cnt_events": 2, "cnt_alerts": 2, "cnt_recurring": 1, "cnt_unique": 1}]]});
+        DashboardResult {
+            searched: Some(true),
+            statistics: Some(json!({"count": 2, "dt_from": "2026-11-20T10:00:00Z", "dt_to": "2026-11-20T11:00:00Z",
+                "stats_overall": stats, "timeline_cfg": {"dt_from": "2026-11-20T10:00:00Z", "dt_to": "2026-11-20T11:00:00Z",
+                "step": 300, "count": 12, "first_step": "2026-11-20T10:05:00Z", "tz": "UTC"}})),
+            items_count: Some(12),
+            query_params: json!({"submit": "1", "dt_from": "2026-11-20 10:00"}),
+            search_widget_item_limit: 3,
+            view_icon: "module-dashboards".into(),
+            view_title: "Event dashboard".into(),
+            ..Default::default()
+        }
     }
 }

@@ -12,6 +12,7 @@ use crate::storage;
 
 /// The body of every error answer.
 #[derive(Object, serde::Serialize)]
+#[oai(example)]
 pub struct ErrorBody {
     /// The HTTP status code.
     pub status: u16,
@@ -98,4 +99,10 @@ pub fn json_error(status: StatusCode, message: &str) -> Response {
         resp.headers_mut().insert("Retry-After", poem::http::HeaderValue::from_static("5"));
     }
     resp
+}
+
+impl poem_openapi::types::Example for ErrorBody {
+    fn example() -> Self {
+        ErrorBody { status: 404, message: "there is no event with ID \"7d5b7e4a\"".into() }
+    }
 }

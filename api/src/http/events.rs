@@ -15,6 +15,7 @@ pub struct EventsApi;
 
 /// One event, as Hawat's show answers.
 #[derive(Object)]
+#[oai(example)]
 struct Shown {
     /// The IDEA message as stored.
     item: Value,
@@ -116,5 +117,17 @@ impl EventsApi {
                 DownloadResponse::Yaml(Binary(yaml.into_bytes()), file("yaml"))
             }
         })
+    }
+}
+
+impl poem_openapi::types::Example for Shown {
+    fn example() -> Self {
+        Shown {
+            item: serde_json::json!({"Format": "IDEA0", "ID": "7d5b7e4a-5c36-4d3e-9b4f-2f0c1a3e8d10",
+                "DetectTime": "2026-11-20T10:00:00Z", "Category": ["Recon.Scanning"],
+                "Source": [{"IP4": ["192.0.2.7"]}], "Node": [{"Name": "cz.cesnet.nemea.vportscan"}]}),
+            item_id: "7d5b7e4a-5c36-4d3e-9b4f-2f0c1a3e8d10".into(),
+            search_widget_item_limit: 100,
+        }
     }
 }

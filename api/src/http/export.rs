@@ -45,6 +45,7 @@ impl From<ExportFormat> for Format {
 
 /// Parameters that could not be understood.
 #[derive(Object)]
+#[oai(example)]
 struct ExportErrors {
     status: u16,
     message: String,
@@ -197,4 +198,17 @@ fn body(chunks: EventChunks, format: Format) -> Body {
         Some((item.map(Bytes::from), (rx, w, next)))
     });
     Body::from_bytes_stream(stream)
+}
+
+impl poem_openapi::types::Example for ExportErrors {
+    fn example() -> Self {
+        ExportErrors {
+            status: 400,
+            message: "some parameters are not valid; see form_errors".into(),
+            form_errors: vec![vec![
+                "source_addrs".into(),
+                "\"10.0.0.300\" is not an IPv4 or IPv6 address, network or range".into(),
+            ]],
+        }
+    }
 }

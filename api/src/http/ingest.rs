@@ -37,6 +37,7 @@ enum Messages {
     Json(Binary<Body>),
 }
 
+/// What became of a message.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[oai(rename_all = "lowercase")]
 enum Outcome {
@@ -50,6 +51,7 @@ enum Outcome {
 
 /// What became of one message.
 #[derive(Object)]
+#[oai(example)]
 struct MessageResult {
     /// Where in the body: `line N` (NDJSON, 1-based) or `[N]` (array, 0-based).
     at: String,
@@ -63,6 +65,7 @@ struct MessageResult {
 
 /// What became of the messages sent, in the order sent.
 #[derive(Object)]
+#[oai(example)]
 struct IngestResult {
     stored: u64,
     duplicates: u64,
@@ -193,4 +196,36 @@ async fn store_all(store: &EventStore, parsed: Vec<Parsed>) -> Result<IngestResu
         rejected: count(Outcome::Rejected),
         results,
     })
+}
+
+impl poem_openapi::types::Example for MessageResult {
+    fn example() -> Self {
+        MessageResult {
+            at: "line 3".into(),
+            id: Some("7d5b7e4a-5c36-4d3e-9b4f-2f0c1a3e8d10".into()),
+            status: Outcome::Rejected,
+            reason: Some("DetectTime is missing".into()),
+        }
+    }
+}
+
+impl poem_openapi::types::Example for IngestResult {
+    fn example() -> Self {
+        let ok = |n: u32, status| MessageResult {
+            at: format!("line {n}"),
+            id: Some(format!("id-{n}")),
+            status,
+            reason: None,
+        };
+        IngestResult {
+            stored: 1,
+            duplicates: 1,
+            rejected: 1,
+            results: vec![
+                ok(1, Outcome::Stored),
+                ok(2, Outcome::Duplicate),
+                <MessageResult as poem_openapi::types::Example>::example(),
+            ],
+        }
+    }
 }

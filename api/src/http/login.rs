@@ -46,6 +46,7 @@ impl Credentials {
 
 /// The account a request acts for.
 #[derive(Object)]
+#[oai(example)]
 struct Account {
     login: String,
     /// Hawat's roles: user, developer, maintainer, admin.
@@ -66,6 +67,7 @@ impl From<&Caller> for Account {
 
 /// A login session.
 #[derive(Object)]
+#[oai(example)]
 struct Session {
     /// Send as `Authorization: Bearer <token>`.
     token: String,
@@ -182,5 +184,21 @@ impl LoginApi {
         store.session_delete(jti).await.map_err(ApiError::from)?;
         tracing::info!(login = %caller.login, "logged out");
         Ok(LogoutResponse::Done)
+    }
+}
+
+impl poem_openapi::types::Example for Account {
+    fn example() -> Self {
+        Account { login: "analyst".into(), roles: vec!["user".into()], auth: "token".into() }
+    }
+}
+
+impl poem_openapi::types::Example for Session {
+    fn example() -> Self {
+        Session {
+            token: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbmFseXN0In0.c2lnbmF0dXJl".into(),
+            expires_at: chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default(),
+            user: <Account as poem_openapi::types::Example>::example(),
+        }
     }
 }

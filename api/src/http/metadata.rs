@@ -18,6 +18,7 @@ pub struct MetadataApi;
 
 /// Every value known for each searchable attribute, sorted.
 #[derive(Object)]
+#[oai(example)]
 struct Metadata {
     /// IDEA categories: the taxonomy and every category stored.
     categories: Vec<String>,
@@ -70,5 +71,24 @@ impl MetadataApi {
             source_types,
             target_types,
         }))
+    }
+}
+
+impl poem_openapi::types::Example for Metadata {
+    fn example() -> Self {
+        let v = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
+        Metadata {
+            categories: v(&["Abusive.Spam", "Recon.Scanning"]),
+            classes: v(&["recon-scanning"]),
+            detector_types: v(&["Flow", "Honeypot"]),
+            detectors: v(&["cz.cesnet.nemea.vportscan"]),
+            groups: v(&["abuse@cesnet.cz"]),
+            host_types: v(&["Backscatter"]),
+            inspection_errs: v(&[]),
+            protocols: v(&["tcp", "udp"]),
+            severities: v(&["low", "medium"]),
+            source_types: v(&["Backscatter"]),
+            target_types: v(&[]),
+        }
     }
 }

@@ -24,7 +24,7 @@ pub struct SearchApi;
 /// Hawat's search answer. Keys other than `query_params` and `search_widget_item_limit`
 /// appear only when a search ran (`submit` given), or with `form_errors` when it could not.
 #[derive(Object, Default, serde::Serialize)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 struct SearchResult {
     /// True when the search ran.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -285,4 +285,24 @@ async fn run(store: &EventStore, pairs: Vec<(String, String)>) -> poem::Result<S
     out.next_cursor = page.next_cursor;
     out.items = Some(items);
     Ok(SearchResponse::Ok(JsonBody::new(&out)))
+}
+
+impl poem_openapi::types::Example for SearchResult {
+    fn example() -> Self {
+        let item =
+            br#"{"Format":"IDEA0","ID":"7d5b7e4a","DetectTime":"2026-11-20T10:00:00Z","Category":["Recon.Scanning"]}"#;
+        SearchResult {
+            searched: Some(true),
+            items: RawMessage::from_stored(item.to_vec()).ok().map(|m| vec![m]),
+            items_count: Some(1),
+            form_data: Some(json!({"categories": ["Recon.Scanning"], "limit": 100, "page": 1, "sortby": "time.desc"})),
+            query_params: json!({"submit": "Search", "categories": "Recon.Scanning"}),
+            pager_index_low: Some(1),
+            pager_index_high: Some(1),
+            pager_index_limit: Some(100),
+            sqlquery: Some("SELECT … FROM events WHERE … LIMIT 100".into()),
+            search_widget_item_limit: 3,
+            ..Default::default()
+        }
+    }
 }

@@ -89,14 +89,14 @@ impl GroupStats {
             let counts = self.aggs.entry(agg).or_default();
             match values.get(&agg).filter(|v| !v.is_empty()) {
                 Some(vs) => {
-                    let mut distinct: Vec<&String> = vs.iter().collect();
-                    distinct.sort();
-                    distinct.dedup();
-                    for v in distinct {
-                        *counts.entry(v.clone()).or_default() += 1;
+                    for (i, v) in vs.iter().enumerate() {
+                        // Lists are short: a scan finds repeats faster than sorting.
+                        if !vs[..i].contains(v) {
+                            bump(counts, v);
+                        }
                     }
                 }
-                None => *counts.entry(UNKNOWN.to_string()).or_default() += 1,
+                None => bump(counts, UNKNOWN),
             }
         }
     }
@@ -143,18 +143,54 @@ impl GroupStats {
 
     /// Reads the JSON form (keys it does not know are ignored).
     pub fn from_json(v: &Value) -> GroupStats {
-        let Some(m) = v.as_object() else {
-            return GroupStats::default();
-        };
-        let int = |k: &str| m.get(k).and_then(Value::as_i64).unwrap_or(0);
-        let mut aggs = BTreeMap::new();
-        for (k, obj) in m {
-            if let (Some(agg), Some(obj)) = (Agg::parse(k), obj.as_object()) {
-                let counts = obj.iter().map(|(k, n)| (k.clone(), n.as_i64().unwrap_or(0))).collect();
-                aggs.insert(agg, counts);
+        serde::Deserialize::deserialize(v).unwrap_or_default()
+    }
+}
+
+/// Counts one more of `key`, allocating only for a new key.
+fn bump(counts: &mut BTreeMap<String, i64>, key: &str) {
+    match counts.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(key.to_string(), 1);
+        }
+    }
+}
+
+/// Reads the JSON form straight from text, without building a `Value` first (dashboards read
+/// hundreds of these).
+impl<'de> serde::Deserialize<'de> for GroupStats {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = GroupStats;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("group statistics")
+            }
+            fn visit_unit<E>(self) -> Result<GroupStats, E> {
+                Ok(GroupStats::default())
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<GroupStats, A::Error> {
+                let mut g = GroupStats::default();
+                let mut alerts = 0;
+                while let Some(key) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match (key.as_ref(), Agg::parse(&key)) {
+                        ("cnt_events", _) => g.cnt_events = m.next_value()?,
+                        ("cnt_alerts", _) => alerts = m.next_value()?,
+                        ("cnt_recurring", _) => g.cnt_recurring = m.next_value()?,
+                        (_, Some(agg)) => {
+                            g.aggs.insert(agg, m.next_value()?);
+                        }
+                        _ => {
+                            m.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                g.cnt_events = g.cnt_events.max(alerts);
+                Ok(g)
             }
         }
-        GroupStats { cnt_events: int("cnt_alerts").max(int("cnt_events")), cnt_recurring: int("cnt_recurring"), aggs }
+        d.deserialize_any(V)
     }
 }
 
@@ -168,11 +204,12 @@ pub fn ranked(counts: &BTreeMap<String, i64>) -> Vec<String> {
 
 /// Keeps the values in `keep` and sums every other one (and any `__REST__`) into `__REST__`.
 pub fn mask(counts: &mut BTreeMap<String, i64>, keep: &[String]) {
+    let keep: std::collections::HashSet<&str> = keep.iter().map(String::as_str).collect();
     let old = std::mem::take(counts);
     let mut rest = 0;
     let mut had_rest = false;
     for (k, n) in old {
-        if k != REST && keep.contains(&k) {
+        if k != REST && keep.contains(k.as_str()) {
             counts.insert(k, n);
         } else {
             had_rest = true;

@@ -2,6 +2,7 @@
 //! (`statistics_rollups`), and the fingerprints that decide recurrence (`statistics_seen`).
 
 use chrono::NaiveDateTime;
+use postgres_types::Json;
 use serde_json::Value;
 use tokio_postgres::Row;
 
@@ -18,7 +19,7 @@ fn interval(from: NaiveDateTime, to: NaiveDateTime) -> String {
 }
 
 fn stats_row(r: &Row) -> StatsRow {
-    let group = |i: usize| r.get::<_, Option<Value>>(i).as_ref().map(GroupStats::from_json).unwrap_or_default();
+    let group = |i: usize| r.get::<_, Option<Json<GroupStats>>>(i).map(|j| j.0).unwrap_or_default();
     StatsRow {
         dt_from: r.get(0),
         dt_to: r.get(1),

@@ -15,3 +15,16 @@ fn the_committed_openapi_document_matches_the_code() {
         "openapi/openapi.json is out of date: run `cargo run -p ideadb --bin ideadb -- openapi > openapi/openapi.json`"
     );
 }
+
+#[test]
+fn every_schema_is_described_and_every_object_has_an_example() {
+    let doc: serde_json::Value = serde_json::from_str(&ideadb::http::openapi_json()).unwrap();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    assert!(schemas.len() >= 15, "{}", schemas.len());
+    for (name, schema) in schemas {
+        assert!(schema.get("description").is_some(), "{name} has no description");
+        if schema["type"] == "object" {
+            assert!(schema.get("example").is_some(), "{name} has no example");
+        }
+    }
+}
