@@ -12,7 +12,7 @@ use chrono::{NaiveDateTime, TimeDelta, Utc};
 use indicatif::ProgressBar;
 
 use crate::stats::timeline::{floor_window, DAY, HOUR, WINDOW};
-use crate::stats::{evaluate, merge, EventDigest, StatsRow, TimelineCfg};
+use crate::stats::{count_into, merge, EventDigest, Groups, StatsRow, TimelineCfg};
 use crate::storage::{self, EventStore};
 
 /// How long after a window ends it is computed: events stored at its end need a moment to
@@ -30,26 +30,70 @@ fn floor(t: NaiveDateTime, unit: i64) -> NaiveDateTime {
     chrono::DateTime::from_timestamp(ts - ts.rem_euclid(unit), 0).expect("in range").naive_utc()
 }
 
-/// Computes and stores the window starting at `from`; returns its event count.
+/// A window counted while it fills: the leader reads the events stored so far every half
+/// minute, so when the window ends only its last half minute is left to read.
+pub struct LiveWindow {
+    from: NaiveDateTime,
+    /// Events stored before this are counted.
+    read_to: NaiveDateTime,
+    count: i64,
+    groups: Groups,
+}
+
+impl LiveWindow {
+    pub fn new(from: NaiveDateTime) -> Self {
+        Self { from, read_to: from, count: 0, groups: Default::default() }
+    }
+
+    pub fn from(&self) -> NaiveDateTime {
+        self.from
+    }
+
+    fn to(&self) -> NaiveDateTime {
+        self.from + secs(WINDOW)
+    }
+
+    /// Counts the events stored from where the last call stopped until `until` (at most the
+    /// window's end).
+    pub async fn advance(&mut self, store: &EventStore, until: NaiveDateTime) -> storage::Result<()> {
+        let until = until.min(self.to());
+        if until <= self.read_to {
+            return Ok(());
+        }
+        let stored = store.events_stored_between(self.read_to, until).await?;
+        let digests = tokio::task::spawn_blocking(move || digest_all(stored))
+            .await
+            .map_err(|e| storage::Error::Other(e.to_string()))?;
+        if !digests.is_empty() {
+            let seen: Vec<(i64, NaiveDateTime, &str)> =
+                digests.iter().map(|d| (d.fingerprint, d.storagetime, d.id.as_str())).collect();
+            let recurring = store.recurrences(&seen).await?;
+            count_into(&mut self.groups, &digests, &recurring);
+            self.count += digests.len() as i64;
+        }
+        self.read_to = until;
+        Ok(())
+    }
+
+    /// Counts the rest of the window and stores it; returns its event count.
+    pub async fn finish(mut self, store: &EventStore) -> storage::Result<i64> {
+        let started = std::time::Instant::now();
+        let to = self.to();
+        self.advance(store, to).await?;
+        let mut groups = self.groups;
+        for g in &mut groups {
+            g.truncate();
+        }
+        let row = StatsRow { dt_from: self.from, dt_to: to, windows: 1, count: self.count, groups };
+        store.save_window(&row).await?;
+        tracing::debug!(from = %self.from, count = self.count, took = ?started.elapsed(), "window computed");
+        Ok(self.count)
+    }
+}
+
+/// Computes and stores the window starting at `from` in one go; returns its event count.
 pub async fn compute_window(store: &EventStore, from: NaiveDateTime) -> storage::Result<i64> {
-    let to = from + secs(WINDOW);
-    let started = std::time::Instant::now();
-    let stored = store.events_stored_between(from, to).await?;
-    let read = started.elapsed();
-    let digests = tokio::task::spawn_blocking(move || digest_all(stored))
-        .await
-        .map_err(|e| storage::Error::Other(e.to_string()))?;
-    let seen: Vec<(i64, NaiveDateTime, &str)> =
-        digests.iter().map(|d| (d.fingerprint, d.storagetime, d.id.as_str())).collect();
-    let parsed = started.elapsed();
-    let recurring = if seen.is_empty() { Vec::new() } else { store.recurrences(&seen).await? };
-    let recurred = started.elapsed();
-    let groups = evaluate(&digests, &recurring);
-    let evaluated = started.elapsed();
-    let count = digests.len() as i64;
-    store.save_window(&StatsRow { dt_from: from, dt_to: to, windows: 1, count, groups }).await?;
-    tracing::debug!(%from, count, ?read, ?parsed, ?recurred, ?evaluated, total = ?started.elapsed(), "window computed");
-    Ok(count)
+    LiveWindow::new(from).finish(store).await
 }
 
 /// The digests of stored events, read on every core.
@@ -141,12 +185,17 @@ async fn due(store: &EventStore, now: NaiveDateTime) -> storage::Result<Vec<Naiv
     Ok(out)
 }
 
+/// How often the leader reads the events of the window being filled.
+const SLICE: Duration = Duration::from_secs(30);
+
 /// The statistician of a server; runs until aborted. Only the leader computes; the others
-/// check every window whether the lead is free.
+/// check every half minute whether the lead is free.
 pub async fn run(store: EventStore) {
     let mut leader: Option<tokio_postgres::Client> = None;
+    let mut live: Option<LiveWindow> = None;
     loop {
         if leader.as_ref().is_none_or(|c| c.is_closed()) {
+            live = None;
             leader = match store.statistics_leadership().await {
                 Ok(l) => l,
                 Err(e) => {
@@ -159,14 +208,34 @@ pub async fn run(store: EventStore) {
             }
         }
         if leader.is_some() {
-            if let Err(e) = catch_up(&store).await {
+            if let Err(e) = lead(&store, &mut live).await {
+                live = None;
                 tracing::warn!(error = %e, "statistician: a window failed; retrying next time");
             }
         }
-        let now = Utc::now().naive_utc();
-        let next = floor_window(now) + secs(WINDOW) + TimeDelta::from_std(GRACE).expect("small");
-        tokio::time::sleep((next - now).to_std().unwrap_or(Duration::from_secs(1))).await;
+        tokio::time::sleep(SLICE).await;
     }
+}
+
+/// One turn of the leader: when a window has ended, finish it (only its last half minute is
+/// left) and catch up whatever else is due; then read the current window so far.
+async fn lead(store: &EventStore, live: &mut Option<LiveWindow>) -> storage::Result<()> {
+    let horizon = Utc::now().naive_utc() - TimeDelta::from_std(GRACE).expect("small");
+    let current = floor_window(horizon);
+    if live.as_ref().map(LiveWindow::from) != Some(current) {
+        if let Some(ended) = live.take() {
+            let from = ended.from();
+            ended.finish(store).await?;
+            compute_rollup(store, HOUR, floor(from, HOUR)).await?;
+            compute_rollup(store, DAY, floor(from, DAY)).await?;
+        }
+        catch_up(store).await?;
+        *live = Some(LiveWindow::new(current));
+    }
+    if let Some(w) = live.as_mut() {
+        w.advance(store, horizon).await?;
+    }
+    Ok(())
 }
 
 async fn catch_up(store: &EventStore) -> storage::Result<()> {

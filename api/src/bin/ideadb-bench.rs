@@ -645,18 +645,29 @@ async fn statistics(admin: &str, bin: &Path, db: &str, work: &Path, runs: usize)
     ingest(admin, bin, live_db, &data)?;
     std::fs::remove_file(&data).ok();
     let live = EventStore::new(&StoreConfig::new(live_url))?;
-    let mut times = Vec::new();
+    let mut whole = Vec::new();
+    let mut tail = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
         let n = statistician::compute_window(&live, window).await?;
         ensure!(n == 30_000, "the live window holds {n} events");
-        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        whole.push(t.elapsed().as_secs_f64() * 1000.0);
+        // As the leader counts it: every half minute while it fills; the window's end then
+        // leaves its last half minute (the worst case) to read.
+        let mut w = statistician::LiveWindow::new(window);
+        for k in 1..10 {
+            w.advance(&live, window + TimeDelta::seconds(30 * k)).await?;
+        }
+        let t = Instant::now();
+        w.finish(&live).await?;
+        tail.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    let s = Stats(times);
+    let (whole, tail) = (Stats(whole), Stats(tail));
     println!(
-        "one live window of 30,000 events (100/s): p50 {:.0} ms, max {:.0} ms over 5 runs (target ≤ 200 ms)",
-        s.pct(0.5),
-        s.pct(1.0)
+        "one live window of 30,000 events (100/s), counted while it fills: {:.0} ms p50, {:.0} ms max from its end to its row (target ≤ 200 ms); counted in one go: {:.0} ms p50",
+        tail.pct(0.5),
+        tail.pct(1.0),
+        whole.pct(0.5)
     );
 
     // A year: the 30 days of statistics repeated over the eleven 30-day spans before them.

@@ -17,14 +17,20 @@ pub use group::{Agg, GroupStats, REST, UNKNOWN};
 pub use merge::{merge, Dashboard, GroupView, Groups, StatsRow};
 pub use timeline::{Piece, TimelineCfg};
 
-/// The three groups of a window's events; `recurring[i]` tells whether `events[i]` recurs.
-pub fn evaluate(events: &[EventDigest], recurring: &[bool]) -> Groups {
-    let mut groups: Groups = Default::default();
+/// Adds events to the three groups (overall, internal, external), untruncated;
+/// `recurring[i]` tells whether `events[i]` recurs.
+pub fn count_into(groups: &mut Groups, events: &[EventDigest], recurring: &[bool]) {
     for (e, r) in events.iter().zip(recurring) {
         groups[0].include(&e.values, *r);
         let side = if e.internal() { 1 } else { 2 };
         groups[side].include(&e.values, *r);
     }
+}
+
+/// The three groups of a window's events, cut to toplists.
+pub fn evaluate(events: &[EventDigest], recurring: &[bool]) -> Groups {
+    let mut groups: Groups = Default::default();
+    count_into(&mut groups, events, recurring);
     for g in &mut groups {
         g.truncate();
     }

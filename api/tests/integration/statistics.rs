@@ -332,3 +332,34 @@ async fn the_server_computes_missed_windows_and_serves_the_dashboard() {
     drop(servers);
     db.drop().await;
 }
+
+#[tokio::test]
+async fn a_window_counted_while_it_fills_equals_one_counted_at_once() {
+    let db = TestDb::new().await;
+    let from = t("2026-05-01 08:00:00");
+    let mut msgs = generated(400, 1, 9);
+    for (i, m) in msgs.iter_mut().enumerate() {
+        let stored = from + TimeDelta::milliseconds(i as i64 * 749);
+        m["_CESNET"]["StorageTime"] = json!(iso(stored));
+        if i % 5 == 0 {
+            // Repeats, some across the slices.
+            m["Source"] = json!([{"IP4": ["192.0.2.99"]}]);
+            m["Category"] = json!(["Recon.Scanning"]);
+            m["Node"] = json!([{"Name": "cz.example.repeat"}]);
+        }
+    }
+    db.load(&msgs).await;
+    let mut live = ideadb::statistician::LiveWindow::new(from);
+    for k in [30, 60, 95, 200, 201, 260] {
+        live.advance(&db.store, from + TimeDelta::seconds(k)).await.unwrap();
+    }
+    assert_eq!(live.finish(&db.store).await.unwrap(), 400);
+    let sliced = window_row(&db, "2026-05-01 08:00:00").await;
+    assert!(sliced["overall"]["cnt_recurring"].as_i64().unwrap() >= 70, "{}", sliced["overall"]["cnt_recurring"]);
+    ideadb::statistician::compute_window(&db.store, from).await.unwrap();
+    let whole = window_row(&db, "2026-05-01 08:00:00").await;
+    for k in ["count", "overall", "internal", "external"] {
+        assert_eq!(sliced[k], whole[k], "{k}");
+    }
+    db.drop().await;
+}
