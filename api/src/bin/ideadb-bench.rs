@@ -31,12 +31,16 @@ struct Args {
     /// Reuse an already loaded benchmark database (skips generation and ingest).
     #[arg(long)]
     reuse: bool,
-    /// Only the HTTP API benchmark (with --reuse).
-    #[arg(long)]
-    api_only: bool,
-    /// Only the statistics benchmark (with --reuse).
-    #[arg(long)]
-    stats_only: bool,
+    /// Run only these parts (with --reuse): search, api, stats.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<Part>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Part {
+    Search,
+    Api,
+    Stats,
 }
 
 #[tokio::main]
@@ -62,13 +66,14 @@ async fn main() -> anyhow::Result<()> {
         println!("ours: {:.0} events/s sustained ({:.1} s), peak RSS {:.0} MB", args.events as f64 / secs, secs, rss);
         std::fs::remove_file(&data).ok();
     }
-    if !args.api_only && !args.stats_only {
+    let runs = |p: Part| args.only.is_empty() || args.only.contains(&p);
+    if runs(Part::Search) {
         search(&admin, main_db, end, args.days, args.runs).await?;
     }
-    if !args.stats_only {
+    if runs(Part::Api) {
         api(&admin, &bin, main_db, args.runs).await?;
     }
-    if !args.api_only {
+    if runs(Part::Stats) {
         statistics(&admin, &bin, main_db, &work, args.runs).await?;
     }
     Ok(())

@@ -8,17 +8,18 @@ use serde_json::Value;
 
 use super::auth::Auth;
 use super::error::{ApiError, ErrorBody};
+use super::raw_json::{JsonBody, RawMessage};
 use super::ApiTags;
 use crate::storage::EventStore;
 
 pub struct EventsApi;
 
 /// One event, as Hawat's show answers.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(example)]
 struct Shown {
-    /// The IDEA message as stored.
-    item: Value,
+    /// The IDEA message: the bytes received.
+    item: RawMessage,
     /// Its ID.
     item_id: String,
     /// For Hawat's page widgets.
@@ -29,7 +30,7 @@ struct Shown {
 enum ShowResponse {
     /// The event.
     #[oai(status = 200)]
-    Ok(Json<Shown>),
+    Ok(JsonBody<Shown>),
     /// No event has this ID.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
@@ -85,8 +86,11 @@ impl EventsApi {
             return Ok(ShowResponse::NotFound(not_found(&id)));
         };
         tracing::info!(login = %caller.login, id = %event.id, "event shown");
-        let item = event.json().map_err(ApiError::from)?;
-        Ok(ShowResponse::Ok(Json(Shown { item, item_id: event.id, search_widget_item_limit: 100 })))
+        let item = RawMessage::from_stored(event.raw).map_err(|e| {
+            tracing::error!(id = %event.id, error = %e, "a stored event is not JSON");
+            ApiError::Internal
+        })?;
+        Ok(ShowResponse::Ok(JsonBody::new(&Shown { item, item_id: event.id, search_widget_item_limit: 100 })))
     }
 
     /// Download one event
@@ -122,10 +126,9 @@ impl EventsApi {
 
 impl poem_openapi::types::Example for Shown {
     fn example() -> Self {
+        let item = br#"{"Format":"IDEA0","ID":"7d5b7e4a-5c36-4d3e-9b4f-2f0c1a3e8d10","DetectTime":"2026-11-20T10:00:00Z","Category":["Recon.Scanning"],"Source":[{"IP4":["192.0.2.7"]}],"Node":[{"Name":"cz.cesnet.nemea.vportscan"}]}"#;
         Shown {
-            item: serde_json::json!({"Format": "IDEA0", "ID": "7d5b7e4a-5c36-4d3e-9b4f-2f0c1a3e8d10",
-                "DetectTime": "2026-11-20T10:00:00Z", "Category": ["Recon.Scanning"],
-                "Source": [{"IP4": ["192.0.2.7"]}], "Node": [{"Name": "cz.cesnet.nemea.vportscan"}]}),
+            item: RawMessage::from_stored(item.to_vec()).expect("valid JSON"),
             item_id: "7d5b7e4a-5c36-4d3e-9b4f-2f0c1a3e8d10".into(),
             search_widget_item_limit: 100,
         }

@@ -8,8 +8,6 @@
 //!
 //! A wide range in a short window (a /16 in one day) is tested per event instead, against
 //! the event's own address arrays, which the time index reaches faster than the side table.
-//! Counting such a range (addresses and detection times alone) reads only the range's /16
-//! buckets of the window, from an index that also holds the event IDs.
 //!
 //! Top-N pushdown: when a search is only addresses (each a single address) plus time bounds,
 //! sorted by detection time with a limit, each arm returns just its first N rows in
@@ -110,29 +108,6 @@ impl AddrSearch<'_> {
         Expr::cust_with_values(sql.text, sql.values)
     }
 
-    /// The number of events matching, from `events_addr` alone (for a search of addresses and
-    /// detection times only): wide IPv4 ranges read just their /16 buckets of the window.
-    pub fn count(&self) -> Expr {
-        let mut sql = Sql::default();
-        sql.push("(SELECT count(DISTINCT c.id) FROM (");
-        self.plain_arms(&mut sql);
-        sql.push(") c)");
-        Expr::cust_with_values(sql.text, sql.values)
-    }
-
-    /// The /16 buckets of a wide IPv4 range in a short window, when there are few enough to
-    /// list.
-    fn net16(&self, lo: u32, hi: u32) -> Option<String> {
-        let short =
-            matches!((self.from, self.to), (Some(a), Some(b)) if b - a <= chrono::TimeDelta::days(SHORT_WINDOW_DAYS));
-        let (first, last) = (lo >> 16, hi >> 16);
-        let wide = u128::from(hi - lo) >= WIDE;
-        (short && wide && last - first < 256).then(|| {
-            let list: Vec<String> = (first..=last).map(|b| b.to_string()).collect();
-            format!("{{{}}}", list.join(","))
-        })
-    }
-
     /// One arm per direction, its values ORed.
     fn plain_arms(&self, sql: &mut Sql) {
         for (i, (dir, addrs)) in self.dirs.iter().enumerate() {
@@ -147,11 +122,8 @@ impl AddrSearch<'_> {
                 let ranges = format!("(a.v4 IS NULL AND a.ip && {}::text::iprange)", sql.bind(a.to_string()));
                 match *a {
                     IpRange::V4 { lo, hi } => {
-                        let buckets = self
-                            .net16(lo, hi)
-                            .map(|b| format!("(a.v4 >> 16) = ANY({}::text::bigint[]) AND ", sql.bind(b)));
                         let (lo, hi) = (sql.bind(i64::from(lo)), sql.bind(i64::from(hi)));
-                        sql.push(&format!("({}a.v4 BETWEEN {lo} AND {hi}) OR {ranges}", buckets.unwrap_or_default()));
+                        sql.push(&format!("a.v4 BETWEEN {lo} AND {hi} OR {ranges}"));
                     }
                     IpRange::V6 { .. } => sql.push(&ranges),
                 }

@@ -83,39 +83,6 @@ impl SearchParams {
         Some(Top { rows: self.offset() + limit, dir, after: self.after.as_ref() })
     }
 
-    /// The address lookup alone answers a count when nothing but addresses of one kind and
-    /// detection times is asked (`events_addr` mirrors the detection time).
-    fn addr_only_count(&self) -> Option<Expr> {
-        let rest = SearchParams {
-            dt_from: None,
-            dt_to: None,
-            host_addrs: Vec::new(),
-            source_addrs: Vec::new(),
-            target_addrs: Vec::new(),
-            page: 0,
-            limit: None,
-            sortby: None,
-            after: None,
-            ..self.clone()
-        };
-        if rest != SearchParams::default() {
-            return None;
-        }
-        let dirs: Vec<(char, &[IpRange])> = if !self.host_addrs.is_empty() {
-            vec![('s', &self.host_addrs), ('t', &self.host_addrs)]
-        } else if self.source_addrs.is_empty() || self.target_addrs.is_empty() {
-            let (dir, addrs) =
-                if self.source_addrs.is_empty() { ('t', &self.target_addrs) } else { ('s', &self.source_addrs) };
-            vec![(dir, addrs.as_slice())]
-        } else {
-            return None;
-        };
-        if dirs.iter().all(|(_, a)| a.is_empty()) {
-            return None;
-        }
-        Some(AddrSearch { dirs, from: self.dt_from, to: self.dt_to, top: None }.count())
-    }
-
     /// The WHERE condition shared by every statement kind.
     pub(crate) fn condition(&self) -> Condition {
         let mut c = Cond::all();
@@ -198,12 +165,6 @@ impl SearchParams {
     /// The SELECT or COUNT statement of these parameters.
     pub fn select(&self, kind: QueryKind) -> SelectStatement {
         let mut q = Query::select();
-        if kind == QueryKind::Count {
-            if let Some(count) = self.addr_only_count() {
-                q.expr(count);
-                return q;
-            }
-        }
         q.from(Events::Table).cond_where(self.condition());
         match kind {
             QueryKind::Count => {

@@ -50,6 +50,8 @@ impl EventStore {
             .await
             .map_err(|e| Error::Connection(format!("cannot connect to {}: {e}", self.describe())))?;
         let conn = tokio::spawn(conn);
+        // Building an index on a large table takes longer than any query may.
+        client.batch_execute("SET statement_timeout = 0").await?;
         let available =
             client.query_opt("SELECT 1 FROM pg_available_extensions WHERE name = 'ip4r'", &[]).await?.is_some();
         if !available {

@@ -7,13 +7,29 @@ use serde_json::Value;
 use crate::harness::{fixture, TestDb};
 use crate::server::{account, json_error, Server};
 
-/// The whole fixture stored, an analyst's key, and a server.
+/// NDJSON of the messages, one line each.
+pub fn ndjson(events: &[Value]) -> String {
+    events.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect()
+}
+
+/// A server with the whole fixture stored through `POST /api/events`, and an analyst's key.
 pub async fn served_fixture() -> (TestDb, Vec<Value>, String, Server) {
     let db = TestDb::new().await;
     let events = fixture();
-    db.load(&events).await;
     let key = account(&db, "analyst", &["user"], true).await;
+    let feeder = account(&db, "feeder", &["maintainer"], true).await;
     let server = Server::start(&db.url);
+    let resp = reqwest::Client::new()
+        .post(server.url("/api/events"))
+        .header(AUTHORIZATION, &feeder)
+        .header("content-type", "application/x-ndjson")
+        .body(ndjson(&events))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let out: Value = resp.json().await.unwrap();
+    assert_eq!(out["stored"].as_u64(), Some(events.len() as u64), "{}", out["rejected"]);
     (db, events, key, server)
 }
 
@@ -59,15 +75,18 @@ async fn every_fixture_event_is_shown_and_downloaded_as_stored() {
     let http = reqwest::Client::new();
     for ev in &events {
         let id = ev["ID"].as_str().unwrap();
-        let shown: Value = http
+        let body = http
             .post(server.url(&format!("/api/events/{id}/show")))
             .header(AUTHORIZATION, format!("key {key}"))
             .send()
             .await
             .unwrap()
-            .json()
+            .text()
             .await
             .unwrap();
+        let sent = serde_json::to_string(ev).unwrap();
+        assert!(body.starts_with(&format!("{{\"item\":{sent},")), "{id}: the item is the bytes received");
+        let shown: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(shown["item"], *ev, "{id}");
         assert_eq!((shown["item_id"].as_str(), shown["search_widget_item_limit"].as_u64()), (Some(id), Some(100)));
         let dl = server.get(&format!("/api/events/{id}/download"), &key).await;
