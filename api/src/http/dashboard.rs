@@ -22,6 +22,7 @@ use crate::search_form::parse_time;
 use crate::stats::{Agg, Dashboard, TimelineCfg};
 use crate::storage::EventStore;
 
+#[derive(Default)]
 pub struct DashboardApi;
 
 /// Hawat's dashboard answer.

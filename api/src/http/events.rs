@@ -12,6 +12,7 @@ use super::raw_json::{JsonBody, RawMessage};
 use super::ApiTags;
 use crate::storage::EventStore;
 
+#[derive(Default)]
 pub struct EventsApi;
 
 /// One event, as Hawat's show answers.

@@ -16,6 +16,7 @@ use super::ApiTags;
 use crate::export::{Format, Writer};
 use crate::storage::{EventChunks, EventStore};
 
+#[derive(Default)]
 pub struct ExportApi;
 
 /// Rows read from the database at a time.
@@ -81,6 +82,9 @@ impl ExportApi {
         format: Query<Option<ExportFormat>>,
         /// Stop after this many events (default: no limit).
         max: Query<Option<u64>>,
+        // The search's filters again: poem-openapi declares parameters per operation. Both
+        // handlers read them from the query string through `search_form`, so they cannot
+        // drift apart in meaning, only in these descriptions.
         /// Detection time from: `YYYY-MM-DD HH:MM[:SS]` in `tz`, or ISO 8601 with `Z` or an offset.
         /// Empty: no bound. Without any time parameter the last 7 days are searched.
         dt_from: Query<Option<String>>,

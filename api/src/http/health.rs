@@ -9,6 +9,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::ApiTags;
 use crate::storage::EventStore;
 
+#[derive(Default)]
 pub struct HealthApi;
 
 /// The state of the service.

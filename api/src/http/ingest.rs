@@ -17,6 +17,7 @@ use crate::idea;
 use crate::ingest::reader::{read_bytes, Locator};
 use crate::storage::{EventStore, NewEvent};
 
+#[derive(Default)]
 pub struct IngestApi;
 
 /// The largest body `POST /api/events` reads.

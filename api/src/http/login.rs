@@ -15,6 +15,7 @@ use super::ApiTags;
 use crate::auth::{hash_password, verify_password};
 use crate::storage::EventStore;
 
+#[derive(Default)]
 pub struct LoginApi;
 
 /// A login and its password.

@@ -14,6 +14,7 @@ use super::ApiTags;
 use crate::idea::taxonomy;
 use crate::storage::{EnumColumn, EventStore};
 
+#[derive(Default)]
 pub struct MetadataApi;
 
 /// Every value known for each searchable attribute, sorted.

@@ -52,17 +52,7 @@ type Apis = (
 );
 
 fn service() -> OpenApiService<Apis, ()> {
-    let apis = (
-        health::HealthApi,
-        login::LoginApi,
-        events::EventsApi,
-        search::SearchApi,
-        export::ExportApi,
-        metadata::MetadataApi,
-        ingest::IngestApi,
-        dashboard::DashboardApi,
-    );
-    OpenApiService::new(apis, "ideadb", env!("CARGO_PKG_VERSION"))
+    OpenApiService::new(Apis::default(), "ideadb", env!("CARGO_PKG_VERSION"))
         .description("Security event database for IDEA messages: search, show, download and statistics.")
 }
 

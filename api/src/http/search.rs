@@ -19,6 +19,7 @@ use crate::idea::time::render;
 use crate::search_form;
 use crate::storage::{EventStore, QueryKind, SearchParams, SortDir, SortField, Values};
 
+#[derive(Default)]
 pub struct SearchApi;
 
 /// Hawat's search answer. Keys other than `query_params` and `search_widget_item_limit`

@@ -19,14 +19,7 @@ pub async fn served_fixture() -> (TestDb, Vec<Value>, String, Server) {
     let key = account(&db, "analyst", &["user"], true).await;
     let feeder = account(&db, "feeder", &["maintainer"], true).await;
     let server = Server::start(&db.url);
-    let resp = reqwest::Client::new()
-        .post(server.url("/api/events"))
-        .header(AUTHORIZATION, &feeder)
-        .header("content-type", "application/x-ndjson")
-        .body(ndjson(&events))
-        .send()
-        .await
-        .unwrap();
+    let resp = crate::ingest_http::post(&server, &feeder, "application/x-ndjson", ndjson(&events)).await;
     assert_eq!(resp.status(), 200);
     let out: Value = resp.json().await.unwrap();
     assert_eq!(out["stored"].as_u64(), Some(events.len() as u64), "{}", out["rejected"]);

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::harness::{fixture, TestDb};
 use crate::server::{account, json_error, Server};
 
-async fn post(server: &Server, key: &str, kind: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+pub async fn post(server: &Server, key: &str, kind: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
     reqwest::Client::new()
         .post(server.url("/api/events"))
         .header(AUTHORIZATION, key)
