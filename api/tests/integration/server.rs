@@ -24,7 +24,8 @@ impl Server {
             .args(["serve", "--bind", "127.0.0.1:0"])
             .args(args)
             .env("DATABASE_URL", database_url)
-            .env("IDEADB_LOG", "warn")
+            // Tests drop their database under a running server; its reconnect warnings are noise.
+            .env("IDEADB_LOG", "error")
             .stdout(Stdio::piped())
             .spawn()
             .expect("start ideadb serve");
