@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod chart;
+pub mod config;
 pub mod dashboard;
 pub mod export;
 pub mod gen;

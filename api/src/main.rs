@@ -13,6 +13,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 #[derive(Parser)]
 #[command(name = "ideadb", version, about = "Security event database for IDEA messages")]
 struct Cli {
+    /// A TOML file of options (database-url, statement-timeout, bind, session-hours,
+    /// cors-origins, ingest-limit-mb, log); flags and the environment win over it.
+    #[arg(long, env = "IDEADB_CONFIG", global = true)]
+    config: Option<std::path::PathBuf>,
     #[command(flatten)]
     db: DbArgs,
     #[command(subcommand)]
@@ -136,9 +140,26 @@ enum UserAction {
     Passwd { login: String },
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
+fn main() -> ExitCode {
+    let mut cli = Cli::parse();
+    if let Some(path) = &cli.config {
+        match ideadb::config::read(path) {
+            // Before any thread starts: the file fills in what the environment does not set,
+            // and the command line is read again on top.
+            Ok(vars) => {
+                for (name, value) in vars {
+                    if std::env::var_os(name).is_none() {
+                        std::env::set_var(name, value);
+                    }
+                }
+                cli = Cli::parse();
+            }
+            Err(e) => {
+                eprintln!("ideadb: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     // A server logs each request; the other commands only what goes wrong.
     let default_level = if matches!(cli.command, Command::Serve { .. }) { "info" } else { "warn" };
     tracing_subscriber::fmt()
@@ -147,7 +168,14 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match run(cli).await {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ideadb: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("ideadb: {e}");

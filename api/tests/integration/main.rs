@@ -2,6 +2,7 @@
 //! HTTP server (a real `ideadb serve` process).
 
 mod auth_http;
+mod config_file;
 mod corpus;
 mod events_http;
 mod explain;
