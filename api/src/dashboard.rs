@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDateTime;
 use chrono_tz::Tz;
 
-use crate::stats::timeline::{ceil_window, cover, floor_window};
+use crate::stats::timeline::{ceil_window, cover, floor, WINDOW};
 use crate::stats::{merge, Dashboard, TimelineCfg};
 use crate::storage::{self, EventStore};
 
@@ -18,7 +18,7 @@ pub async fn dashboard(
     to: NaiveDateTime,
     tz: Tz,
 ) -> storage::Result<Option<(TimelineCfg, Dashboard)>> {
-    let (from, to) = (ceil_window(from), floor_window(to));
+    let (from, to) = (ceil_window(from), floor(to, WINDOW));
     if from >= to {
         return Ok(None);
     }

@@ -76,6 +76,50 @@ pub fn parse(pairs: &[(String, String)], tz: Tz, now: DateTime<Utc>) -> Result<S
     Ok(p)
 }
 
+/// The form's time zone: `tz`, an IANA name, default UTC.
+pub fn zone(pairs: &[(String, String)]) -> Result<Tz, (String, String)> {
+    let name = pairs.iter().rev().find(|(k, _)| k == "tz").map(|(_, v)| v.trim()).filter(|z| !z.is_empty());
+    match name {
+        None => Ok(chrono_tz::UTC),
+        Some(z) => z
+            .parse()
+            .map_err(|_| ("tz".to_string(), format!("\"{z}\" is not a time zone name (e.g. Europe/Prague or UTC)"))),
+    }
+}
+
+/// A dashboard's range, in UTC, and the zone its timeline is aligned in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Range {
+    pub from: NaiveDateTime,
+    pub to: NaiveDateTime,
+    pub tz: Tz,
+}
+
+/// Hawat's dashboard form: `dt_from` (default: the previous midnight UTC), `dt_to` (default:
+/// now) and `tz`.
+pub fn parse_range(pairs: &[(String, String)], now: DateTime<Utc>) -> Result<Range, FormErrors> {
+    let (tz, mut errors) = match zone(pairs) {
+        Ok(tz) => (tz, Vec::new()),
+        Err(e) => (chrono_tz::UTC, vec![e]),
+    };
+    let mut f = Form { pairs, errors: Vec::new(), tz };
+    let now = now.naive_utc();
+    let from = f.time("dt_from").unwrap_or(now.date().and_hms_opt(0, 0, 0).expect("midnight"));
+    let to = f.time("dt_to").unwrap_or(now);
+    errors.append(&mut f.errors);
+    if errors.is_empty() && from >= to {
+        errors.push(("dt_from".into(), format!("the range starts ({from}) at or after it ends ({to})")));
+    }
+    if errors.is_empty() && to - from > TimeDelta::days(3660) {
+        errors.push(("dt_from".into(), "the range may span ten years at most".into()));
+    }
+    if errors.is_empty() {
+        Ok(Range { from, to, tz })
+    } else {
+        Err(errors)
+    }
+}
+
 struct Form<'a> {
     pairs: &'a [(String, String)],
     errors: FormErrors,

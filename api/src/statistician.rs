@@ -11,8 +11,8 @@ use std::time::Duration;
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use indicatif::ProgressBar;
 
-use crate::stats::timeline::{floor_window, DAY, HOUR, WINDOW};
-use crate::stats::{count_into, merge, EventDigest, Groups, StatsRow, TimelineCfg};
+use crate::stats::timeline::{floor, DAY, HOUR, WINDOW};
+use crate::stats::{count_into, rollup, EventDigest, Groups, StatsRow};
 use crate::storage::{self, EventStore};
 
 /// How long after a window ends it is computed: events stored at its end need a moment to
@@ -23,11 +23,6 @@ const FIRST_RUN_BACK: TimeDelta = TimeDelta::days(7);
 
 fn secs(d: i64) -> TimeDelta {
     TimeDelta::seconds(d)
-}
-
-fn floor(t: NaiveDateTime, unit: i64) -> NaiveDateTime {
-    let ts = t.and_utc().timestamp();
-    chrono::DateTime::from_timestamp(ts - ts.rem_euclid(unit), 0).expect("in range").naive_utc()
 }
 
 /// A window counted while it fills: the leader reads the events stored so far every half
@@ -124,11 +119,13 @@ pub async fn compute_rollup(store: &EventStore, delta: i64, from: NaiveDateTime)
     let finer = if delta == DAY { HOUR } else { WINDOW };
     let to = from + secs(delta);
     let rows = store.stats_rows_between(finer, from, to).await?;
-    let cfg = TimelineCfg { dt_from: from, dt_to: to, step: delta, first_step: to, count: 1 };
-    let merged = merge(&rows, &cfg);
-    let groups = merged.groups.map(|g| g.total);
-    let row = StatsRow { dt_from: from, dt_to: to, windows: merged.windows, count: merged.count, groups };
-    store.save_rollup(delta, &row).await
+    store.save_rollup(delta, &rollup(&rows, from, to)).await
+}
+
+/// Rebuilds the hour and the day of the window starting at `from`.
+async fn refresh_rollups(store: &EventStore, from: NaiveDateTime) -> storage::Result<()> {
+    compute_rollup(store, HOUR, floor(from, HOUR)).await?;
+    compute_rollup(store, DAY, floor(from, DAY)).await
 }
 
 /// Computes every window of `[from, to)` (rounded out to windows) and their rollups, in time
@@ -139,7 +136,7 @@ pub async fn backfill(
     to: NaiveDateTime,
     progress: &ProgressBar,
 ) -> storage::Result<u64> {
-    let mut t = floor_window(from);
+    let mut t = floor(from, WINDOW);
     let mut events = 0u64;
     progress.set_length(((to - t).num_seconds().max(0) as u64).div_ceil(WINDOW as u64));
     while t < to {
@@ -155,34 +152,6 @@ pub async fn backfill(
         }
     }
     Ok(events)
-}
-
-/// Computes one window and refreshes its hour and day.
-async fn window_and_rollups(store: &EventStore, from: NaiveDateTime) -> storage::Result<()> {
-    compute_window(store, from).await?;
-    compute_rollup(store, HOUR, floor(from, HOUR)).await?;
-    compute_rollup(store, DAY, floor(from, DAY)).await
-}
-
-/// The windows the leader owes: from the one after the newest stored (or a week back on the
-/// first run) to the last one that has ended, plus the newest stored again, for events
-/// committed late.
-async fn due(store: &EventStore, now: NaiveDateTime) -> storage::Result<Vec<NaiveDateTime>> {
-    let end = floor_window(now - TimeDelta::from_std(GRACE).expect("small"));
-    let start = match store.last_window().await? {
-        Some(last) => last,
-        None => match store.first_stored_since(now - FIRST_RUN_BACK).await? {
-            Some(first) => floor_window(first),
-            None => end - secs(WINDOW),
-        },
-    };
-    let mut out = Vec::new();
-    let mut t = start;
-    while t + secs(WINDOW) <= end {
-        out.push(t);
-        t += secs(WINDOW);
-    }
-    Ok(out)
 }
 
 /// How often the leader reads the events of the window being filled.
@@ -217,19 +186,24 @@ pub async fn run(store: EventStore) {
     }
 }
 
-/// One turn of the leader: when a window has ended, finish it (only its last half minute is
-/// left) and catch up whatever else is due; then read the current window so far.
+/// One turn of the leader. When the window being filled has ended, store it (only its last
+/// half minute is left to read) and count the window before it again, for events committed
+/// more than the grace period late; on the first turn, compute what was missed while no server
+/// led. Then read the current window so far.
 async fn lead(store: &EventStore, live: &mut Option<LiveWindow>) -> storage::Result<()> {
     let horizon = Utc::now().naive_utc() - TimeDelta::from_std(GRACE).expect("small");
-    let current = floor_window(horizon);
+    let current = floor(horizon, WINDOW);
     if live.as_ref().map(LiveWindow::from) != Some(current) {
-        if let Some(ended) = live.take() {
-            let from = ended.from();
-            ended.finish(store).await?;
-            compute_rollup(store, HOUR, floor(from, HOUR)).await?;
-            compute_rollup(store, DAY, floor(from, DAY)).await?;
+        match live.take() {
+            Some(ended) => {
+                let from = ended.from();
+                ended.finish(store).await?;
+                compute_window(store, from - secs(WINDOW)).await?;
+                refresh_rollups(store, from - secs(WINDOW)).await?;
+                refresh_rollups(store, from).await?;
+            }
+            None => catch_up(store, current).await?,
         }
-        catch_up(store).await?;
         *live = Some(LiveWindow::new(current));
     }
     if let Some(w) = live.as_mut() {
@@ -238,18 +212,19 @@ async fn lead(store: &EventStore, live: &mut Option<LiveWindow>) -> storage::Res
     Ok(())
 }
 
-async fn catch_up(store: &EventStore) -> storage::Result<()> {
-    let windows = due(store, Utc::now().naive_utc()).await?;
-    match (windows.first(), windows.last()) {
-        (Some(first), Some(last)) if windows.len() > 2 => {
-            tracing::info!(windows = windows.len(), "statistician: catching up");
-            backfill(store, *first, *last + secs(WINDOW), &ProgressBar::hidden()).await?;
-        }
-        _ => {
-            for w in windows {
-                window_and_rollups(store, w).await?;
-            }
-        }
+/// Computes the windows after the newest stored one (or from a week back, on the first run)
+/// up to `current`.
+async fn catch_up(store: &EventStore, current: NaiveDateTime) -> storage::Result<()> {
+    let start = match store.last_window().await? {
+        Some(last) => last + secs(WINDOW),
+        None => match store.first_stored_since(Utc::now().naive_utc() - FIRST_RUN_BACK).await? {
+            Some(first) => floor(first, WINDOW),
+            None => current,
+        },
+    };
+    if start < current {
+        tracing::info!(from = %start, to = %current, "statistician: catching up");
+        backfill(store, start, current, &ProgressBar::hidden()).await?;
     }
     Ok(())
 }

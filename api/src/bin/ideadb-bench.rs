@@ -13,6 +13,7 @@ use anyhow::{ensure, Context};
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use clap::Parser;
 use ideadb::idea::{self, IpRange};
+use ideadb::stats::timeline::WINDOW;
 use ideadb::storage::{Cursor, EventStore, SearchParams, SortBy, StoreConfig, Values};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -550,7 +551,7 @@ async fn api(admin: &str, bin: &Path, db: &str, runs: usize) -> anyhow::Result<(
     println!("\n## HTTP API on the same data (release build, `ideadb serve`, wrk)\n");
     // The endpoint's own default window: the last 7 days from the hour.
     let now = Utc::now().naive_utc();
-    let hour = now - TimeDelta::seconds(i64::from(now.and_utc().timestamp() as u32 % 3600));
+    let hour = ideadb::stats::timeline::floor(now, ideadb::stats::timeline::HOUR);
     let p = SearchParams {
         dt_from: Some(hour - TimeDelta::days(7)),
         limit: Some(100),
@@ -636,7 +637,7 @@ async fn statistics(admin: &str, bin: &Path, db: &str, work: &Path, runs: usize)
     let live_url = url(admin, live_db);
     let data = work.join("live.ndjson");
     gen(bin, &data, 30_000, 1)?;
-    let window = ideadb::stats::timeline::floor_window(Utc::now().naive_utc()) - TimeDelta::minutes(10);
+    let window = ideadb::stats::timeline::floor(Utc::now().naive_utc(), WINDOW) - TimeDelta::minutes(10);
     let text = std::fs::read_to_string(&data)?;
     let mut lines = String::with_capacity(text.len() + 60 * 30_000);
     for (i, line) in text.lines().enumerate() {

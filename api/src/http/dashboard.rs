@@ -3,8 +3,7 @@
 
 use std::time::Instant;
 
-use chrono::{NaiveDateTime, TimeDelta, Utc};
-use chrono_tz::Tz;
+use chrono::Utc;
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::Query;
@@ -18,7 +17,7 @@ use super::search::{last, query_pairs};
 use super::ApiTags;
 use crate::chart::{self, Kind};
 use crate::idea::time::render;
-use crate::search_form::parse_time;
+use crate::search_form::{parse_range, Range};
 use crate::stats::{Agg, Dashboard, TimelineCfg};
 use crate::storage::EventStore;
 
@@ -57,49 +56,6 @@ enum DashboardResponse {
     /// Some parameters were bad: `form_errors` names each.
     #[oai(status = 400)]
     BadRequest(Json<DashboardResult>),
-}
-
-/// A dashboard's range, parsed from the form.
-pub(super) struct Range {
-    pub from: NaiveDateTime,
-    pub to: NaiveDateTime,
-    pub tz: Tz,
-}
-
-/// `dt_from` (default: the previous midnight UTC), `dt_to` (default: now) and `tz`.
-pub(super) fn parse_range(pairs: &[(String, String)]) -> Result<Range, Vec<Vec<String>>> {
-    let mut errors = Vec::new();
-    let zone = last(pairs, "tz").filter(|z| !z.is_empty()).unwrap_or_else(|| "UTC".into());
-    let tz = zone.parse::<Tz>().unwrap_or_else(|_| {
-        errors.push(vec!["tz".into(), format!("\"{zone}\" is not a time zone name (e.g. Europe/Prague or UTC)")]);
-        chrono_tz::UTC
-    });
-    let now = Utc::now().naive_utc();
-    let mut time = |key: &str, default: NaiveDateTime| {
-        match last(pairs, key).filter(|v| !v.is_empty()) {
-        None => default,
-        Some(v) => parse_time(&v, tz).unwrap_or_else(|| {
-            errors.push(vec![
-                key.into(),
-                format!("\"{v}\" is not a date and time: use YYYY-MM-DD HH:MM[:SS] (in {tz}) or ISO 8601 with Z or an offset"),
-            ]);
-            default
-        }),
-    }
-    };
-    let midnight = now.date().and_hms_opt(0, 0, 0).expect("midnight");
-    let (from, to) = (time("dt_from", midnight), time("dt_to", now));
-    if errors.is_empty() && from >= to {
-        errors.push(vec!["dt_from".into(), format!("the range starts ({from}) at or after it ends ({to})")]);
-    }
-    if errors.is_empty() && to - from > TimeDelta::days(3660) {
-        errors.push(vec!["dt_from".into(), "the range may span ten years at most".into()]);
-    }
-    if errors.is_empty() {
-        Ok(Range { from, to, tz })
-    } else {
-        Err(errors)
-    }
 }
 
 fn statistics(cfg: &TimelineCfg, d: &Dashboard, range: &Range) -> Value {
@@ -189,10 +145,10 @@ impl DashboardApi {
             let names: Vec<&str> = Agg::ALL.iter().map(|a| a.key()).collect();
             return bad(format!("aggr: \"{}\" is not one of {}", aggr.0, names.join(", ")));
         };
-        let range = match parse_range(&query_pairs(req)) {
+        let range = match parse_range(&query_pairs(req), Utc::now()) {
             Ok(r) => r,
             Err(errors) => {
-                let all: Vec<String> = errors.iter().map(|e| e.join(": ")).collect();
+                let all: Vec<String> = errors.iter().map(|(f, m)| format!("{f}: {m}")).collect();
                 return bad(all.join("; "));
             }
         };
@@ -259,10 +215,10 @@ impl DashboardApi {
         if last(&pairs, "submit").is_none() {
             return Ok(DashboardResponse::Ok(Json(out)));
         }
-        let range = match parse_range(&pairs) {
+        let range = match parse_range(&pairs, Utc::now()) {
             Ok(r) => r,
             Err(errors) => {
-                out.form_errors = Some(errors);
+                out.form_errors = Some(errors.into_iter().map(|(f, m)| vec![f, m]).collect());
                 return Ok(DashboardResponse::BadRequest(Json(out)));
             }
         };

@@ -87,10 +87,7 @@ impl EventsApi {
             return Ok(ShowResponse::NotFound(not_found(&id)));
         };
         tracing::info!(login = %caller.login, id = %event.id, "event shown");
-        let item = RawMessage::from_stored(event.raw).map_err(|e| {
-            tracing::error!(id = %event.id, error = %e, "a stored event is not JSON");
-            ApiError::Internal
-        })?;
+        let item = RawMessage::of_event(&event.id, event.raw)?;
         Ok(ShowResponse::Ok(JsonBody::new(&Shown { item, item_id: event.id, search_widget_item_limit: 100 })))
     }
 

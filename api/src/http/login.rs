@@ -145,11 +145,12 @@ impl LoginApi {
         }
         let user = store.user_by_login(&login).await.map_err(ApiError::from)?;
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
-        let checked = hash.clone().unwrap_or_else(|| decoy_hash().to_string());
+        let has_password = hash.is_some();
+        let checked = hash.unwrap_or_else(|| decoy_hash().to_string());
         let ok = tokio::task::spawn_blocking(move || verify_password(&password, &checked))
             .await
             .map_err(|_| ApiError::Internal)?;
-        let (Some(user), true, Some(_)) = (user, ok, hash) else {
+        let (Some(user), true, true) = (user, ok, has_password) else {
             tracing::info!(%login, "login refused");
             return Ok(refused(ApiError::Unauthorized("wrong login or password".into())));
         };

@@ -16,6 +16,8 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use super::error::ApiError;
+
 /// A stored IDEA message, as the JSON text received.
 #[derive(Debug, Clone, Serialize)]
 #[serde(transparent)]
@@ -26,6 +28,16 @@ impl RawMessage {
     pub fn from_stored(bytes: Vec<u8>) -> Result<Self, serde_json::Error> {
         let text = String::from_utf8(bytes).map_err(|e| serde::de::Error::custom(e.to_string()))?;
         RawValue::from_string(text).map(RawMessage)
+    }
+}
+
+impl RawMessage {
+    /// A stored event's message; bytes that are no JSON (never stored so) are a 500, logged.
+    pub fn of_event(id: &str, raw: Vec<u8>) -> Result<Self, ApiError> {
+        Self::from_stored(raw).map_err(|e| {
+            tracing::error!(%id, error = %e, "a stored event is not JSON");
+            ApiError::Internal
+        })
     }
 }
 

@@ -88,13 +88,8 @@ pub(super) fn query_pairs(req: &Request) -> Vec<(String, String)> {
 
 /// The search parameters of a form, or Hawat's `form_errors`.
 pub(super) fn parse_form(pairs: &[(String, String)]) -> Result<SearchParams, search_form::FormErrors> {
-    let zone = last(pairs, "tz").filter(|z| !z.is_empty()).unwrap_or_else(|| "UTC".into());
-    match zone.parse::<chrono_tz::Tz>() {
-        Ok(tz) => search_form::parse(pairs, tz, Utc::now()),
-        Err(_) => {
-            Err(vec![("tz".to_string(), format!("\"{zone}\" is not a time zone name (e.g. Europe/Prague or UTC)"))])
-        }
-    }
+    let tz = search_form::zone(pairs).map_err(|e| vec![e])?;
+    search_form::parse(pairs, tz, Utc::now())
 }
 
 /// The last value of a parameter, trimmed.
@@ -257,17 +252,8 @@ async fn run(store: &EventStore, pairs: Vec<(String, String)>) -> poem::Result<S
         }
     };
     let page = store.search_events(&p).await.map_err(ApiError::from)?;
-    let items: Vec<RawMessage> = page
-        .items
-        .into_iter()
-        .map(|e| {
-            let id = e.id;
-            RawMessage::from_stored(e.raw).map_err(|err| {
-                tracing::error!(%id, error = %err, "a stored event is not JSON");
-                ApiError::Internal
-            })
-        })
-        .collect::<Result<_, _>>()?;
+    let items: Vec<RawMessage> =
+        page.items.into_iter().map(|e| RawMessage::of_event(&e.id, e.raw)).collect::<Result<_, _>>()?;
     let limit = u64::from(p.limit.unwrap_or(search_form::DEFAULT_LIMIT));
     let skipped = p.offset();
     if get("count").is_some_and(|c| c.eq_ignore_ascii_case("true")) {

@@ -1,7 +1,7 @@
 //! The statistics of one group of events (overall, internal or external): counters and
 //! aggregations `{value: count}`, stored as Mentat stores them (one JSON object).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde_json::{Map, Value};
 
@@ -120,7 +120,7 @@ impl GroupStats {
             if order.len() < agg.limit() {
                 continue;
             }
-            let keep: Vec<String> = order.into_iter().take(agg.limit() - 1).collect();
+            let keep = order.into_iter().take(agg.limit() - 1).collect();
             mask(counts, &keep);
         }
     }
@@ -139,11 +139,6 @@ impl GroupStats {
             }
         }
         Value::Object(m)
-    }
-
-    /// Reads the JSON form (keys it does not know are ignored).
-    pub fn from_json(v: &Value) -> GroupStats {
-        serde::Deserialize::deserialize(v).unwrap_or_default()
     }
 }
 
@@ -203,13 +198,12 @@ pub fn ranked(counts: &BTreeMap<String, i64>) -> Vec<String> {
 }
 
 /// Keeps the values in `keep` and sums every other one (and any `__REST__`) into `__REST__`.
-pub fn mask(counts: &mut BTreeMap<String, i64>, keep: &[String]) {
-    let keep: std::collections::HashSet<&str> = keep.iter().map(String::as_str).collect();
+pub fn mask(counts: &mut BTreeMap<String, i64>, keep: &HashSet<String>) {
     let old = std::mem::take(counts);
     let mut rest = 0;
     let mut had_rest = false;
     for (k, n) in old {
-        if k != REST && keep.contains(k.as_str()) {
+        if k != REST && keep.contains(&k) {
             counts.insert(k, n);
         } else {
             had_rest = true;
@@ -265,6 +259,6 @@ mod tests {
         let j = g.to_json();
         assert_eq!(j["categories"], serde_json::json!({"A": 1, "B": 1, "__unknown__": 1}));
         assert_eq!((j["cnt_events"].as_i64(), j["cnt_unique"].as_i64()), (Some(2), Some(1)));
-        assert_eq!(GroupStats::from_json(&j), g);
+        assert_eq!(serde_json::from_value::<GroupStats>(j).unwrap(), g);
     }
 }

@@ -37,6 +37,22 @@ pub struct Dashboard {
     pub groups: [GroupView; 3],
 }
 
+/// Rows added up into one row covering `[from, to)`, cut to toplists: a rollup.
+pub fn rollup(rows: &[StatsRow], from: NaiveDateTime, to: NaiveDateTime) -> StatsRow {
+    let mut out = StatsRow { dt_from: from, dt_to: to, ..Default::default() };
+    for row in rows {
+        out.windows += row.windows;
+        out.count += row.count;
+        for (g, s) in out.groups.iter_mut().zip(&row.groups) {
+            g.merge(s);
+        }
+    }
+    for g in &mut out.groups {
+        g.truncate();
+    }
+    out
+}
+
 /// Merges rows (each inside one bucket of `cfg`) into totals and timelines.
 pub fn merge(rows: &[StatsRow], cfg: &TimelineCfg) -> Dashboard {
     let starts = cfg.buckets();
@@ -63,7 +79,7 @@ pub fn merge(rows: &[StatsRow], cfg: &TimelineCfg) -> Dashboard {
     for view in &mut groups {
         view.total.truncate();
         for (agg, counts) in &view.total.aggs {
-            let keep = ranked(counts);
+            let keep = ranked(counts).into_iter().collect();
             for (_, bucket) in &mut view.timeline {
                 if let Some(b) = bucket.aggs.get_mut(agg) {
                     mask(b, &keep);

@@ -14,7 +14,7 @@ pub mod timeline;
 
 pub use digest::EventDigest;
 pub use group::{Agg, GroupStats, REST, UNKNOWN};
-pub use merge::{merge, Dashboard, GroupView, Groups, StatsRow};
+pub use merge::{merge, rollup, Dashboard, GroupView, Groups, StatsRow};
 pub use timeline::{Piece, TimelineCfg};
 
 /// Adds events to the three groups (overall, internal, external), untruncated;
@@ -25,14 +25,4 @@ pub fn count_into(groups: &mut Groups, events: &[EventDigest], recurring: &[bool
         let side = if e.internal() { 1 } else { 2 };
         groups[side].include(&e.values, *r);
     }
-}
-
-/// The three groups of a window's events, cut to toplists.
-pub fn evaluate(events: &[EventDigest], recurring: &[bool]) -> Groups {
-    let mut groups: Groups = Default::default();
-    count_into(&mut groups, events, recurring);
-    for g in &mut groups {
-        g.truncate();
-    }
-    groups
 }

@@ -113,15 +113,15 @@ pub fn cover(from: NaiveDateTime, to: NaiveDateTime, buckets: &[NaiveDateTime]) 
     out
 }
 
-/// `t` floored to a 5-minute boundary.
-pub fn floor_window(t: NaiveDateTime) -> NaiveDateTime {
+/// `t` floored to a multiple of `unit` seconds (UTC).
+pub fn floor(t: NaiveDateTime, unit: i64) -> NaiveDateTime {
     let ts = t.and_utc().timestamp();
-    chrono::DateTime::from_timestamp(ts - ts.rem_euclid(WINDOW), 0).expect("in range").naive_utc()
+    chrono::DateTime::from_timestamp(ts - ts.rem_euclid(unit), 0).expect("in range").naive_utc()
 }
 
 /// `t` raised to a 5-minute boundary.
 pub fn ceil_window(t: NaiveDateTime) -> NaiveDateTime {
-    let f = floor_window(t);
+    let f = floor(t, WINDOW);
     if f == t {
         t
     } else {

@@ -4,10 +4,12 @@
 use chrono::NaiveDateTime;
 use postgres_types::Json;
 use serde_json::Value;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use super::events::stored;
 use super::{with_client, EventStore, Result, StoredEvent};
+use crate::stats::timeline::WINDOW;
 use crate::stats::{GroupStats, StatsRow};
 
 /// The leader of the statisticians holds this advisory lock.
@@ -101,17 +103,7 @@ impl EventStore {
         if starts.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = if delta == crate::stats::timeline::WINDOW {
-            let sql = "SELECT dt_from, dt_to, 1, count, stats_overall, stats_internal, stats_external \
-                       FROM statistics_events WHERE dt_from = ANY($1) AND delta = 300";
-            with_client!(self, |c| c.query(sql, &[&starts]))?
-        } else {
-            let sql = "SELECT dt_from, dt_to, windows, count, stats_overall, stats_internal, stats_external \
-                       FROM statistics_rollups WHERE delta = $1 AND dt_from = ANY($2)";
-            let delta = delta as i32;
-            with_client!(self, |c| c.query(sql, &[&delta, &starts]))?
-        };
-        Ok(rows.iter().map(stats_row).collect())
+        self.stats_where(delta, "dt_from = ANY($2)", &[&starts]).await
     }
 
     /// Windows (or rollups of `delta`) starting in `[from, to)`.
@@ -121,17 +113,21 @@ impl EventStore {
         from: NaiveDateTime,
         to: NaiveDateTime,
     ) -> Result<Vec<StatsRow>> {
-        let rows = if delta == crate::stats::timeline::WINDOW {
-            let sql = "SELECT dt_from, dt_to, 1, count, stats_overall, stats_internal, stats_external \
-                       FROM statistics_events WHERE dt_from >= $1 AND dt_from < $2 AND delta = 300 ORDER BY dt_from";
-            with_client!(self, |c| c.query(sql, &[&from, &to]))?
-        } else {
-            let sql = "SELECT dt_from, dt_to, windows, count, stats_overall, stats_internal, stats_external \
-                       FROM statistics_rollups WHERE delta = $1 AND dt_from >= $2 AND dt_from < $3 ORDER BY dt_from";
-            let delta = delta as i32;
-            with_client!(self, |c| c.query(sql, &[&delta, &from, &to]))?
-        };
-        Ok(rows.iter().map(stats_row).collect())
+        self.stats_where(delta, "dt_from >= $2 AND dt_from < $3", &[&from, &to]).await
+    }
+
+    /// Rows of `delta` (windows or a rollup) meeting `cond`, whose parameters start at `$2`.
+    async fn stats_where(&self, delta: i64, cond: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<StatsRow>> {
+        let (table, windows) =
+            if delta == WINDOW { ("statistics_events", "1") } else { ("statistics_rollups", "windows") };
+        let sql = format!(
+            "SELECT dt_from, dt_to, {windows}, count, stats_overall, stats_internal, stats_external \
+             FROM {table} WHERE delta = $1 AND {cond} ORDER BY dt_from"
+        );
+        let delta = delta as i32;
+        let mut all: Vec<&(dyn ToSql + Sync)> = vec![&delta];
+        all.extend_from_slice(params);
+        Ok(with_client!(self, |c| c.query(sql.as_str(), &all))?.iter().map(stats_row).collect())
     }
 
     /// The start of the newest stored window.
