@@ -4,11 +4,17 @@ SHELL := /bin/bash
 CARGO ?= cargo
 DEMO_EVENTS ?= 20000
 
-.PHONY: run test bench
+.PHONY: run test bench spa
+
+# The browser app, built into dist/ (installs the wasm toolchain and Chromium when missing).
+spa:
+	@tools=$$(bash .ci/ensure-frontend.sh) && \
+	$(CARGO) fetch --locked && \
+	PATH="$$tools:$$PATH" trunk build --release
 
 # Start the product: PostgreSQL with ip4r, schema, demo data, then the server
 # (IDEADB_BIND, default 127.0.0.1:8080).
-run:
+run: spa
 	@admin=$$(bash .ci/ensure-postgres.sh); \
 	url=$${DATABASE_URL:-$${admin%/*}/ideadb}; \
 	psql "$$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = '$${url##*/}'" | grep -q 1 \
@@ -20,11 +26,12 @@ run:
 	  ./target/release/ideadb ingest ../shared/data/idea-corpus/valid 2>/dev/null || true; \
 	  ./target/release/ideadb gen --count $(DEMO_EVENTS) --days 7 | ./target/release/ideadb ingest -; \
 	fi; \
-	echo "serving on http://$${IDEADB_BIND:-127.0.0.1:8080}/api (API browser: /api/docs)"; \
+	echo "serving on http://$${IDEADB_BIND:-127.0.0.1:8080}/ (API: /api, API browser: /api/docs)"; \
 	exec ./target/release/ideadb serve
 
-# Every test: unit, integration against a throw-away database per test, CLI.
-test:
+# Every test: unit, integration against a throw-away database per test, CLI, and the browser
+# app in headless Chromium.
+test: spa
 	@admin=$$(bash .ci/ensure-postgres.sh); \
 	IDEADB_TEST_ADMIN_URL="$$admin" $(CARGO) test --workspace --locked; status=$$?; \
 	for db in $$(psql "$$admin" -tAc "SELECT datname FROM pg_database WHERE datname ~ '^ideadb_(t|tpl)_[0-9]'"); do \

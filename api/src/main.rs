@@ -56,6 +56,10 @@ enum Command {
         /// Largest body `POST /api/events` accepts, in MiB.
         #[arg(long, env = "IDEADB_INGEST_LIMIT_MB", default_value_t = 64)]
         ingest_limit_mb: usize,
+        /// The built browser app (`trunk build --release` writes it to dist/), served at `/`.
+        /// Without its index.html only the API is served.
+        #[arg(long, env = "IDEADB_SPA_DIR", default_value = "dist")]
+        spa_dir: std::path::PathBuf,
     },
     /// Print the OpenAPI document of the API (as committed in openapi/openapi.json).
     Openapi,
@@ -198,7 +202,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     cfg.statement_timeout = Duration::from_secs(cli.db.statement_timeout);
     let store = EventStore::new(&cfg)?;
     match cli.command {
-        Command::Serve { bind, session_hours, cors_origins, ingest_limit_mb } => {
+        Command::Serve { bind, session_hours, cors_origins, ingest_limit_mb, spa_dir } => {
             store.migrate().await?;
             let cfg = ideadb::http::ServeConfig {
                 bind,
@@ -206,6 +210,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 login_limits: Default::default(),
                 cors_origins,
                 ingest_limit: ingest_limit_mb << 20,
+                spa_dir: spa_dir.join("index.html").is_file().then_some(spa_dir),
             };
             ideadb::http::serve(store, cfg, |addr| {
                 use std::io::Write;

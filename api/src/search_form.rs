@@ -9,7 +9,8 @@
 //! - Times are `YYYY-MM-DD HH:MM[:SS]` or `YYYY-MM-DDTHH:MM[:SS]` in the caller's zone, or ISO
 //!   8601 with `Z` or an offset. An empty value means no bound. With no time parameter at
 //!   all, the search covers the last seven days: `dt_from` = now floored to the hour − 7 d,
-//!   as Hawat does.
+//!   as Hawat does. Relative times (`now`, `now-24h`, `now-7d`; units s, m, h, d, w) keep a
+//!   bookmarked or shared search relative to when it is run.
 //! - Every problem is reported as `(field, message)`, and each message names the bad value.
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, TimeZone, Timelike, Utc};
@@ -28,7 +29,7 @@ pub type FormErrors = Vec<(String, String)>;
 
 /// Parses form or query-string pairs. `now` anchors the default time window.
 pub fn parse(pairs: &[(String, String)], tz: Tz, now: DateTime<Utc>) -> Result<SearchParams, FormErrors> {
-    let mut f = Form { pairs, errors: Vec::new(), tz };
+    let mut f = Form { pairs, errors: Vec::new(), tz, now };
     let mut p = SearchParams {
         dt_from: f.time("dt_from"),
         dt_to: f.time("dt_to"),
@@ -102,7 +103,7 @@ pub fn parse_range(pairs: &[(String, String)], now: DateTime<Utc>) -> Result<Ran
         Ok(tz) => (tz, Vec::new()),
         Err(e) => (chrono_tz::UTC, vec![e]),
     };
-    let mut f = Form { pairs, errors: Vec::new(), tz };
+    let mut f = Form { pairs, errors: Vec::new(), tz, now };
     let now = now.naive_utc();
     let from = f.time("dt_from").unwrap_or(now.date().and_hms_opt(0, 0, 0).expect("midnight"));
     let to = f.time("dt_to").unwrap_or(now);
@@ -124,6 +125,7 @@ struct Form<'a> {
     pairs: &'a [(String, String)],
     errors: FormErrors,
     tz: Tz,
+    now: DateTime<Utc>,
 }
 
 impl Form<'_> {
@@ -196,10 +198,11 @@ impl Form<'_> {
         if v.is_empty() {
             return None;
         }
-        let parsed = parse_time(&v, self.tz);
+        let parsed = parse_time(&v, self.tz).or_else(|| relative(&v, self.now));
         if parsed.is_none() {
             let msg = format!(
-                "\"{v}\" is not a date and time: use YYYY-MM-DD HH:MM[:SS] (in {}) or ISO 8601 with Z or an offset",
+                "\"{v}\" is not a date and time: use YYYY-MM-DD HH:MM[:SS] (in {}), ISO 8601 with Z or an offset, \
+                 or now-N with a unit s, m, h, d or w (now-24h)",
                 self.tz
             );
             self.error(key, msg);
@@ -273,6 +276,26 @@ pub fn parse_time(v: &str, tz: Tz) -> Option<NaiveDateTime> {
     DateTime::parse_from_rfc3339(v).ok().map(|d| d.naive_utc())
 }
 
+/// `now`, or `now-N<unit>` with unit s, m, h, d or w.
+fn relative(v: &str, now: DateTime<Utc>) -> Option<NaiveDateTime> {
+    let rest = v.strip_prefix("now")?.trim();
+    if rest.is_empty() {
+        return Some(now.naive_utc());
+    }
+    let ago = rest.strip_prefix('-')?.trim();
+    let unit = ago.chars().last()?;
+    let n: i64 = ago[..ago.len() - unit.len_utf8()].trim().parse().ok()?;
+    let secs = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 604_800,
+        _ => return None,
+    };
+    Some(now.naive_utc() - TimeDelta::seconds(n.checked_mul(secs)?.min(400 * 365 * 86_400)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,6 +347,18 @@ mod tests {
         assert_eq!((p.limit, p.page, p.sortby), (Some(100), 1, Some(SortBy::default())));
         assert_eq!(form(&[("dt_from", "")]).unwrap().dt_from, None, "an empty dt_from means no bound");
         assert_eq!(form(&[("st_to", "2024-01-01T00:00:00+01:00")]).unwrap().dt_from, None);
+    }
+
+    #[test]
+    fn relative_times_count_back_from_now() {
+        let p = form(&[("dt_from", "now-24h"), ("dt_to", "now"), ("st_from", "now - 2w")]).unwrap();
+        assert_eq!(p.dt_from.unwrap().to_string(), "2024-06-14 10:42:17");
+        assert_eq!(p.dt_to.unwrap().to_string(), "2024-06-15 10:42:17");
+        assert_eq!(p.st_from.unwrap().to_string(), "2024-06-01 10:42:17");
+        for bad in ["now-", "now-5", "now-5y", "now+1h", "nowish"] {
+            let errs = form(&[("dt_from", bad)]).unwrap_err();
+            assert!(errs[0].1.contains(&format!("\"{bad}\"")), "{bad}: {errs:?}");
+        }
     }
 
     #[test]

@@ -195,7 +195,7 @@ impl DashboardApi {
         req: &Request,
         /// Compute (any value); without it only `query_params` come back.
         submit: Query<Option<String>>,
-        /// From: `YYYY-MM-DD HH:MM[:SS]` in `tz`, or ISO 8601 with `Z` or an offset. Default:
+        /// From: `YYYY-MM-DD HH:MM[:SS]` in `tz`, ISO 8601 with `Z` or an offset, or relative: `now`, `now-24h` (units s, m, h, d, w). Default:
         /// the previous midnight UTC.
         dt_from: Query<Option<String>>,
         /// To (same formats). Default: now.

@@ -85,7 +85,7 @@ impl ExportApi {
         // The search's filters again: poem-openapi declares parameters per operation. Both
         // handlers read them from the query string through `search_form`, so they cannot
         // drift apart in meaning, only in these descriptions.
-        /// Detection time from: `YYYY-MM-DD HH:MM[:SS]` in `tz`, or ISO 8601 with `Z` or an offset.
+        /// Detection time from: `YYYY-MM-DD HH:MM[:SS]` in `tz`, ISO 8601 with `Z` or an offset, or relative: `now`, `now-24h` (units s, m, h, d, w).
         /// Empty: no bound. Without any time parameter the last 7 days are searched.
         dt_from: Query<Option<String>>,
         /// Detection time to (same formats).

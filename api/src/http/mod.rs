@@ -20,6 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use poem::endpoint::StaticFilesEndpoint;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::middleware::{Cors, RequestId, Tracing};
 use poem::{EndpointExt, Route, Server};
@@ -72,6 +73,9 @@ pub struct ServeConfig {
     pub cors_origins: Vec<String>,
     /// The largest body `POST /api/events` reads (larger: 413).
     pub ingest_limit: usize,
+    /// The built browser app, served at `/` (any path outside `/api` gets its index.html,
+    /// so the app's own routes can be bookmarked).
+    pub spa_dir: Option<std::path::PathBuf>,
 }
 
 /// Binds the address, reports the bound address through `bound`, and serves until Ctrl-C or
@@ -89,10 +93,14 @@ pub async fn serve(store: EventStore, cfg: ServeConfig, bound: impl FnOnce(Socke
     let docs = api.swagger_ui();
     let cors = (!cfg.cors_origins.is_empty())
         .then(|| Cors::new().allow_origins(cfg.cors_origins.iter().map(String::as_str)).max_age(3600));
-    let app = Route::new()
-        .at("/api/openapi.json", spec)
-        .nest("/api/docs", docs)
-        .nest("/", api)
+    let mut routes = Route::new().at("/api/openapi.json", spec).nest("/api/docs", docs).nest_no_strip("/api", api);
+    match &cfg.spa_dir {
+        Some(dir) => {
+            routes = routes.nest("/", StaticFilesEndpoint::new(dir).index_file("index.html").fallback_to_index());
+        }
+        None => tracing::warn!("no browser app (build it with `trunk build --release`); serving the API only"),
+    }
+    let app = routes
         // Errors raised before a handler runs (no credentials, unknown route) are JSON too.
         .catch_all_error(|e| async move { error::from_poem(&e) })
         .with(form_post::FormPost)

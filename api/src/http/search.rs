@@ -157,7 +157,7 @@ impl SearchApi {
         req: &Request,
         /// Run the search (any value, e.g. `Search`); without it only `query_params` come back.
         submit: Query<Option<String>>,
-        /// Detection time from: `YYYY-MM-DD HH:MM[:SS]` in `tz`, or ISO 8601 with `Z` or an offset.
+        /// Detection time from: `YYYY-MM-DD HH:MM[:SS]` in `tz`, ISO 8601 with `Z` or an offset, or relative: `now`, `now-24h` (units s, m, h, d, w).
         /// Empty: no bound. Without any time parameter the last 7 days are searched.
         dt_from: Query<Option<String>>,
         /// Detection time to (same formats).

@@ -7,8 +7,9 @@ use serde_json::{Map, Value};
 
 /// The value counted for events that have none.
 pub const UNKNOWN: &str = "__unknown__";
-/// The sum of the values cut from a toplist.
-pub const REST: &str = "__REST__";
+/// The sum of the values cut from a toplist (`__REST__`); values ranked by count, as the
+/// charts rank them.
+pub use ideadb_wire::chart::{ranked, REST};
 
 /// What is counted per event, with Mentat's key names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -187,14 +188,6 @@ impl<'de> serde::Deserialize<'de> for GroupStats {
         }
         d.deserialize_any(V)
     }
-}
-
-/// The values of an aggregation, most frequent first (ties alphabetically), without `__REST__`.
-pub fn ranked(counts: &BTreeMap<String, i64>) -> Vec<String> {
-    let mut order: Vec<(&String, i64)> = counts.iter().filter(|(k, _)| *k != REST).map(|(k, n)| (k, *n)).collect();
-    // BTreeMap order is alphabetical; a stable sort by count keeps it among equals.
-    order.sort_by_key(|a| std::cmp::Reverse(a.1));
-    order.into_iter().map(|(k, _)| k.clone()).collect()
 }
 
 /// Keeps the values in `keep` and sums every other one (and any `__REST__`) into `__REST__`.

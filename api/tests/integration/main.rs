@@ -18,5 +18,7 @@ mod openapi;
 mod query;
 mod search_http;
 mod server;
+#[path = "../../../e2e/browser/spa.rs"]
+mod spa;
 mod statistics;
 mod users;

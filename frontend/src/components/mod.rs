@@ -1,0 +1,55 @@
+//! Pieces every page uses: the context menu of values, highlighted JSON, status lines, and the
+//! browser glue for files and the clipboard.
+
+mod context_menu;
+mod json_view;
+
+pub use context_menu::{Chip, ContextMenu, Kind, Menu};
+pub use json_view::{pretty, JsonView};
+
+use leptos::prelude::*;
+use wasm_bindgen::JsValue;
+
+use crate::api::ApiError;
+
+/// Hands `text` to the browser as a file to save.
+pub fn save_file(text: &str, filename: &str, mime: &str) {
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let props = web_sys::BlobPropertyBag::new();
+    props.set_type(mime);
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &props) else { return };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
+    if let Ok(a) = document().create_element("a") {
+        let _ = a.set_attribute("href", &url);
+        let _ = a.set_attribute("download", filename);
+        if let Some(body) = document().body() {
+            let _ = body.append_child(&a);
+            if let Some(el) = wasm_bindgen::JsCast::dyn_ref::<web_sys::HtmlElement>(&a) {
+                el.click();
+            }
+            let _ = body.remove_child(&a);
+        }
+    }
+    let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+/// Copies `text` to the clipboard (asynchronously; the browser may refuse silently).
+pub fn copy_text(text: &str) {
+    let nav: JsValue = window().navigator().into();
+    let clipboard = js_sys::Reflect::get(&nav, &"clipboard".into()).unwrap_or(JsValue::UNDEFINED);
+    if let Ok(write) = js_sys::Reflect::get(&clipboard, &"writeText".into()) {
+        if let Ok(f) = wasm_bindgen::JsCast::dyn_into::<js_sys::Function>(write) {
+            let _ = f.call1(&clipboard, &JsValue::from_str(text));
+        }
+    }
+}
+
+#[component]
+pub fn Loading(#[prop(into)] what: String) -> impl IntoView {
+    view! { <p class="muted" role="status"><span class="spinner"></span>" Loading " {what} "…"</p> }
+}
+
+#[component]
+pub fn ErrorBox(error: ApiError) -> impl IntoView {
+    view! { <div class="alert" role="alert">{error.message()}</div> }
+}

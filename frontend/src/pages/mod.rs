@@ -1,0 +1,4 @@
+pub mod dashboard;
+pub mod event;
+pub mod login;
+pub mod search;

@@ -1,0 +1,26 @@
+//! Timings the browser test reads (`window.ideadbTimings`): how long a page took to become
+//! usable and how long rows and charts took to render once their data arrived.
+
+use leptos::prelude::*;
+use wasm_bindgen::JsValue;
+
+/// Milliseconds since navigation started.
+pub fn now() -> f64 {
+    window().performance().map(|p| p.now()).unwrap_or(0.0)
+}
+
+pub fn record(name: &str, ms: f64) {
+    let w: JsValue = window().into();
+    let key = JsValue::from_str("ideadbTimings");
+    let obj = js_sys::Reflect::get(&w, &key).ok().filter(|o| o.is_object()).unwrap_or_else(|| {
+        let o: JsValue = js_sys::Object::new().into();
+        let _ = js_sys::Reflect::set(&w, &key, &o);
+        o
+    });
+    let _ = js_sys::Reflect::set(&obj, &JsValue::from_str(name), &JsValue::from_f64(ms));
+}
+
+/// Records the time from `start` to the next frame: the DOM built by then is what was rendered.
+pub fn after_render(name: &'static str, start: f64) {
+    request_animation_frame(move || record(name, now() - start));
+}
