@@ -116,11 +116,9 @@ async fn shot(c: &Client, name: &str) {
 }
 
 async fn row_ids(c: &Client) -> Vec<String> {
-    let mut ids = Vec::new();
-    for r in c.find_all(Locator::Css("#results tbody tr")).await.unwrap() {
-        ids.push(r.attr("data-id").await.unwrap().unwrap_or_default());
-    }
-    ids
+    // One script, so rows replaced while they are read cannot go stale half-way.
+    let js = "return Array.from(document.querySelectorAll('#results [role=row][data-id]')).map(r => r.dataset.id)";
+    serde_json::from_value(c.execute(js, vec![]).await.unwrap()).unwrap()
 }
 
 fn api_ids(answer: &Value) -> Vec<String> {
@@ -199,7 +197,9 @@ async fn analyst_searches_reads_an_event_downloads_it_and_watches_the_dashboard(
     find(&c, "#limit option[value='10']").await.click().await.unwrap();
     find(&c, "#search").await.click().await.unwrap();
     until("the results", || async { text(&c, "#summary").await.contains(" of ") }).await;
-    shot(&c, "search").await;
+    shot(&c, "search-form").await;
+    c.execute("document.getElementById('summary').scrollIntoView()", vec![]).await.unwrap();
+    shot(&c, "search-results").await;
     let url = c.current_url().await.unwrap();
     let query = url.query().unwrap().to_string();
     assert!(query.contains("source_addrs=") && query.contains("categories="), "{query}");
@@ -234,6 +234,12 @@ async fn analyst_searches_reads_an_event_downloads_it_and_watches_the_dashboard(
     until("the render timing", || async { timings(&c).await.contains_key("search_rows_ms") }).await;
     assert_eq!(row_ids(&c).await.len(), 1000);
     measured.insert("rows_1000_ms", timings(&c).await["search_rows_ms"]);
+
+    // A row's link opens its detail inside the app.
+    let first = row_ids(&c).await.remove(0);
+    find(&c, "#results [role=row][data-id] a").await.click().await.unwrap();
+    until("the detail of the first row", || async { c.find(Locator::Css("#event-id")).await.is_ok() }).await;
+    assert_eq!(text(&c, "#event-id").await, first);
 
     // An event of the corpus, panel by panel.
     let ev = corpus
@@ -301,7 +307,7 @@ async fn analyst_searches_reads_an_event_downloads_it_and_watches_the_dashboard(
 
     // The dashboard, once the statistician has caught up (the generated events were stored
     // over the last day: their StorageTime).
-    let range = "dt_from=now-1d&dt_to=now&tz=UTC&submit=1";
+    let range = "dt_from=now-30d&dt_to=now&tz=UTC&submit=1";
     let started = Instant::now();
     let stats = loop {
         let d = server.get_json(&format!("/api/events/dashboard?{range}"), &key).await;

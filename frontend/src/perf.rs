@@ -20,7 +20,13 @@ pub fn record(name: &str, ms: f64) {
     let _ = js_sys::Reflect::set(&obj, &JsValue::from_str(name), &JsValue::from_f64(ms));
 }
 
-/// Records the time from `start` to the next frame: the DOM built by then is what was rendered.
+/// Records the time from `start` until the next frame has been laid out and painted (a task
+/// queued from the frame callback runs after the paint).
 pub fn after_render(name: &'static str, start: f64) {
-    request_animation_frame(move || record(name, now() - start));
+    request_animation_frame(move || {
+        record(&format!("{name}_dom"), now() - start);
+        if let Some(b) = document().body() { let _ = b.offset_height(); }
+        record(&format!("{name}_layout"), now() - start);
+        set_timeout(move || record(name, now() - start), std::time::Duration::ZERO)
+    });
 }

@@ -1,6 +1,8 @@
 //! Times shown in the zone the user chose, by the browser's own Intl (no zone database in
 //! the app), and the delays and durations of the event detail.
 
+use std::cell::RefCell;
+
 use js_sys::{Array, Date, Object, Reflect};
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
@@ -35,11 +37,26 @@ fn date(v: &Value) -> Option<Date> {
     (!d.get_time().is_nan()).then_some(d)
 }
 
+thread_local! {
+    /// The formatter of the zone last used: making one costs far more than using it.
+    static FORMAT: RefCell<Option<(String, js_sys::Function)>> = const { RefCell::new(None) };
+}
+
 /// `YYYY-MM-DD HH:MM:SS` in `tz`; the raw value when it is not a time.
 pub fn show(v: &Value, tz: &str) -> String {
     let Some(d) = date(v) else {
         return v.as_str().map(String::from).unwrap_or_else(|| v.to_string());
     };
+    FORMAT.with_borrow_mut(|cached| {
+        if cached.as_ref().is_none_or(|(zone, _)| zone != tz) {
+            *cached = Some((tz.to_string(), formatter(tz)));
+        }
+        let format = &cached.as_ref().expect("just set").1;
+        format.call1(&JsValue::NULL, &d).ok().and_then(|s| s.as_string()).unwrap_or_default()
+    })
+}
+
+fn formatter(tz: &str) -> js_sys::Function {
     let opts = Object::new();
     for (k, val) in [
         ("timeZone", tz),
@@ -54,7 +71,8 @@ pub fn show(v: &Value, tz: &str) -> String {
         let _ = Reflect::set(&opts, &k.into(), &val.into());
     }
     // Swedish writes dates as ISO 8601 does.
-    String::from(d.to_locale_string("sv-SE", &opts))
+    let locales = Array::of1(&JsValue::from_str("sv-SE"));
+    js_sys::Intl::DateTimeFormat::new(&locales, &opts).format()
 }
 
 /// `to - from`, readable: "2 d 03:04:05", "12.5 s"; None when either is missing.

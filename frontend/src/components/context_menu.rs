@@ -1,8 +1,10 @@
 //! One context menu for the whole page: a value's chip opens it with the searches that value
-//! can start (as source, target or host for addresses and ports) and a copy action.
+//! can start (as source, target or host for addresses and ports) and a copy action. Chips are
+//! plain buttons found by one click listener, so a thousand result rows carry no handlers.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
+use wasm_bindgen::JsCast;
 
 use crate::form::pivot;
 
@@ -20,6 +22,26 @@ pub enum Kind {
 }
 
 impl Kind {
+    const ALL: [Kind; 8] =
+        [Kind::Addr, Kind::Port, Kind::Category, Kind::Detector, Kind::Severity, Kind::Class, Kind::Protocol, Kind::Group];
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Addr => "addr",
+            Kind::Port => "port",
+            Kind::Category => "category",
+            Kind::Detector => "detector",
+            Kind::Severity => "severity",
+            Kind::Class => "class",
+            Kind::Protocol => "protocol",
+            Kind::Group => "group",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Kind> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     /// (label, search parameter) of each search the menu offers.
     fn searches(self) -> &'static [(&'static str, &'static str)] {
         match self {
@@ -61,22 +83,34 @@ impl Menu {
     }
 }
 
-/// A value with its menu.
-#[component]
-pub fn Chip(kind: Kind, #[prop(into)] value: String) -> impl IntoView {
-    let menu = expect_context::<Menu>();
-    let v = value.clone();
-    let open = move |ev: leptos::ev::MouseEvent| {
-        ev.stop_propagation();
-        let el: web_sys::Element = event_target(&ev);
-        let r = el.get_bounding_client_rect();
-        menu.0.set(Some(Open { kind, value: v.clone(), x: r.left(), y: r.bottom() }));
-    };
+/// A value with its menu: a light element rather than a `<button>` (a thousand rows hold
+/// thousands of them), opened by click, Enter or Space.
+pub fn chip(kind: Kind, value: String) -> impl IntoView {
+    let data = value.clone();
     view! {
-        <button type="button" class="chip" aria-haspopup="menu" title="Actions for this value" on:click=open>
-            {value}
-        </button>
+        <span role="button" tabindex="0" class="chip" data-kind=kind.name() data-value=data aria-haspopup="menu"
+            title="Actions for this value">{value}</span>
     }
+}
+
+/// [`chip`] as HTML text, for rows written in one go.
+pub fn chip_html(kind: Kind, value: &str, out: &mut String) {
+    out.push_str(r#"<span role="button" tabindex="0" class="chip" aria-haspopup="menu" title="Actions for this value" data-kind=""#);
+    out.push_str(kind.name());
+    out.push_str(r#"" data-value=""#);
+    super::escape_html(value, out);
+    out.push_str(r#"">"#);
+    super::escape_html(value, out);
+    out.push_str("</span>");
+}
+
+/// The chip an event happened on, if any.
+fn chip_of(target: Option<web_sys::EventTarget>) -> Option<Open> {
+    let target: web_sys::Element = target?.dyn_into().ok()?;
+    let chip = target.closest(".chip[data-kind]").ok()??;
+    let kind = Kind::parse(&chip.get_attribute("data-kind")?)?;
+    let r = chip.get_bounding_client_rect();
+    Some(Open { kind, value: chip.get_attribute("data-value")?, x: r.left(), y: r.bottom() })
 }
 
 /// The menu itself, rendered once at the top of the app.
@@ -85,11 +119,16 @@ pub fn ContextMenu() -> impl IntoView {
     let menu = expect_context::<Menu>();
     let navigate = use_navigate();
     let close = move || menu.0.set(None);
-    let _ = window_event_listener(leptos::ev::click, move |_| close());
-    let _ = window_event_listener(leptos::ev::keydown, move |ev| {
-        if ev.key() == "Escape" {
-            close();
+    let _ = window_event_listener(leptos::ev::click, move |ev| menu.0.set(chip_of(ev.target())));
+    let _ = window_event_listener(leptos::ev::keydown, move |ev| match ev.key().as_str() {
+        "Escape" => close(),
+        "Enter" | " " => {
+            if let Some(open) = chip_of(ev.target()) {
+                ev.prevent_default();
+                menu.0.set(Some(open));
+            }
         }
+        _ => {}
     });
     move || {
         menu.0.get().map(|o| {

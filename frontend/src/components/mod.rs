@@ -4,13 +4,27 @@
 mod context_menu;
 mod json_view;
 
-pub use context_menu::{Chip, ContextMenu, Kind, Menu};
+pub use context_menu::{chip, chip_html, ContextMenu, Kind, Menu};
 pub use json_view::{pretty, JsonView};
 
 use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
 use crate::api::ApiError;
+
+/// `text` safe inside HTML text and quoted attribute values.
+pub fn escape_html(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
 
 /// Hands `text` to the browser as a file to save.
 pub fn save_file(text: &str, filename: &str, mime: &str) {
@@ -52,4 +66,14 @@ pub fn Loading(#[prop(into)] what: String) -> impl IntoView {
 #[component]
 pub fn ErrorBox(error: ApiError) -> impl IntoView {
     view! { <div class="alert" role="alert">{error.message()}</div> }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escaping_leaves_no_markup() {
+        let mut out = String::new();
+        super::escape_html(r#"<img src=x onerror="alert('1')">&amp;"#, &mut out);
+        assert_eq!(out, "&lt;img src=x onerror=&quot;alert(&#39;1&#39;)&quot;&gt;&amp;amp;");
+    }
 }

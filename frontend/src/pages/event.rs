@@ -6,7 +6,7 @@ use leptos_router::hooks::use_params_map;
 use serde_json::Value;
 
 use crate::api::{self, ApiError};
-use crate::components::{pretty, Chip, ErrorBox, JsonView, Kind, Loading};
+use crate::components::{pretty, chip, ErrorBox, JsonView, Kind, Loading};
 use crate::idea::{private, strings};
 use crate::pages::search::download_url;
 use crate::perf;
@@ -106,7 +106,7 @@ pub fn EventPage() -> impl IntoView {
 }
 
 fn chips(kind: Kind, values: Vec<String>) -> impl IntoView {
-    view! { <div class="chips">{values.into_iter().map(|v| view! { <Chip kind=kind value=v/> }).collect_view()}</div> }
+    view! { <div class="chips">{values.into_iter().map(|v| chip(kind, v)).collect_view()}</div> }
 }
 
 fn text(values: Vec<String>) -> String {
@@ -209,7 +209,7 @@ fn detectors(nodes: &Value) -> impl IntoView {
             view! {
                 <h3>"Detector " {i + 1}</h3>
                 <dl class="props entry">
-                    <dt>"Name"</dt><dd data-prop="Name">{(!name.is_empty()).then(|| view! { <Chip kind=Kind::Detector value=name.clone()/> })}</dd>
+                    <dt>"Name"</dt><dd data-prop="Name">{(!name.is_empty()).then(|| chip(Kind::Detector, name.clone()))}</dd>
                     <dt>"Type"</dt><dd data-prop="Type">{text(strings(&n["Type"]))}</dd>
                     <dt>"Software"</dt><dd data-prop="SW">{text(strings(&n["SW"]))}</dd>
                     <dt>"Aggregation window"</dt><dd data-prop="AggrWin">{text(strings(&n["AggrWin"]))}</dd>
