@@ -7,7 +7,7 @@ use ideadb_wire::chart::{pie_svg, split, timeline_svg, top_names, Stacked, Theme
 use serde_json::Value;
 
 const TIMELINE: (u32, u32) = (820, 360);
-const PIE: (u32, u32) = (420, 360);
+const PIE: (u32, u32) = (600, 360);
 
 /// An aggregation's `{value: count}` map.
 pub fn counts(v: &Value) -> BTreeMap<String, i64> {

@@ -107,13 +107,17 @@ fn draw(
     Ok(svg)
 }
 
-/// The timeline as an SVG document.
+/// Width of the legend beside a timeline.
+const LEGEND: u32 = 200;
+
+/// The timeline as an SVG document: stacked bars, and the legend beside them (not over them).
 pub fn timeline_svg(s: &Stacked, title: &str, size: (u32, u32), theme: Theme) -> Result<String, String> {
     draw(size, theme, |root, fg| {
+        let (plot, legend) = root.split_horizontally(size.0.saturating_sub(LEGEND));
         let max = s.values.iter().map(|v| v.iter().sum::<f64>()).fold(1.0, f64::max);
         let n = s.labels.len().max(1);
         let label = |i: usize| s.labels.get(i).cloned().unwrap_or_default();
-        let mut chart = ChartBuilder::on(root)
+        let mut chart = ChartBuilder::on(&plot)
             .caption(title, ("sans-serif", 18).into_font().color(&fg))
             .margin(10)
             .x_label_area_size(30)
@@ -123,34 +127,36 @@ pub fn timeline_svg(s: &Stacked, title: &str, size: (u32, u32), theme: Theme) ->
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_labels(8.min(n))
+            .x_labels(6.min(n))
             .x_label_formatter(&|x| label(*x as usize))
+            .y_labels(6)
+            .y_label_formatter(&|y| format!("{}", y.round() as i64))
             .axis_style(fg)
             .label_style(("sans-serif", 12).into_font().color(&fg))
             .draw()
             .map_err(|e| e.to_string())?;
-        for (k, name) in s.names.iter().enumerate() {
+        for (k, _) in s.names.iter().enumerate() {
             let color = PALETTE[k.min(PALETTE.len() - 1)];
             let bars = s.values.iter().enumerate().filter_map(move |(i, v)| {
                 let base: f64 = v[..k].iter().sum();
                 (v[k] > 0.0)
                     .then(|| Rectangle::new([(i as f64 + 0.1, base), (i as f64 + 0.9, base + v[k])], color.filled()))
             });
-            chart
-                .draw_series(bars)
-                .map_err(|e| e.to_string())?
-                .label(name.clone())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+            chart.draw_series(bars).map_err(|e| e.to_string())?;
         }
-        let (bg, _) = theme.colors();
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(bg.mix(0.8))
-            .border_style(fg)
-            .label_font(("sans-serif", 12).into_font().color(&fg))
-            .draw()
-            .map_err(|e| e.to_string())
+        let font = ("sans-serif", 12).into_font().color(&fg);
+        for (k, name) in s.names.iter().enumerate() {
+            let y = 40 + 20 * k as i32;
+            let color = PALETTE[k.min(PALETTE.len() - 1)];
+            legend.draw(&Rectangle::new([(4, y), (16, y + 12)], color.filled())).map_err(|e| e.to_string())?;
+            let shown: String = if name.chars().count() > 26 {
+                name.chars().take(25).chain(['…']).collect()
+            } else {
+                name.clone()
+            };
+            legend.draw(&Text::new(shown, (22, y), font.clone())).map_err(|e| e.to_string())?;
+        }
+        Ok(())
     })
 }
 
@@ -165,7 +171,8 @@ pub fn pie_svg(names: &[String], sizes: &[f64], title: &str, size: (u32, u32), t
         }
         let colors: Vec<RGBColor> = (0..names.len()).map(|k| PALETTE[k.min(PALETTE.len() - 1)]).collect();
         let labels: Vec<String> = names.iter().zip(sizes).map(|(n, s)| format!("{n} ({s})")).collect();
-        let radius = (size.1 as f64 / 3.0).min(size.0 as f64 / 4.0);
+        // Room around the pie for its labels.
+        let radius = (size.1 as f64 / 4.0).min(size.0 as f64 / 6.0);
         let mut p = Pie::new(&center, &radius, sizes, &colors, &labels);
         p.start_angle(-90.0);
         p.label_style(("sans-serif", 12).into_font().color(&fg));
