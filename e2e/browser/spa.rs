@@ -347,6 +347,13 @@ async fn analyst_searches_reads_an_event_downloads_it_and_watches_the_dashboard(
     c.goto(&server.url("/events/search?submit=1")).await.unwrap();
     assert!(text(&c, "#login-notice").await.contains("session has ended"));
 
+    // With the server gone, the app says so.
+    drop(server);
+    find(&c, "#login").await.send_keys("analyst").await.unwrap();
+    find(&c, "#password").await.send_keys(PASSWORD).await.unwrap();
+    find(&c, "form.login button[type=submit]").await.click().await.unwrap();
+    assert!(text(&c, "#login-error").await.contains("cannot be reached"));
+
     // The release build's size, and the figures for BENCHMARKS.md.
     let wasm = std::fs::read_dir(&spa)
         .unwrap()

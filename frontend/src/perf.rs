@@ -21,11 +21,14 @@ pub fn record(name: &str, ms: f64) {
 }
 
 /// Records the time from `start` until the next frame has been laid out and painted (a task
-/// queued from the frame callback runs after the paint).
+/// queued from the frame callback runs after the paint), and its parts: `_dom` (the DOM built)
+/// and `_layout` (styles and layout, forced in the frame callback).
 pub fn after_render(name: &'static str, start: f64) {
     request_animation_frame(move || {
         record(&format!("{name}_dom"), now() - start);
-        if let Some(b) = document().body() { let _ = b.offset_height(); }
+        if let Some(b) = document().body() {
+            let _ = b.offset_height();
+        }
         record(&format!("{name}_layout"), now() - start);
         set_timeout(move || record(name, now() - start), std::time::Duration::ZERO)
     });

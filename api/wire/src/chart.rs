@@ -149,11 +149,8 @@ pub fn timeline_svg(s: &Stacked, title: &str, size: (u32, u32), theme: Theme) ->
             let y = 40 + 20 * k as i32;
             let color = PALETTE[k.min(PALETTE.len() - 1)];
             legend.draw(&Rectangle::new([(4, y), (16, y + 12)], color.filled())).map_err(|e| e.to_string())?;
-            let shown: String = if name.chars().count() > 26 {
-                name.chars().take(25).chain(['…']).collect()
-            } else {
-                name.clone()
-            };
+            let shown: String =
+                if name.chars().count() > 26 { name.chars().take(25).chain(['…']).collect() } else { name.clone() };
             legend.draw(&Text::new(shown, (22, y), font.clone())).map_err(|e| e.to_string())?;
         }
         Ok(())

@@ -22,8 +22,16 @@ pub enum Kind {
 }
 
 impl Kind {
-    const ALL: [Kind; 8] =
-        [Kind::Addr, Kind::Port, Kind::Category, Kind::Detector, Kind::Severity, Kind::Class, Kind::Protocol, Kind::Group];
+    const ALL: [Kind; 8] = [
+        Kind::Addr,
+        Kind::Port,
+        Kind::Category,
+        Kind::Detector,
+        Kind::Severity,
+        Kind::Class,
+        Kind::Protocol,
+        Kind::Group,
+    ];
 
     fn name(self) -> &'static str {
         match self {

@@ -6,7 +6,7 @@ use leptos_router::hooks::use_params_map;
 use serde_json::Value;
 
 use crate::api::{self, ApiError};
-use crate::components::{pretty, chip, ErrorBox, JsonView, Kind, Loading};
+use crate::components::{chip, pretty, ErrorBox, JsonView, Kind, Loading};
 use crate::idea::{private, strings};
 use crate::pages::search::download_url;
 use crate::perf;

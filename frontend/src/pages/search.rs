@@ -373,7 +373,9 @@ fn rows_html(rows: &[Row], tz: &str) -> String {
         cell(&mut out, "");
         out.push_str(r#"<a href=""#);
         escape_html(&event_url(&row.id), &mut out);
-        out.push_str(r#"">Detail</a> <button type="button" class="download" title="Download the event as JSON" data-id=""#);
+        out.push_str(
+            r#"">Detail</a> <button type="button" class="download" title="Download the event as JSON" data-id=""#,
+        );
         escape_html(&row.id, &mut out);
         out.push_str(r#"">JSON</button></span></div>"#);
     }
