@@ -293,17 +293,34 @@ async fn analyst_searches_reads_an_event_downloads_it_and_watches_the_dashboard(
     let api_bytes = server.get(&format!("/api/events/{id}/download?format=json"), &key).await.bytes().await.unwrap();
     assert_eq!(std::fs::read(&file).unwrap(), api_bytes.to_vec());
 
+    // On a phone.
+    c.set_window_size(390, 844).await.unwrap();
+    shot(&c, "phone-event").await;
+    c.set_window_size(1400, 1000).await.unwrap();
+
     // The context menu of a source address searches it as a source.
     find(&c, "#tab-sources").await.click().await.unwrap();
     let addr = ev["Source"][0]["IP4"][0].as_str().unwrap();
-    find(&c, "#panel > div:not([hidden]) dd[data-prop=IP4] .chip").await.click().await.unwrap();
-    find(&c, ".ctx-menu button").await.click().await.unwrap();
+    // From the keyboard: Enter on the chip opens the menu and moves into it; Enter picks.
+    const ENTER: &str = "\u{E007}";
+    find(&c, "#panel > div:not([hidden]) dd[data-prop=IP4] .chip").await.send_keys(ENTER).await.unwrap();
+    find(&c, ".ctx-menu button").await;
+    until("focus in the menu", || async {
+        let js = "return !!document.activeElement.closest('.ctx-menu')";
+        c.execute(js, vec![]).await.unwrap() == json!(true)
+    })
+    .await;
+    c.active_element().await.unwrap().send_keys(ENTER).await.unwrap();
     until("the pivot", || async { c.current_url().await.unwrap().query().unwrap_or("").contains("source_addrs=") })
         .await;
     let pivot = c.current_url().await.unwrap();
     let pivot_q: HashMap<String, String> = pivot.query_pairs().into_owned().collect();
     assert_eq!(pivot_q["source_addrs"], addr);
     until("the pivot rows", || async { row_ids(&c).await.contains(&id.to_string()) }).await;
+
+    c.set_window_size(390, 844).await.unwrap();
+    shot(&c, "phone-search").await;
+    c.set_window_size(1400, 1000).await.unwrap();
 
     // The dashboard, once the statistician has caught up (the generated events were stored
     // over the last day: their StorageTime).

@@ -134,6 +134,13 @@ pub fn ContextMenu() -> impl IntoView {
             if let Some(open) = chip_of(ev.target()) {
                 ev.prevent_default();
                 menu.0.set(Some(open));
+                // Opened from the keyboard: the keyboard moves into the menu.
+                request_animation_frame(|| {
+                    let first = document().query_selector(".ctx-menu button").ok().flatten();
+                    if let Some(b) = first.and_then(|b| b.dyn_into::<web_sys::HtmlElement>().ok()) {
+                        let _ = b.focus();
+                    }
+                });
             }
         }
         _ => {}

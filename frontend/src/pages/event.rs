@@ -130,6 +130,7 @@ fn properties(ev: &Value, tz: &str) -> impl IntoView {
         })
     };
     view! {
+        <p class="muted">"Times in " {tz.to_string()}</p>
         <dl class="props">
             {prop("ID", "id", Some(ev["ID"].as_str().unwrap_or_default().to_string().into_any()))}
             {prop("Detection time", "detect_time", time("DetectTime"))}
