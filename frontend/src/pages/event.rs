@@ -63,7 +63,7 @@ pub fn EventPage() -> impl IntoView {
         Some(Err(e)) => view! { <h1>"Event " {id()}</h1><ErrorBox error=e/> }.into_any(),
         Some(Ok(l)) => {
             let ev = l.event;
-            let title = ev["Description"].as_str().map(String::from).unwrap_or_else(|| id());
+            let title = ev["Description"].as_str().map(String::from).unwrap_or_else(id);
             let note = ev["Note"].as_str().map(String::from);
             let tz = session.tz.get();
             let panels = [

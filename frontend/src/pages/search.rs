@@ -514,7 +514,7 @@ fn TimeSection(form: RwSignal<Query>, errors: Signal<Option<ApiError>>) -> impl 
     let input = move |which: usize| {
         let key = move || if which == 0 { keys().0 } else { keys().1 };
         view! {
-            <input id=move || key() name=move || key() placeholder="YYYY-MM-DD HH:MM, ISO 8601 or now-24h"
+            <input id=key name=key placeholder="YYYY-MM-DD HH:MM, ISO 8601 or now-24h"
                 prop:value=move || form.with(|f| f.get(key()))
                 on:change=move |ev| form.update(|f| f.set_keep_empty(key(), &event_target_value(&ev)))/>
         }
