@@ -26,6 +26,11 @@ run: spa
 	  ./target/release/ideadb ingest ../shared/data/idea-corpus/valid 2>/dev/null || true; \
 	  ./target/release/ideadb gen --count $(DEMO_EVENTS) --days 7 | ./target/release/ideadb ingest -; \
 	fi; \
+	if [ -z "$$(./target/release/ideadb user list)" ]; then \
+	  pw=$$(head -c 12 /dev/urandom | base64 | tr -d '/+='); \
+	  echo "$$pw" | ./target/release/ideadb user add demo --role user --password-stdin >/dev/null && \
+	  echo "log in as demo with the password $$pw (shown once; change it: ideadb user passwd demo)"; \
+	fi; \
 	echo "serving on http://$${IDEADB_BIND:-127.0.0.1:8080}/ (API: /api, API browser: /api/docs)"; \
 	exec ./target/release/ideadb serve
 

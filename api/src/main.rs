@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 #[command(name = "ideadb", version, about = "Security event database for IDEA messages")]
 struct Cli {
     /// A TOML file of options (database-url, statement-timeout, bind, session-hours,
-    /// cors-origins, ingest-limit-mb, log); flags and the environment win over it.
+    /// cors-origins, ingest-limit-mb, spa-dir, log); flags and the environment win over it.
     #[arg(long, env = "IDEADB_CONFIG", global = true)]
     config: Option<std::path::PathBuf>,
     #[command(flatten)]
