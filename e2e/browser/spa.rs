@@ -101,11 +101,15 @@ async fn text(c: &Client, css: &str) -> String {
     find(c, css).await.text().await.unwrap()
 }
 
-/// Polls `check` until it holds.
-async fn until<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+/// Polls `check` until it holds; on timeout the page's text goes into the failure.
+async fn until<F: std::future::Future<Output = bool>>(c: &Client, what: &str, mut check: impl FnMut() -> F) {
     let started = Instant::now();
     while !check().await {
-        assert!(started.elapsed() < WAIT, "timed out waiting for {what}");
+        if started.elapsed() > WAIT {
+            let page = c.execute("return document.body.innerText", vec![]).await.unwrap_or_default();
+            let page: String = page.as_str().unwrap_or_default().chars().take(1500).collect();
+            panic!("timed out waiting for {what}; the page says:\n{page}");
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -185,7 +189,7 @@ async fn analyst_searches_reads_an_event_downloads_it_and_watches_the_dashboard(
     // A fresh load of the search page, logged in: how soon the form is usable.
     c.goto(&server.url("/events/search")).await.unwrap();
     find(&c, "#search").await;
-    until("the ready timing", || async { timings(&c).await.contains_key("search_ready_ms") }).await;
+    until(&c, "the ready timing", || async { timings(&c).await.contains_key("search_ready_ms") }).await;
     measured.insert("search_ready_ms", timings(&c).await["search_ready_ms"]);
 
     // Search by a source CIDR and a category, ten rows a page; the rows are the API's.
@@ -196,7 +200,7 @@ async fn analyst_searches_reads_an_event_downloads_it_and_watches_the_dashboard(
     find(&c, &format!("#categories option[value='{category}']")).await.click().await.unwrap();
     find(&c, "#limit option[value='10']").await.click().await.unwrap();
     find(&c, "#search").await.click().await.unwrap();
-    until("the results", || async { text(&c, "#summary").await.contains(" of ") }).await;
+    until(&c, "the results", || async { text(&c, "#summary").await.contains(" of ") }).await;
     shot(&c, "search-form").await;
     c.execute("document.getElementById('summary').scrollIntoView()", vec![]).await.unwrap();
     shot(&c, "search-results").await;
@@ -211,14 +215,23 @@ async fn analyst_searches_reads_an_event_downloads_it_and_watches_the_dashboard(
     let total = everything["total"].as_i64().unwrap();
     assert!(text(&c, "#summary").await.contains(&format!("of {total}")), "the total is shown");
 
+    // Export CSV: every match, not only the page.
+    find(&c, "#export-csv").await.click().await.unwrap();
+    let csv = downloads.join("events.csv");
+    until(&c, "the export", || async { std::fs::read_to_string(&csv).is_ok_and(|t| t.lines().count() > 1) }).await;
+    let records = csv::Reader::from_path(&csv).unwrap().records().count();
+    assert_eq!(records as i64, total, "one CSV record per matching event");
+
     find(&c, "#next-page").await.click().await.unwrap();
-    until("page 2", || async { c.current_url().await.unwrap().query().unwrap_or("").contains("page=2") }).await;
+    until(&c, "page 2", || async { c.current_url().await.unwrap().query().unwrap_or("").contains("page=2") }).await;
     let page2 = server.get_json(&format!("/api/events/search?{query}&page=2"), &key).await;
-    until("page 2 rows", || async { row_ids(&c).await == api_ids(&page2) }).await;
+    until(&c, "page 2 rows", || async { row_ids(&c).await == api_ids(&page2) }).await;
 
     // Load more on the cursor appends the next rows.
+    until(&c, "Load more to be enabled", || async { find(&c, "#load-more").await.is_enabled().await.unwrap_or(false) })
+        .await;
     find(&c, "#load-more").await.click().await.unwrap();
-    until("more rows", || async { row_ids(&c).await.len() == 20 }).await;
+    until(&c, "more rows", || async { row_ids(&c).await.len() == 20 }).await;
     let ids = row_ids(&c).await;
     let page3 = server.get_json(&format!("/api/events/search?{query}&page=3"), &key).await;
     assert_eq!(ids[10..], api_ids(&page3)[..], "the cursor continues where page 2 ended");
@@ -230,15 +243,15 @@ async fn analyst_searches_reads_an_event_downloads_it_and_watches_the_dashboard(
 
     // A thousand rows.
     c.goto(&server.url("/events/search?submit=1&limit=1000&dt_from=")).await.unwrap();
-    until("1000 rows", || async { timings(&c).await.get("search_rows") == Some(&1000.0) }).await;
-    until("the render timing", || async { timings(&c).await.contains_key("search_rows_ms") }).await;
+    until(&c, "1000 rows", || async { timings(&c).await.get("search_rows") == Some(&1000.0) }).await;
+    until(&c, "the render timing", || async { timings(&c).await.contains_key("search_rows_ms") }).await;
     assert_eq!(row_ids(&c).await.len(), 1000);
     measured.insert("rows_1000_ms", timings(&c).await["search_rows_ms"]);
 
     // A row's link opens its detail inside the app.
     let first = row_ids(&c).await.remove(0);
     find(&c, "#results [role=row][data-id] a").await.click().await.unwrap();
-    until("the detail of the first row", || async { c.find(Locator::Css("#event-id")).await.is_ok() }).await;
+    until(&c, "the detail of the first row", || async { c.find(Locator::Css("#event-id")).await.is_ok() }).await;
     assert_eq!(text(&c, "#event-id").await, first);
 
     // An event of the corpus, panel by panel.
@@ -280,7 +293,7 @@ async fn analyst_searches_reads_an_event_downloads_it_and_watches_the_dashboard(
         assert!(shown.contains(n["Name"].as_str().unwrap()), "{shown}");
     }
     find(&c, "#tab-yaml").await.click().await.unwrap();
-    until("the YAML", || async { text(&c, "[data-testid=yaml]").await.contains(id) }).await;
+    until(&c, "the YAML", || async { text(&c, "[data-testid=yaml]").await.contains(id) }).await;
     find(&c, "#tab-json").await.click().await.unwrap();
     let json_text = text(&c, "[data-testid=json]").await;
     assert_eq!(serde_json::from_str::<Value>(&json_text).unwrap(), *ev, "the JSON panel is the event");
@@ -289,7 +302,7 @@ async fn analyst_searches_reads_an_event_downloads_it_and_watches_the_dashboard(
     // Download JSON: the file is the API's download, byte for byte.
     find(&c, "#download-json").await.click().await.unwrap();
     let file = downloads.join(format!("{id}.json"));
-    until("the download", || async { file.is_file() && std::fs::metadata(&file).unwrap().len() > 0 }).await;
+    until(&c, "the download", || async { file.is_file() && std::fs::metadata(&file).unwrap().len() > 0 }).await;
     let api_bytes = server.get(&format!("/api/events/{id}/download?format=json"), &key).await.bytes().await.unwrap();
     assert_eq!(std::fs::read(&file).unwrap(), api_bytes.to_vec());
 
@@ -305,18 +318,18 @@ async fn analyst_searches_reads_an_event_downloads_it_and_watches_the_dashboard(
     const ENTER: &str = "\u{E007}";
     find(&c, "#panel > div:not([hidden]) dd[data-prop=IP4] .chip").await.send_keys(ENTER).await.unwrap();
     find(&c, ".ctx-menu button").await;
-    until("focus in the menu", || async {
+    until(&c, "focus in the menu", || async {
         let js = "return !!document.activeElement.closest('.ctx-menu')";
         c.execute(js, vec![]).await.unwrap() == json!(true)
     })
     .await;
     c.active_element().await.unwrap().send_keys(ENTER).await.unwrap();
-    until("the pivot", || async { c.current_url().await.unwrap().query().unwrap_or("").contains("source_addrs=") })
+    until(&c, "the pivot", || async { c.current_url().await.unwrap().query().unwrap_or("").contains("source_addrs=") })
         .await;
     let pivot = c.current_url().await.unwrap();
     let pivot_q: HashMap<String, String> = pivot.query_pairs().into_owned().collect();
     assert_eq!(pivot_q["source_addrs"], addr);
-    until("the pivot rows", || async { row_ids(&c).await.contains(&id.to_string()) }).await;
+    until(&c, "the pivot rows", || async { row_ids(&c).await.contains(&id.to_string()) }).await;
 
     c.set_window_size(390, 844).await.unwrap();
     shot(&c, "phone-search").await;
@@ -336,14 +349,14 @@ async fn analyst_searches_reads_an_event_downloads_it_and_watches_the_dashboard(
     };
     c.goto(&server.url(&format!("/events/dashboard?{range}"))).await.unwrap();
     let overall = &stats["statistics"]["stats_overall"];
-    until("the counters", || async { text(&c, "#counter-cnt_events").await == overall["cnt_events"].to_string() })
+    until(&c, "the counters", || async { text(&c, "#counter-cnt_events").await == overall["cnt_events"].to_string() })
         .await;
     for k in ["cnt_alerts", "cnt_recurring", "cnt_unique"] {
         if !overall[k].is_null() {
             assert_eq!(text(&c, &format!("#counter-{k}")).await, overall[k].to_string(), "{k}");
         }
     }
-    until("the draw timing", || async { timings(&c).await.contains_key("dashboard_draw_ms") }).await;
+    until(&c, "the draw timing", || async { timings(&c).await.contains_key("dashboard_draw_ms") }).await;
     measured.insert("dashboard_draw_ms", timings(&c).await["dashboard_draw_ms"]);
     let aggs: Vec<&String> =
         overall.as_object().unwrap().iter().filter(|(_, v)| v.is_object()).map(|(k, _)| k).collect();

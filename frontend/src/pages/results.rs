@@ -10,6 +10,10 @@ use crate::idea::Row;
 use crate::pages::search::{download_url, event_url};
 use crate::session::Session;
 
+/// Events an export from the browser holds at most: the file is built in the tab's memory
+/// (API clients stream any number from `/api/events/export`).
+const EXPORT_MAX: &str = "100000";
+const EXPORT_TITLE: &str = "Every matching event (up to 100,000), not only this page";
 /// Addresses listed in a cell before "+N more".
 const CELL_ADDRS: usize = 5;
 
@@ -44,6 +48,19 @@ pub fn Results(
     let sort = move |_| {
         go_sort(current().with("sortby", if sort_desc { "time.asc" } else { "time.desc" }).without(&["page", "after"]))
     };
+    let export = move |format: &'static str| {
+        move |_| {
+            let q = current()
+                .without(&["page", "after", "limit", "submit", "count"])
+                .with("format", format)
+                .with("max", EXPORT_MAX);
+            leptos::task::spawn_local(async move {
+                let url = format!("/api/events/export?{}", q.encode());
+                let mime = if format == "csv" { "text/csv" } else { "application/x-ndjson" };
+                let _ = api::download(session, &url, &format!("events.{format}"), mime).await;
+            });
+        }
+    };
     let summary = move || {
         let n = rows.with(Vec::len) as u64;
         let low = first_row.get().max(1);
@@ -65,6 +82,8 @@ pub fn Results(
                 <strong id="summary" role="status">{summary}</strong>
                 <button type="button" on:click=prev disabled=page <= 1>"Previous page"</button>
                 <button type="button" id="next-page" on:click=next_page disabled=move || next.get().is_none()>"Next page"</button>
+                <button type="button" id="export-csv" on:click=export("csv") title=EXPORT_TITLE>"Export CSV"</button>
+                <button type="button" id="export-ndjson" on:click=export("ndjson") title=EXPORT_TITLE>"Export NDJSON"</button>
             </div>
             <div class="table-wrap">
                 <div id="results" role="table" aria-label="Events">
