@@ -77,6 +77,11 @@ pub struct SearchResult {
     pub total_error: Option<String>,
 }
 
+/// `/api/events/{id}/download` in `format` (json or yaml).
+pub fn download_url(id: &str, format: &str) -> String {
+    format!("/api/events/{}/download?format={format}", String::from(js_sys::encode_uri_component(id)))
+}
+
 async fn error_of(resp: Response) -> ApiError {
     let status = resp.status();
     let body: Value = resp.json().await.unwrap_or(Value::Null);

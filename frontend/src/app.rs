@@ -7,7 +7,12 @@ use leptos_router::components::{Redirect, Route, Router, Routes, A};
 use leptos_router::path;
 
 use crate::components::{ContextMenu, Menu};
-use crate::pages::{dashboard::DashboardPage, event::EventPage, login::LoginPage, search::SearchPage};
+use crate::pages::{
+    dashboard::DashboardPage,
+    event::EventPage,
+    login::LoginPage,
+    search::{Metadata, SearchPage},
+};
 use crate::session::Session;
 
 #[component]
@@ -15,6 +20,7 @@ pub fn App() -> impl IntoView {
     let session = Session::restore();
     provide_context(session);
     provide_context(Menu::new());
+    provide_context(Metadata::new());
     view! {
         <Router>
             <Header/>

@@ -10,6 +10,7 @@ use crate::api::{self, ApiError};
 use crate::charts;
 use crate::components::{ErrorBox, Loading};
 use crate::form::Query;
+use crate::pages::search_fields::TextField;
 use crate::perf;
 use crate::session::Session;
 
@@ -54,26 +55,17 @@ pub fn DashboardPage() -> impl IntoView {
         let q = form.get_untracked().with("tz", &session.tz.get_untracked()).with("submit", "1");
         navigate(&format!("/events/dashboard?{}", q.encode()), Default::default());
     };
-    let errors = move || match data.get() {
+    let errors = Signal::derive(move || match data.get() {
         Some(Err(e @ ApiError::Form { .. })) => Some(e),
         _ => None,
-    };
-    let time_input = move |key: &'static str, label: &'static str| {
-        view! {
-            <div class="field">
-                <label for=key>{label}</label>
-                <input id=key name=key placeholder="YYYY-MM-DD HH:MM or now-7d" prop:value=move || form.with(|f| f.get(key))
-                    on:change=move |ev| form.update(|f| f.set(key, &event_target_value(&ev)))/>
-                {move || errors().map(|e| e.field(key)).unwrap_or_default().into_iter().map(|m| view! { <span class="msg">{m}</span> }).collect_view()}
-            </div>
-        }
-    };
+    });
     view! {
         <h1>"Event dashboard"</h1>
         <form class="panel" on:submit=submit aria-label="Dashboard range">
             <div class="grid">
-                {time_input("dt_from", "From (default: the previous midnight)")}
-                {time_input("dt_to", "To (default: now)")}
+                <TextField form=form errors=errors key="dt_from" label="From (default: the previous midnight)"
+                    hint="YYYY-MM-DD HH:MM or now-7d"/>
+                <TextField form=form errors=errors key="dt_to" label="To (default: now)" hint="YYYY-MM-DD HH:MM or now"/>
             </div>
             <div class="bar">
                 <button type="submit" class="primary" id="show-dashboard">"Show"</button>

@@ -5,10 +5,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use serde_json::Value;
 
-use crate::api::{self, ApiError};
+use crate::api::{self, download_url, ApiError};
 use crate::components::{chip, pretty, ErrorBox, JsonView, Kind, Loading};
 use crate::idea::{private, strings};
-use crate::pages::search::download_url;
 use crate::perf;
 use crate::session::Session;
 

@@ -3,17 +3,21 @@
 
 use leptos::prelude::*;
 
-use crate::api;
+use crate::api::{self, download_url};
 use crate::components::{chip_html, escape_html, Kind};
 use crate::form::Query;
 use crate::idea::Row;
-use crate::pages::search::{download_url, event_url};
 use crate::session::Session;
 
 /// Events an export from the browser holds at most: the file is built in the tab's memory
 /// (API clients stream any number from `/api/events/export`).
 const EXPORT_MAX: &str = "100000";
 const EXPORT_TITLE: &str = "Every matching event (up to 100,000), not only this page";
+/// The app's page of an event.
+fn event_url(id: &str) -> String {
+    format!("/events/{}", String::from(js_sys::encode_uri_component(id)))
+}
+
 /// Addresses listed in a cell before "+N more".
 const CELL_ADDRS: usize = 5;
 

@@ -11,7 +11,7 @@ use crate::components::{ErrorBox, Loading};
 use crate::form::Query;
 use crate::idea::Row;
 use crate::pages::results::{Results, Total};
-use crate::pages::search_fields::{MultiField, TextField, TimeSection};
+use crate::pages::search_fields::{Section, SECTIONS};
 use crate::perf;
 use crate::session::Session;
 
@@ -25,44 +25,15 @@ enum State {
     Done,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Section {
-    Time,
-    Origin,
-    Event,
-    Detector,
-    Special,
-}
+/// The lists of `/api/events/metadata`, fetched by the first search page of the visit and
+/// kept for the others (pivots from the context menu open many).
+#[derive(Clone, Copy)]
+pub struct Metadata(RwSignal<Map<String, Value>>);
 
-const SECTIONS: [(Section, &str, &[&str]); 5] = [
-    (Section::Time, "Time", &["dt_from", "dt_to", "st_from", "st_to"]),
-    (
-        Section::Origin,
-        "Origin",
-        &[
-            "source_addrs",
-            "target_addrs",
-            "host_addrs",
-            "source_ports",
-            "target_ports",
-            "host_ports",
-            "source_types",
-            "target_types",
-            "host_types",
-            "groups",
-        ],
-    ),
-    (Section::Event, "Event", &["categories", "description", "protocols", "severities", "classes"]),
-    (Section::Detector, "Detector", &["detectors", "detector_types"]),
-    (Section::Special, "Special", &["inspection_errs"]),
-];
-
-pub fn event_url(id: &str) -> String {
-    format!("/events/{}", String::from(js_sys::encode_uri_component(id)))
-}
-
-pub fn download_url(id: &str, format: &str) -> String {
-    format!("/api/events/{}/download?format={format}", String::from(js_sys::encode_uri_component(id)))
+impl Metadata {
+    pub fn new() -> Self {
+        Metadata(RwSignal::new(Map::new()))
+    }
 }
 
 #[component]
@@ -71,7 +42,7 @@ pub fn SearchPage() -> impl IntoView {
     let location = use_location();
     let navigate = use_navigate();
     let form = RwSignal::new(Query::parse(&location.search.get_untracked()));
-    let meta = RwSignal::new(Map::<String, Value>::new());
+    let meta = expect_context::<Metadata>().0;
     let state = RwSignal::new(State::Idle);
     let rows = RwSignal::new(Vec::<Row>::new());
     let next = RwSignal::new(None::<String>);
@@ -79,15 +50,19 @@ pub fn SearchPage() -> impl IntoView {
     let first_row = RwSignal::new(0u64);
     let more_busy = RwSignal::new(false);
     let generation = StoredValue::new(0u32);
-    let open = RwSignal::new(
-        SECTIONS.map(|(s, _, keys)| s == Section::Time || keys.iter().any(|k| form.get_untracked().has(k))),
-    );
+    // The time section, and any section the URL fills, start open.
+    let open =
+        RwSignal::new(SECTIONS.map(|(_, fields)| {
+            form.with_untracked(|f| fields.is_empty() || fields.iter().any(|field| f.has(field.key)))
+        }));
 
-    leptos::task::spawn_local(async move {
-        if let Ok(Value::Object(m)) = api::get_json::<Value>(session, "/api/events/metadata").await {
-            meta.set(m);
-        }
-    });
+    if meta.with_untracked(Map::is_empty) {
+        leptos::task::spawn_local(async move {
+            if let Ok(Value::Object(m)) = api::get_json::<Value>(session, "/api/events/metadata").await {
+                meta.set(m);
+            }
+        });
+    }
 
     Effect::new(move |_| {
         let query = Query::parse(&location.search.get());
@@ -122,21 +97,14 @@ pub fn SearchPage() -> impl IntoView {
         });
     });
 
+    let go = move |q: Query| navigate(&format!("/events/search?{}", q.encode()), Default::default());
     let submit = {
-        let navigate = navigate.clone();
+        let go = go.clone();
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
-            let q = form
-                .get_untracked()
-                .without(&["page", "after", "count"])
-                .with("tz", &session.tz.get_untracked())
-                .with("submit", "1");
-            navigate(&format!("/events/search?{}", q.encode()), Default::default());
+            let q = form.get_untracked().without(&["page", "after", "count"]);
+            go(q.with("tz", &session.tz.get_untracked()).with("submit", "1"));
         }
-    };
-    let go = {
-        let navigate = navigate.clone();
-        move |q: Query| navigate(&format!("/events/search?{}", q.encode()), Default::default())
     };
     let current = move || Query::parse(&location.search.get_untracked());
     let load_more = move |_| {
@@ -169,7 +137,7 @@ pub fn SearchPage() -> impl IntoView {
                 {SECTIONS
                     .iter()
                     .enumerate()
-                    .map(|(i, (_, label, _))| {
+                    .map(|(i, (label, _))| {
                         view! {
                             <button type="button" aria-pressed=move || open.get()[i].to_string()
                                 on:click=move |_| open.update(|o| o[i] = !o[i])>{*label}</button>
@@ -177,41 +145,17 @@ pub fn SearchPage() -> impl IntoView {
                     })
                     .collect_view()}
             </div>
-            <Show when=move || open.get()[0]><TimeSection form=form errors=errors/></Show>
-            <Show when=move || open.get()[1]>
-                <fieldset class="grid"><legend>"Origin"</legend>
-                    <TextField form=form errors=errors key="source_addrs" label="Source addresses" hint="IPv4/IPv6, CIDR or a-b, comma-separated"/>
-                    <TextField form=form errors=errors key="target_addrs" label="Target addresses" hint="IPv4/IPv6, CIDR or a-b"/>
-                    <TextField form=form errors=errors key="host_addrs" label="Host addresses (source or target)" hint="overrides source and target"/>
-                    <TextField form=form errors=errors key="source_ports" label="Source ports" hint="22, 443"/>
-                    <TextField form=form errors=errors key="target_ports" label="Target ports" hint="22, 443"/>
-                    <TextField form=form errors=errors key="host_ports" label="Host ports" hint="overrides source and target"/>
-                    <MultiField form=form errors=errors meta=meta key="source_types" label="Source types"/>
-                    <MultiField form=form errors=errors meta=meta key="target_types" label="Target types"/>
-                    <MultiField form=form errors=errors meta=meta key="host_types" label="Host types"/>
-                    <MultiField form=form errors=errors meta=meta key="groups" label="Abuse groups" not_key="not_groups"/>
-                </fieldset>
-            </Show>
-            <Show when=move || open.get()[2]>
-                <fieldset class="grid"><legend>"Event"</legend>
-                    <MultiField form=form errors=errors meta=meta key="categories" label="Categories" not_key="not_categories"/>
-                    <TextField form=form errors=errors key="description" label="Description contains" hint="case-insensitive"/>
-                    <MultiField form=form errors=errors meta=meta key="protocols" label="Protocols" not_key="not_protocols"/>
-                    <MultiField form=form errors=errors meta=meta key="severities" label="Severities" not_key="not_severities"/>
-                    <MultiField form=form errors=errors meta=meta key="classes" label="Classes" not_key="not_classes"/>
-                </fieldset>
-            </Show>
-            <Show when=move || open.get()[3]>
-                <fieldset class="grid"><legend>"Detector"</legend>
-                    <MultiField form=form errors=errors meta=meta key="detectors" label="Detectors" not_key="not_detectors"/>
-                    <MultiField form=form errors=errors meta=meta key="detector_types" label="Detector types" not_key="not_detector_types"/>
-                </fieldset>
-            </Show>
-            <Show when=move || open.get()[4]>
-                <fieldset class="grid"><legend>"Special"</legend>
-                    <MultiField form=form errors=errors meta=meta key="inspection_errs" label="Inspection errors" not_key="not_inspection_errs"/>
-                </fieldset>
-            </Show>
+            {SECTIONS
+                .iter()
+                .enumerate()
+                .map(|(i, (label, fields))| {
+                    view! {
+                        <Show when=move || open.get()[i]>
+                            <Section label=*label fields=*fields form=form errors=errors meta=meta/>
+                        </Show>
+                    }
+                })
+                .collect_view()}
             <div class="bar">
                 <button type="submit" class="primary" id="search">"Search"</button>
                 <label for="limit">"Rows per page"</label>

@@ -1,5 +1,5 @@
-//! The search form's fields: text, multi-select with "not", and the time section. Each shows
-//! the API's messages for its own parameter.
+//! The search form's fields (the dashboard's range reuses [`TextField`]), section by section: text, multi-select with "not", and the time
+//! section. Each shows the API's messages for its own parameter.
 
 use leptos::prelude::*;
 use serde_json::{Map, Value};
@@ -8,7 +8,96 @@ use crate::api::ApiError;
 use crate::form::Query;
 use crate::idea::strings;
 
-pub fn field_messages(errors: Signal<Option<ApiError>>, key: &'static str) -> impl IntoView {
+/// How a parameter is entered.
+#[derive(Clone, Copy)]
+pub enum Input {
+    /// Free text, with a hint shown while empty.
+    Text(&'static str),
+    /// Values from `/api/events/metadata`, with the `not_*` switch when the API has one.
+    Choice(Option<&'static str>),
+}
+
+#[derive(Clone, Copy)]
+pub struct Field {
+    pub key: &'static str,
+    label: &'static str,
+    input: Input,
+}
+
+const fn text(key: &'static str, label: &'static str, hint: &'static str) -> Field {
+    Field { key, label, input: Input::Text(hint) }
+}
+
+const fn choice(key: &'static str, label: &'static str, not: Option<&'static str>) -> Field {
+    Field { key, label, input: Input::Choice(not) }
+}
+
+/// Hawat's form sections and their fields; the time section (no fields here) is its own.
+pub const SECTIONS: [(&str, &[Field]); 5] = [
+    ("Time", &[]),
+    (
+        "Origin",
+        &[
+            text("source_addrs", "Source addresses", "IPv4/IPv6, CIDR or a-b, comma-separated"),
+            text("target_addrs", "Target addresses", "IPv4/IPv6, CIDR or a-b"),
+            text("host_addrs", "Host addresses (source or target)", "overrides source and target"),
+            text("source_ports", "Source ports", "22, 443"),
+            text("target_ports", "Target ports", "22, 443"),
+            text("host_ports", "Host ports", "overrides source and target"),
+            choice("source_types", "Source types", None),
+            choice("target_types", "Target types", None),
+            choice("host_types", "Host types", None),
+            choice("groups", "Abuse groups", Some("not_groups")),
+        ],
+    ),
+    (
+        "Event",
+        &[
+            choice("categories", "Categories", Some("not_categories")),
+            text("description", "Description contains", "case-insensitive"),
+            choice("protocols", "Protocols", Some("not_protocols")),
+            choice("severities", "Severities", Some("not_severities")),
+            choice("classes", "Classes", Some("not_classes")),
+        ],
+    ),
+    (
+        "Detector",
+        &[
+            choice("detectors", "Detectors", Some("not_detectors")),
+            choice("detector_types", "Detector types", Some("not_detector_types")),
+        ],
+    ),
+    ("Special", &[choice("inspection_errs", "Inspection errors", Some("not_inspection_errs"))]),
+];
+
+/// One section of the form.
+#[component]
+pub fn Section(
+    label: &'static str,
+    fields: &'static [Field],
+    form: RwSignal<Query>,
+    errors: Signal<Option<ApiError>>,
+    meta: RwSignal<Map<String, Value>>,
+) -> impl IntoView {
+    if fields.is_empty() {
+        return view! { <TimeSection form=form errors=errors/> }.into_any();
+    }
+    let inputs = fields
+        .iter()
+        .map(|f| match f.input {
+            Input::Text(hint) => {
+                view! { <TextField form=form errors=errors key=f.key label=f.label hint=hint/> }.into_any()
+            }
+            Input::Choice(not_key) => {
+                view! { <MultiField form=form errors=errors meta=meta key=f.key label=f.label not_key=not_key/> }
+                    .into_any()
+            }
+        })
+        .collect_view();
+    view! { <fieldset class="grid"><legend>{label}</legend>{inputs}</fieldset> }.into_any()
+}
+
+fn field_messages(errors: Signal<Option<ApiError>>, key: &'static str) -> impl IntoView {
     move || {
         errors
             .get()
@@ -42,13 +131,13 @@ pub fn TextField(
 /// A multi-select filled from `/api/events/metadata`, with "without value" and "any value",
 /// and a "not" switch where the API negates the field.
 #[component]
-pub fn MultiField(
+fn MultiField(
     form: RwSignal<Query>,
     errors: Signal<Option<ApiError>>,
     meta: RwSignal<Map<String, Value>>,
     key: &'static str,
     label: &'static str,
-    #[prop(optional)] not_key: Option<&'static str>,
+    not_key: Option<&'static str>,
 ) -> impl IntoView {
     let options = move || {
         let mut opts = vec![
@@ -93,7 +182,7 @@ pub fn MultiField(
 
 /// Detection or storage time (one at a time, as Hawat has it), absolute or relative.
 #[component]
-pub fn TimeSection(form: RwSignal<Query>, errors: Signal<Option<ApiError>>) -> impl IntoView {
+fn TimeSection(form: RwSignal<Query>, errors: Signal<Option<ApiError>>) -> impl IntoView {
     let storage = RwSignal::new(form.with_untracked(|f| !f.get("st_from").is_empty() || !f.get("st_to").is_empty()));
     let keys = move || if storage.get() { ("st_from", "st_to") } else { ("dt_from", "dt_to") };
     let switch = move |to_storage: bool| {
