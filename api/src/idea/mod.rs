@@ -15,13 +15,13 @@
 //!
 //! Unknown keys are kept: the message is stored as the bytes received.
 
+pub mod json;
 pub mod net;
 pub mod row;
 pub mod taxonomy;
 pub mod time;
 
-use serde_json::{Map, Value};
-
+use json::{Json, Object};
 pub use net::{Family, IpRange};
 pub use row::EventRow;
 
@@ -41,22 +41,17 @@ impl IdeaError {
 
 /// Parses and validates raw JSON bytes as one IDEA message.
 pub fn parse(raw: &[u8]) -> Result<EventRow, IdeaError> {
-    let v: Value = serde_json::from_slice(raw).map_err(|e| IdeaError::new("$", format!("not valid JSON: {e}")))?;
-    from_value(&v)
-}
-
-/// Validates an already-parsed JSON value as one IDEA message.
-pub fn from_value(v: &Value) -> Result<EventRow, IdeaError> {
+    let v = Json::parse(raw).map_err(|e| IdeaError::new("$", format!("not valid JSON: {e}")))?;
     let obj = v
         .as_object()
-        .ok_or_else(|| IdeaError::new("$", format!("an IDEA message must be a JSON object, got {}", time::kind(v))))?;
+        .ok_or_else(|| IdeaError::new("$", format!("an IDEA message must be a JSON object, got {}", v.kind())))?;
     validate_header(obj)?;
     row::map(obj)
 }
 
-fn validate_header(obj: &Map<String, Value>) -> Result<(), IdeaError> {
+fn validate_header(obj: &Object) -> Result<(), IdeaError> {
     match obj.get("Format") {
-        Some(Value::String(s)) if s == "IDEA0" => {}
+        Some(Json::Str(s)) if s == "IDEA0" => {}
         Some(other) => return Err(IdeaError::new("Format", format!("must be \"IDEA0\", got {other}"))),
         None => return Err(IdeaError::new("Format", "is required")),
     }
@@ -80,18 +75,18 @@ fn validate_header(obj: &Map<String, Value>) -> Result<(), IdeaError> {
     }
     for key in ["Description", "Note", "TLP"] {
         if let Some(s) = obj.get(key) {
-            if !s.is_string() {
-                return Err(IdeaError::new(key, format!("must be a string, got {}", time::kind(s))));
+            if s.as_str().is_none() {
+                return Err(IdeaError::new(key, format!("must be a string, got {}", s.kind())));
             }
         }
     }
     for key in ["Source", "Target", "Node", "Attach"] {
         if let Some(items) = obj.get(key) {
             for (i, item) in list(items).enumerate() {
-                if !item.is_object() {
+                if item.as_object().is_none() {
                     return Err(IdeaError::new(
                         format!("{key}[{i}]"),
-                        format!("must be an object, got {}", time::kind(item)),
+                        format!("must be an object, got {}", item.kind()),
                     ));
                 }
             }
@@ -101,30 +96,29 @@ fn validate_header(obj: &Map<String, Value>) -> Result<(), IdeaError> {
 }
 
 /// A non-negative integer, also when written as a string of digits.
-pub(crate) fn as_u64(v: &Value) -> Option<u64> {
+pub(crate) fn as_u64(v: &Json) -> Option<u64> {
     v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
 /// Items of a list-valued IDEA key; a bare scalar counts as a one-element list (lenient rule).
-pub(crate) fn list(v: &Value) -> impl Iterator<Item = &Value> {
-    let items: &[Value] = match v {
-        Value::Array(a) => a,
-        Value::Null => &[],
+pub(crate) fn list<'v, 'a>(v: &'v Json<'a>) -> std::slice::Iter<'v, Json<'a>> {
+    let items: &[Json] = match v {
+        Json::List(a) => a,
+        Json::Null => &[],
         other => std::slice::from_ref(other),
     };
     items.iter()
 }
 
-/// The strings of a list-valued key, each checked to be a string.
-pub(crate) fn strings(v: Option<&Value>, path: &str) -> Result<Vec<String>, IdeaError> {
+/// The strings of a list-valued key, each checked to be a string; `path` is only built
+/// for an error, since this runs for every item of every message.
+pub(crate) fn strings<'v>(v: Option<&'v Json>, path: impl Fn() -> String) -> Result<Vec<&'v str>, IdeaError> {
     let Some(v) = v else { return Ok(Vec::new()) };
     list(v)
         .enumerate()
         .map(|(i, item)| match item {
-            Value::String(s) => Ok(s.clone()),
-            other => {
-                Err(IdeaError::new(format!("{path}[{i}]"), format!("must be a string, got {}", time::kind(other))))
-            }
+            Json::Str(s) => Ok(&**s),
+            other => Err(IdeaError::new(format!("{}[{i}]", path()), format!("must be a string, got {}", other.kind()))),
         })
         .collect()
 }

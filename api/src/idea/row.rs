@@ -1,10 +1,8 @@
 //! The `events` row of one IDEA message (spec §2.1), built while validating it.
 
-use std::collections::BTreeSet;
-
 use chrono::NaiveDateTime;
-use serde_json::{Map, Value};
 
+use super::json::{Json, Object};
 use super::net::{Family, IpRange};
 use super::{is_category, is_id, list, strings, time, IdeaError};
 
@@ -45,15 +43,15 @@ impl EventRow {
 
 /// Addresses, ports, types and protocols gathered over all Source (or Target) items.
 #[derive(Default)]
-struct Side {
+struct Side<'v> {
     ips: Vec<IpRange>,
-    ports: BTreeSet<i32>,
-    types: BTreeSet<String>,
+    ports: Vec<i32>,
+    types: Vec<&'v str>,
 }
 
-pub(super) fn map(obj: &Map<String, Value>) -> Result<EventRow, IdeaError> {
+pub(super) fn map(obj: &Object) -> Result<EventRow, IdeaError> {
     let id = match obj.get("ID") {
-        Some(Value::String(s)) if is_id(s) => s.clone(),
+        Some(Json::Str(s)) if is_id(s) => s.to_string(),
         Some(other) => return Err(IdeaError::new("ID", format!("must match [a-zA-Z0-9._-]+, got {other}"))),
         None => return Err(IdeaError::new("ID", "is required")),
     };
@@ -62,7 +60,7 @@ pub(super) fn map(obj: &Map<String, Value>) -> Result<EventRow, IdeaError> {
         None => return Err(IdeaError::new("DetectTime", "is required")),
     };
     let category = categories(obj.get("Category"))?;
-    let mut protocols = BTreeSet::new();
+    let mut protocols = Vec::new();
     let source = side(obj.get("Source"), "Source", &mut protocols)?;
     let target = side(obj.get("Target"), "Target", &mut protocols)?;
     let (node_name, node_type) = nodes(obj.get("Node"))?;
@@ -74,11 +72,11 @@ pub(super) fn map(obj: &Map<String, Value>) -> Result<EventRow, IdeaError> {
         description: text(obj.get("Description")),
         source_ip: IpRange::merge(source.ips),
         target_ip: IpRange::merge(target.ips),
-        source_port: source.ports.into_iter().collect(),
-        target_port: target.ports.into_iter().collect(),
-        source_type: source.types.into_iter().collect(),
-        target_type: target.types.into_iter().collect(),
-        protocol: protocols.into_iter().collect(),
+        source_port: sorted(source.ports),
+        target_port: sorted(target.ports),
+        source_type: sorted(source.types.iter().map(|s| clean(s)).collect()),
+        target_type: sorted(target.types.iter().map(|s| clean(s)).collect()),
+        protocol: sorted(protocols),
         node_name,
         node_type,
         storagetime: private.storagetime,
@@ -93,20 +91,31 @@ pub(super) fn map(obj: &Map<String, Value>) -> Result<EventRow, IdeaError> {
     })
 }
 
+/// Sorted and deduplicated, as Mentat stores ports, types and protocols.
+fn sorted<T: Ord>(mut items: Vec<T>) -> Vec<T> {
+    items.sort_unstable();
+    items.dedup();
+    items
+}
+
 /// PostgreSQL text cannot hold NUL; detectors do send it (the corpus has such a message).
 fn clean(s: &str) -> String {
-    s.replace('\0', "")
+    if s.contains('\0') {
+        s.replace('\0', "")
+    } else {
+        s.to_owned()
+    }
 }
 
-fn text(v: Option<&Value>) -> Option<String> {
-    v.and_then(Value::as_str).map(clean)
+fn text(v: Option<&Json>) -> Option<String> {
+    v.and_then(Json::as_str).map(clean)
 }
 
-fn categories(v: Option<&Value>) -> Result<Vec<String>, IdeaError> {
+fn categories(v: Option<&Json>) -> Result<Vec<String>, IdeaError> {
     let Some(v) = v else {
         return Err(IdeaError::new("Category", "is required"));
     };
-    let cats = strings(Some(v), "Category")?;
+    let cats = strings(Some(v), || "Category".into())?;
     if cats.is_empty() {
         return Err(IdeaError::new("Category", "must hold at least one category"));
     }
@@ -116,64 +125,66 @@ fn categories(v: Option<&Value>) -> Result<Vec<String>, IdeaError> {
             format!("\"{bad}\" is not a category tag (e.g. Recon.Scanning)"),
         ));
     }
-    Ok(cats)
+    Ok(cats.into_iter().map(String::from).collect())
 }
 
-fn side(v: Option<&Value>, key: &str, protocols: &mut BTreeSet<String>) -> Result<Side, IdeaError> {
+fn side<'v>(v: Option<&'v Json>, key: &str, protocols: &mut Vec<String>) -> Result<Side<'v>, IdeaError> {
     let mut out = Side::default();
     let Some(v) = v else { return Ok(out) };
     for (i, item) in list(v).enumerate() {
-        let path = format!("{key}[{i}]");
         let Some(item) = item.as_object() else {
             continue;
         };
         for (k, fam) in [("IP4", Family::V4), ("IP6", Family::V6)] {
-            for (j, ip) in list(item.get(k).unwrap_or(&Value::Null)).enumerate() {
-                let s = ip.as_str().ok_or_else(|| {
-                    IdeaError::new(format!("{path}.{k}[{j}]"), format!("must be a string, got {}", time::kind(ip)))
-                })?;
-                let r = IpRange::parse_family(s, fam).map_err(|m| IdeaError::new(format!("{path}.{k}[{j}]"), m))?;
-                out.ips.push(r);
+            let Some(ips) = item.get(k) else { continue };
+            for (j, ip) in list(ips).enumerate() {
+                let at = || format!("{key}[{i}].{k}[{j}]");
+                let s =
+                    ip.as_str().ok_or_else(|| IdeaError::new(at(), format!("must be a string, got {}", ip.kind())))?;
+                out.ips.push(IpRange::parse_family(s, fam).map_err(|m| IdeaError::new(at(), m))?);
             }
         }
-        for (j, p) in list(item.get("Port").unwrap_or(&Value::Null)).enumerate() {
-            match super::as_u64(p) {
-                Some(n) if n <= 65535 => out.ports.insert(n as i32),
-                _ => {
-                    return Err(IdeaError::new(
-                        format!("{path}.Port[{j}]"),
-                        format!("must be a port number 0-65535, got {p}"),
-                    ))
+        if let Some(ports) = item.get("Port") {
+            for (j, p) in list(ports).enumerate() {
+                match super::as_u64(p) {
+                    Some(n) if n <= 65535 => out.ports.push(n as i32),
+                    _ => {
+                        return Err(IdeaError::new(
+                            format!("{key}[{i}].Port[{j}]"),
+                            format!("must be a port number 0-65535, got {p}"),
+                        ))
+                    }
                 }
-            };
+            }
         }
-        out.types.extend(strings(item.get("Type"), &format!("{path}.Type"))?.iter().map(|s| clean(s)));
-        let protos = strings(item.get("Proto"), &format!("{path}.Proto"))?;
+        out.types.extend(strings(item.get("Type"), || format!("{key}[{i}].Type"))?);
+        let protos = strings(item.get("Proto"), || format!("{key}[{i}].Proto"))?;
         protocols.extend(protos.iter().map(|s| clean(s).to_lowercase()));
     }
     Ok(out)
 }
 
-fn nodes(v: Option<&Value>) -> Result<(Vec<String>, Vec<String>), IdeaError> {
+fn nodes(v: Option<&Json>) -> Result<(Vec<String>, Vec<String>), IdeaError> {
     let mut names = Vec::new();
-    let mut types = BTreeSet::new();
-    for (i, node) in v.map(|v| list(v).collect::<Vec<_>>()).unwrap_or_default().into_iter().enumerate() {
+    let mut types = Vec::new();
+    let Some(v) = v else { return Ok((names, types)) };
+    for (i, node) in list(v).enumerate() {
         let Some(node) = node.as_object() else {
             continue;
         };
         match node.get("Name") {
-            Some(Value::String(s)) if !s.trim().is_empty() => names.push(clean(s)),
-            Some(Value::String(_)) | None => {}
+            Some(Json::Str(s)) if !s.trim().is_empty() => names.push(clean(s)),
+            Some(Json::Str(_)) | None => {}
             Some(other) => {
                 return Err(IdeaError::new(
                     format!("Node[{i}].Name"),
-                    format!("must be a string, got {}", time::kind(other)),
+                    format!("must be a string, got {}", other.kind()),
                 ))
             }
         }
-        types.extend(strings(node.get("Type"), &format!("Node[{i}].Type"))?.iter().map(|s| clean(s)));
+        types.extend(strings(node.get("Type"), || format!("Node[{i}].Type"))?.into_iter().map(clean));
     }
-    Ok((names, types.into_iter().collect()))
+    Ok((names, sorted(types)))
 }
 
 /// Mentat's private dictionary: `_Mentat` (V3) key by key over `_CESNET` (V1/V2).
@@ -189,29 +200,29 @@ struct Private {
 }
 
 impl Private {
-    fn read(obj: &Map<String, Value>) -> Result<Self, IdeaError> {
-        let dicts: Vec<(&str, &Map<String, Value>)> = ["_Mentat", "_CESNET"]
+    fn read(obj: &Object) -> Result<Self, IdeaError> {
+        let dicts: Vec<(&str, &Object)> = ["_Mentat", "_CESNET"]
             .into_iter()
-            .filter_map(|k| obj.get(k).and_then(Value::as_object).map(|d| (k, d)))
+            .filter_map(|k| obj.get(k).and_then(Json::as_object).map(|d| (k, d)))
             .collect();
-        let get = |key: &str| dicts.iter().find_map(|(name, d)| d.get(key).map(|v| (format!("{name}.{key}"), v)));
+        let get = |key: &str| dicts.iter().find_map(|(name, d)| d.get(key).map(|v| (*name, v)));
         let list_of = |key: &str| -> Result<Vec<String>, IdeaError> {
             match get(key) {
-                Some((path, v)) => Ok(strings(Some(v), &path)?.iter().map(|s| clean(s)).collect()),
+                Some((name, v)) => Ok(strings(Some(v), || format!("{name}.{key}"))?.into_iter().map(clean).collect()),
                 None => Ok(Vec::new()),
             }
         };
         let lower = |key: &str| -> Result<Option<String>, IdeaError> {
             match get(key) {
-                Some((_, Value::String(s))) => Ok(Some(clean(s).to_lowercase())),
-                Some((_, Value::Null)) | None => Ok(None),
-                Some((path, other)) => {
-                    Err(IdeaError::new(path, format!("must be a string, got {}", time::kind(other))))
+                Some((_, Json::Str(s))) => Ok(Some(clean(s).to_lowercase())),
+                Some((_, Json::Null)) | None => Ok(None),
+                Some((name, other)) => {
+                    Err(IdeaError::new(format!("{name}.{key}"), format!("must be a string, got {}", other.kind())))
                 }
             }
         };
         let storagetime = match get("StorageTime") {
-            Some((path, t)) => Some(time::parse(t).map_err(|m| IdeaError::new(path, m))?),
+            Some((name, t)) => Some(time::parse(t).map_err(|m| IdeaError::new(format!("{name}.StorageTime"), m))?),
             None => None,
         };
         Ok(Self {

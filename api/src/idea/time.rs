@@ -1,14 +1,14 @@
 //! IDEA timestamps: RFC 3339 with a mandatory zone, or Unix epoch seconds.
 //! Stored as naive UTC truncated to microseconds, like Mentat.
 
+use super::json::Json;
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
-use serde_json::Value;
 
 /// Parses an IDEA timestamp value into naive UTC.
-pub fn parse(v: &Value) -> Result<NaiveDateTime, String> {
+pub fn parse(v: &Json) -> Result<NaiveDateTime, String> {
     match v {
-        Value::String(s) => parse_str(s),
-        Value::Number(n) => {
+        Json::Str(s) => parse_str(s),
+        Json::Num(n) => {
             let secs = n.as_f64().ok_or_else(|| format!("{n} is not a valid epoch time"))?;
             let micros = (secs * 1e6).round();
             if !micros.is_finite() || micros.abs() > 1e17 {
@@ -18,7 +18,7 @@ pub fn parse(v: &Value) -> Result<NaiveDateTime, String> {
                 .map(|d| d.naive_utc())
                 .ok_or_else(|| format!("{n} is out of range for an epoch time"))
         }
-        other => Err(format!("expected an RFC 3339 timestamp string or epoch number, got {}", kind(other))),
+        other => Err(format!("expected an RFC 3339 timestamp string or epoch number, got {}", other.kind())),
     }
 }
 
@@ -40,37 +40,29 @@ pub fn render(t: &NaiveDateTime) -> String {
     }
 }
 
-pub(crate) fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+
+    fn json(text: &str) -> Json<'_> {
+        Json::parse(text.as_bytes()).unwrap()
+    }
 
     #[test]
     fn accepts_zones_fractions_separators_and_epochs() {
-        let utc = |v: Value| render(&parse(&v).unwrap());
-        assert_eq!(utc(json!("2012-11-03T10:00:07Z")), "2012-11-03T10:00:07Z");
-        assert_eq!(utc(json!("2012-11-03t10:00:07z")), "2012-11-03T10:00:07Z");
-        assert_eq!(utc(json!("2012-11-03 12:00:07+02:00")), "2012-11-03T10:00:07Z");
-        assert_eq!(utc(json!("2012-11-03T10:00:07.1234567Z")), "2012-11-03T10:00:07.123456Z");
-        assert_eq!(utc(json!(1352109607)), "2012-11-05T10:00:07Z");
-        assert_eq!(utc(json!(1352109607.5)), "2012-11-05T10:00:07.500000Z");
+        let utc = |v: Json| render(&parse(&v).unwrap());
+        assert_eq!(utc(json(r#""2012-11-03T10:00:07Z""#)), "2012-11-03T10:00:07Z");
+        assert_eq!(utc(json(r#""2012-11-03t10:00:07z""#)), "2012-11-03T10:00:07Z");
+        assert_eq!(utc(json(r#""2012-11-03 12:00:07+02:00""#)), "2012-11-03T10:00:07Z");
+        assert_eq!(utc(json(r#""2012-11-03T10:00:07.1234567Z""#)), "2012-11-03T10:00:07.123456Z");
+        assert_eq!(utc(json("1352109607")), "2012-11-05T10:00:07Z");
+        assert_eq!(utc(json("1352109607.5")), "2012-11-05T10:00:07.500000Z");
     }
 
     #[test]
     fn rejects_missing_zone_and_wrong_types() {
-        assert!(parse(&json!("2012-11-03T10:00:07")).unwrap_err().contains("time zone"));
-        assert!(parse(&json!(true)).unwrap_err().contains("a boolean"));
-        assert!(parse(&json!("yesterday")).is_err());
+        assert!(parse(&json(r#""2012-11-03T10:00:07""#)).unwrap_err().contains("time zone"));
+        assert!(parse(&json("true")).unwrap_err().contains("a boolean"));
+        assert!(parse(&json(r#""yesterday""#)).is_err());
     }
 }

@@ -76,21 +76,31 @@ impl AddrSearch<'_> {
         Expr::cust_with_values(sql.text, sql.values)
     }
 
-    /// A wide range (a /16) in a day or two: the day's events, found by time, are fewer than the
+    /// The number of events matching, counted from the address tables alone; only exact
+    /// when nothing but addresses of one kind and detection-time bounds is asked for.
+    pub fn count(&self) -> Expr {
+        let mut sql = Sql::default();
+        sql.push("(SELECT count(DISTINCT c.id) FROM (");
+        self.plain_arms(&mut sql);
+        sql.push(") c)");
+        Expr::cust_with_values(sql.text, sql.values)
+    }
+
+    /// A wide range in a day or two: the day's events, found by time, are fewer than the
     /// range's address rows over all time, so test each event's own ranges (`x && ANY(...)`,
-    /// exact, as Mentat does) and let the planner use the time index.
-    fn wide_in_short_window(&self) -> bool {
+    /// exact, as Mentat does) and let the planner use the time index. Whole /16 networks do
+    /// not count as wide: `events_net16` finds them by time.
+    pub fn wide_in_short_window(&self) -> bool {
         let short = match (self.from, self.to) {
             (Some(a), Some(b)) => b - a <= chrono::TimeDelta::days(SHORT_WINDOW_DAYS),
             _ => false,
         };
-        let wide = self.dirs.iter().flat_map(|(_, a)| a.iter()).any(|r| {
-            let (lo, hi) = r.bounds();
-            let width = hi - lo;
-            match r.family() {
-                crate::idea::Family::V4 => width >= WIDE,
-                crate::idea::Family::V6 => width >= WIDE << 64,
+        let wide = self.dirs.iter().flat_map(|(_, a)| a.iter()).any(|r| match *r {
+            IpRange::V4 { lo, hi } => {
+                let edges = split16(lo, hi).map_or(vec![(lo, hi)], |(_, edges)| edges);
+                edges.iter().any(|(lo, hi)| u128::from(hi - lo) >= WIDE)
             }
+            IpRange::V6 { lo, hi } => hi - lo >= WIDE << 64,
         });
         short && wide && self.top.is_none()
     }
@@ -108,28 +118,40 @@ impl AddrSearch<'_> {
         Expr::cust_with_values(sql.text, sql.values)
     }
 
-    /// One arm per direction, its values ORed.
+    /// Per direction, one arm over `events_addr` (its values ORed) and, for whole /16
+    /// networks, one over `events_net16`.
     fn plain_arms(&self, sql: &mut Sql) {
         for (i, (dir, addrs)) in self.dirs.iter().enumerate() {
             if i > 0 {
                 sql.push(" UNION ALL ");
             }
-            sql.push(&format!("SELECT a.id FROM events_addr a WHERE a.dir = '{dir}' AND ("));
-            for (j, a) in addrs.iter().enumerate() {
-                if j > 0 {
-                    sql.push(" OR ");
-                }
-                let ranges = format!("(a.v4 IS NULL AND a.ip && {}::text::iprange)", sql.bind(a.to_string()));
-                match *a {
-                    IpRange::V4 { lo, hi } => {
+            let mut blocks = Vec::new();
+            let mut terms = Vec::new();
+            for a in addrs.iter() {
+                if let IpRange::V4 { lo, hi } = *a {
+                    let edges = match split16(lo, hi) {
+                        Some((whole, edges)) => {
+                            blocks.extend(whole);
+                            edges
+                        }
+                        None => vec![(lo, hi)],
+                    };
+                    for (lo, hi) in edges {
                         let (lo, hi) = (sql.bind(i64::from(lo)), sql.bind(i64::from(hi)));
-                        sql.push(&format!("a.v4 BETWEEN {lo} AND {hi} OR {ranges}"));
+                        terms.push(format!("a.v4 BETWEEN {lo} AND {hi}"));
                     }
-                    IpRange::V6 { .. } => sql.push(&ranges),
                 }
+                terms.push(format!("(a.v4 IS NULL AND a.ip && {}::text::iprange)", sql.bind(a.to_string())));
             }
-            sql.push(")");
-            self.time_bounds(sql);
+            sql.push(&format!("SELECT a.id FROM events_addr a WHERE a.dir = '{dir}' AND ({})", terms.join(" OR ")));
+            self.time_bounds(sql, "a");
+            if !blocks.is_empty() {
+                let blocks = sql.bind(blocks);
+                sql.push(&format!(
+                    " UNION ALL SELECT n.id FROM events_net16 n WHERE n.dir = '{dir}' AND n.net16 = ANY({blocks}::int4[])"
+                ));
+                self.time_bounds(sql, "n");
+            }
         }
     }
 
@@ -150,7 +172,7 @@ impl AddrSearch<'_> {
                     }
                     first = false;
                     sql.push(&format!("(SELECT a.id FROM events_addr a WHERE a.dir = '{dir}' AND {kind}"));
-                    self.time_bounds(sql);
+                    self.time_bounds(sql, "a");
                     if let Some(cur) = top.after {
                         let (t, id) = (sql.bind(cur.time), sql.bind(cur.id.clone()));
                         sql.push(&format!(" AND (a.detecttime, a.id) {op} ({t}, {id})"));
@@ -162,12 +184,53 @@ impl AddrSearch<'_> {
         sql.push(") c");
     }
 
-    fn time_bounds(&self, sql: &mut Sql) {
+    fn time_bounds(&self, sql: &mut Sql, table: &str) {
         for (bound, op) in [(self.from, ">="), (self.to, "<=")] {
             if let Some(t) = bound {
                 let p = sql.bind(t);
-                sql.push(&format!(" AND a.detecttime {op} {p}"));
+                sql.push(&format!(" AND {table}.detecttime {op} {p}"));
             }
         }
+    }
+}
+
+/// Most /16 networks one lookup lists (a /8); a wider range is read by address alone.
+const MAX_BLOCKS: u64 = 256;
+
+/// The whole /16 networks inside `lo..=hi` and the addresses left over at either end, or
+/// None when the range holds no whole network or too many.
+fn split16(lo: u32, hi: u32) -> Option<(Vec<i32>, Vec<(u32, u32)>)> {
+    let (lo, hi) = (u64::from(lo), u64::from(hi));
+    let first = lo.div_ceil(1 << 16);
+    let end = (hi + 1) >> 16;
+    if first >= end || end - first > MAX_BLOCKS {
+        return None;
+    }
+    let blocks = (first..end).map(|b| b as i32).collect();
+    let mut edges = Vec::new();
+    if lo < first << 16 {
+        edges.push((lo as u32, ((first << 16) - 1) as u32));
+    }
+    if hi >= end << 16 {
+        edges.push(((end << 16) as u32, hi as u32));
+    }
+    Some((blocks, edges))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split16;
+
+    #[test]
+    fn ranges_split_into_whole_networks_and_edges() {
+        let ip = |s: &str| u32::from(s.parse::<std::net::Ipv4Addr>().unwrap());
+        assert_eq!(split16(ip("10.1.0.0"), ip("10.1.255.255")), Some((vec![0x0a01], vec![])));
+        assert_eq!(
+            split16(ip("10.0.128.0"), ip("10.2.127.255")),
+            Some((vec![0x0a01], vec![(ip("10.0.128.0"), ip("10.0.255.255")), (ip("10.2.0.0"), ip("10.2.127.255"))]))
+        );
+        assert_eq!(split16(ip("255.255.0.0"), ip("255.255.255.255")), Some((vec![0xffff], vec![])));
+        assert_eq!(split16(ip("10.1.0.0"), ip("10.1.255.254")), None, "no whole network");
+        assert_eq!(split16(ip("10.0.0.0"), ip("12.0.0.0")), None, "more than a /8");
     }
 }

@@ -1,5 +1,5 @@
-//! Bulk loading: one transaction per batch, binary COPY into `events`, `events_json` and
-//! `events_addr`.
+//! Bulk loading: one transaction per batch, binary COPY into `events`, `events_json`,
+//! `events_addr` and `events_net16`.
 //!
 //! The COPY is optimistic: new IDs are the common case, so a batch first goes in without
 //! looking. A unique violation (an ID already stored, perhaps by a concurrent writer) rolls
@@ -127,6 +127,16 @@ impl PreparedRow {
             .map(move |ip| (SOURCE, ip, v4(ip)))
             .chain(r.target_ip.iter().map(move |ip| (TARGET, ip, v4(ip))))
     }
+
+    /// (direction, /16 network) rows of `events_net16`: each network holding one of the
+    /// event's single IPv4 addresses, once.
+    pub fn nets16(&self) -> Vec<(i8, i32)> {
+        let mut nets: Vec<(i8, i32)> =
+            self.addresses().filter_map(|(dir, _, v4)| v4.map(|a| (dir, (a >> 16) as i32))).collect();
+        nets.sort_unstable();
+        nets.dedup();
+        nets
+    }
 }
 
 fn event_types(t: &IpTypes) -> Vec<Type> {
@@ -249,6 +259,16 @@ async fn copy_batch<'r>(
         for r in &fresh {
             for (dir, ip, v4) in r.addresses() {
                 w.as_mut().write(&[&r.event.row.id, &dir, ip, &v4, &r.event.row.detecttime]).await?;
+            }
+        }
+        w.finish().await?;
+
+        let sink = tx.copy_in("COPY events_net16 (id, dir, net16, detecttime) FROM STDIN (FORMAT binary)").await?;
+        let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::CHAR, Type::INT4, Type::TIMESTAMP]);
+        pin_mut!(w);
+        for r in &fresh {
+            for (dir, net) in r.nets16() {
+                w.as_mut().write(&[&r.event.row.id, &dir, &net, &r.event.row.detecttime]).await?;
             }
         }
         w.finish().await?;

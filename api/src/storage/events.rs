@@ -66,6 +66,13 @@ impl EventStore {
                 )
                 .await?;
             }
+            for (dir, net) in row.nets16() {
+                tx.execute(
+                    "INSERT INTO events_net16 (id, dir, net16, detecttime) VALUES ($1, $2, $3, $4)",
+                    &[&id, &dir, &net, &row.event.row.detecttime],
+                )
+                .await?;
+            }
             tx.commit().await
         })
         .map_err(|e| match e {

@@ -62,9 +62,18 @@ impl SearchParams {
     fn addr_top(&self) -> Option<Top<'_>> {
         let (col, dir) = self.effective_sort()?;
         let limit = u64::from(self.limit?);
+        let singles = self.only_addresses().is_some_and(|a| a.iter().all(|a| a.bounds().0 == a.bounds().1));
+        if !matches!(col, Events::Detecttime) || !singles {
+            return None;
+        }
+        Some(Top { rows: self.offset() + limit, dir, after: self.after.as_ref() })
+    }
+
+    /// The addresses, when the search is addresses of one kind (source, target or host) and
+    /// detection-time bounds alone, apart from sorting and paging.
+    fn only_addresses(&self) -> Option<&[IpRange]> {
         let groups = [&self.host_addrs, &self.source_addrs, &self.target_addrs];
         let used: Vec<&Vec<IpRange>> = groups.into_iter().filter(|g| !g.is_empty()).collect();
-        let singles = used.len() == 1 && used[0].iter().all(|a| a.bounds().0 == a.bounds().1);
         let rest = SearchParams {
             dt_from: None,
             dt_to: None,
@@ -77,10 +86,29 @@ impl SearchParams {
             after: None,
             ..self.clone()
         };
-        if !matches!(col, Events::Detecttime) || !singles || rest != SearchParams::default() {
+        (used.len() == 1 && rest == SearchParams::default()).then(|| used[0].as_slice())
+    }
+
+    /// The address lookups of these parameters: host, or source and target (ANDed).
+    fn addr_searches(&self) -> Vec<AddrSearch<'_>> {
+        let search = |dirs| AddrSearch { dirs, from: self.dt_from, to: self.dt_to, top: self.addr_top() };
+        if !self.host_addrs.is_empty() {
+            return vec![search(vec![('s', &self.host_addrs), ('t', &self.host_addrs)])];
+        }
+        [('s', &self.source_addrs), ('t', &self.target_addrs)]
+            .into_iter()
+            .filter(|(_, addrs)| !addrs.is_empty())
+            .map(|(dir, addrs)| search(vec![(dir, addrs.as_slice())]))
+            .collect()
+    }
+
+    /// A count answered from the address tables alone (see `addr`), when that is exact.
+    fn addr_count(&self) -> Option<Expr> {
+        if self.after.is_some() || self.only_addresses().is_none() {
             return None;
         }
-        Some(Top { rows: self.offset() + limit, dir, after: self.after.as_ref() })
+        let search = self.addr_searches().pop()?;
+        (!search.wide_in_short_window()).then(|| search.count())
     }
 
     /// The WHERE condition shared by every statement kind.
@@ -99,18 +127,8 @@ impl SearchParams {
                 c = c.add(time(col, op, v));
             }
         }
-        let search = |dirs: Vec<(char, &'_ [IpRange])>| {
-            AddrSearch { dirs, from: self.dt_from, to: self.dt_to, top: self.addr_top() }.filter()
-        };
-        if !self.host_addrs.is_empty() {
-            c = c.add(search(vec![('s', &self.host_addrs), ('t', &self.host_addrs)]));
-        } else {
-            if !self.source_addrs.is_empty() {
-                c = c.add(search(vec![('s', &self.source_addrs)]));
-            }
-            if !self.target_addrs.is_empty() {
-                c = c.add(search(vec![('t', &self.target_addrs)]));
-            }
+        for search in self.addr_searches() {
+            c = c.add(search.filter());
         }
         c = add_host_pair(c, &self.host_ports, &self.source_ports, &self.target_ports, port_filter);
         if !self.host_types.is_empty() {
@@ -168,6 +186,9 @@ impl SearchParams {
         q.from(Events::Table).cond_where(self.condition());
         match kind {
             QueryKind::Count => {
+                if let Some(count) = self.addr_count() {
+                    return Query::select().expr(count).to_owned();
+                }
                 q.expr(Expr::cust("count(*)"));
                 return q;
             }
@@ -375,14 +396,35 @@ mod tests {
     fn a_wide_range_in_a_short_window_is_tested_per_event() {
         let day = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap().naive_utc();
         let wide = SearchParams {
+            target_addrs: vec![IpRange::parse("195.113.0.0/17").unwrap()],
+            dt_from: Some(day),
+            dt_to: Some(day + chrono::TimeDelta::days(1)),
+            ..Default::default()
+        };
+        assert!(wide.mogrify(QueryKind::Count).contains("'195.113.0.0/17'::text::iprange && ANY(events.target_ip)"));
+        let long = SearchParams { dt_to: Some(day + chrono::TimeDelta::days(30)), ..wide.clone() };
+        assert!(long.mogrify(QueryKind::Count).contains("events_addr"));
+    }
+
+    #[test]
+    fn whole_networks_are_read_by_network_and_counted_without_events() {
+        let day = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap().naive_utc();
+        let net = SearchParams {
             target_addrs: vec![IpRange::parse("195.113.0.0/16").unwrap()],
             dt_from: Some(day),
             dt_to: Some(day + chrono::TimeDelta::days(1)),
             ..Default::default()
         };
-        assert!(wide.mogrify(QueryKind::Count).contains("'195.113.0.0/16'::text::iprange && ANY(events.target_ip)"));
-        let long = SearchParams { dt_to: Some(day + chrono::TimeDelta::days(30)), ..wide.clone() };
-        assert!(long.mogrify(QueryKind::Count).contains("events_addr"));
+        let count = net.mogrify(QueryKind::Count);
+        assert!(count.starts_with("SELECT (SELECT count(DISTINCT c.id) FROM ("), "{count}");
+        assert!(
+            count.contains("n.net16 = ANY(ARRAY [50033]::int4[])") && !count.contains("FROM \"events\""),
+            "{count}"
+        );
+        let filtered = SearchParams { categories: Values::of(["Test"]), ..net.clone() };
+        assert!(filtered.mogrify(QueryKind::Count).contains("count(*)"), "other filters count events");
+        let both = SearchParams { source_addrs: net.target_addrs.clone(), ..net.clone() };
+        assert!(both.mogrify(QueryKind::Count).contains("count(*)"), "source and target are ANDed");
     }
 
     #[test]

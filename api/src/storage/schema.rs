@@ -7,12 +7,15 @@ mod embedded {
     refinery::embed_migrations!("../migrations");
 }
 
-const INDEXES_SQL: &str = include_str!("../../../migrations/V2__indexes.sql");
+/// The migrations that create the default index set, for index_create/index_drop.
+const INDEX_MIGRATIONS: [&str; 2] =
+    [include_str!("../../../migrations/V2__indexes.sql"), include_str!("../../../migrations/V6__net16.sql")];
 /// Every table the schema creates, for drop and status.
 pub(crate) const TABLES: &[&str] = &[
     "events",
     "events_json",
     "events_addr",
+    "events_net16",
     "thresholds",
     "events_thresholded",
     "enum_category",
@@ -88,15 +91,14 @@ impl EventStore {
 
     /// Mentat's `index_create`: the default index set (idempotent).
     pub async fn index_create(&self) -> Result<()> {
-        with_client!(self, |c| c.batch_execute(INDEXES_SQL))
+        let sql = default_indexes().collect::<Vec<_>>().join(";\n");
+        with_client!(self, |c| c.batch_execute(&sql))
     }
 
     /// Mentat's `index_drop`: drops every index of the default set (keys stay).
     pub async fn index_drop(&self) -> Result<()> {
-        let names: Vec<&str> = INDEXES_SQL
-            .lines()
-            .filter_map(|l| l.split("IF NOT EXISTS ").nth(1))
-            .filter_map(|rest| rest.split_whitespace().next())
+        let names: Vec<String> = default_indexes()
+            .filter_map(|stmt| stmt.split("IF NOT EXISTS ").nth(1)?.split_whitespace().next().map(String::from))
             .collect();
         let sql = format!("DROP INDEX IF EXISTS {}", names.join(", "));
         with_client!(self, |c| c.batch_execute(&sql))
@@ -112,4 +114,15 @@ impl EventStore {
         let row = with_client!(self, |c| c.query_one("SELECT max(version) FROM refinery_schema_history", &[]))?;
         Ok(row.get(0))
     }
+}
+
+/// The `CREATE INDEX` statements of the index migrations (their other statements create
+/// tables and fill them, which only a migration may do once).
+fn default_indexes() -> impl Iterator<Item = String> {
+    INDEX_MIGRATIONS.into_iter().flat_map(|file| {
+        let code: Vec<&str> = file.lines().filter(|l| !l.trim_start().starts_with("--")).collect();
+        let code = code.join("\n");
+        let stmts: Vec<String> = code.split(';').map(str::trim).map(String::from).collect();
+        stmts.into_iter().filter(|stmt| stmt.starts_with("CREATE INDEX"))
+    })
 }

@@ -43,7 +43,7 @@ const SETTINGS: &[&str] = &[
 fn time_column_of(table: &str) -> Option<&'static str> {
     match table {
         "events" => Some("cesnet_storagetime"),
-        "events_addr" => Some("detecttime"),
+        "events_addr" | "events_net16" => Some("detecttime"),
         "thresholds" => Some("ttltime"),
         "events_thresholded" => Some("createtime"),
         "statistics_seen" => Some("storagetime"),

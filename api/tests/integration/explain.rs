@@ -19,9 +19,12 @@ async fn main_query_shapes_use_indexes() {
     let addr = crate::model::Msg::new(&msgs[1234]).sources[0];
     let one = IpRange::parse(&std::net::Ipv4Addr::from(addr.1 as u32).to_string()).unwrap();
     let net = IpRange::parse(&format!("{}/24", std::net::Ipv4Addr::from(addr.1 as u32))).unwrap();
+    let target =
+        msgs.iter().map(crate::model::Msg::new).find_map(|m| m.targets.iter().find(|t| !t.0).copied()).unwrap();
+    let net16 = IpRange::parse(&format!("{}/16", std::net::Ipv4Addr::from(target.1 as u32))).unwrap();
     let week = Some(newest - TimeDelta::days(7));
     let latest = SortBy::parse("time.desc");
-    let shapes: [(&str, SearchParams, &[&str]); 7] = [
+    let shapes: [(&str, SearchParams, &[&str]); 8] = [
         (
             "latest 100 in 7 days",
             SearchParams { dt_from: week, sortby: latest, limit: Some(100), ..Default::default() },
@@ -62,6 +65,16 @@ async fn main_query_shapes_use_indexes() {
             "rare category, all time",
             SearchParams { categories: Values::of(["Test"]), ..Default::default() },
             &["events_combined_idx"],
+        ),
+        (
+            "target /16 + 1 day",
+            SearchParams {
+                target_addrs: vec![net16],
+                dt_from: Some(newest - TimeDelta::days(1)),
+                dt_to: Some(newest),
+                ..Default::default()
+            },
+            &["events_net16_idx"],
         ),
         (
             "storage time window",

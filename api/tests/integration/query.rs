@@ -363,7 +363,15 @@ async fn delete_events_removes_exactly_the_matches_and_their_side_rows() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!((orphans, orphans_json), (0, 0));
+    let orphans_net16: i64 = c
+        .query_one(
+            "SELECT count(*) FROM events_net16 n WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = n.id)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!((orphans, orphans_json, orphans_net16), (0, 0, 0));
     assert!(db.store.delete_event(&all[0].id).await.unwrap());
     assert!(!db.store.delete_event(&all[0].id).await.unwrap());
     db.drop().await;
@@ -392,8 +400,8 @@ async fn hawat_form_parameters_search_like_the_typed_ones() {
     db.drop().await;
 }
 
-/// Addresses and detection times alone are counted from `events_addr` (wide IPv4 ranges by
-/// their /16 buckets); every such count must still equal the model's.
+/// Addresses and detection times alone are counted from `events_addr` and `events_net16`
+/// (whole /16 networks); every such count must still equal the model's.
 #[tokio::test]
 async fn address_only_counts_match_the_model() {
     let (db, all) = seeded().await;
@@ -405,6 +413,7 @@ async fn address_only_counts_match_the_model() {
         (1, "128.0.0.0/2"),
         (2, "10.0.0.0/12"),
         (0, "192.0.0.0/16"),
+        (1, "195.113.128.0-195.115.127.255"),
         (3, "1.0.0.0-100.255.0.0"),
         (0, "::/0"),
         (1, "2001:db8::/32"),
