@@ -43,10 +43,10 @@ impl EventRow {
 
 /// Addresses, ports, types and protocols gathered over all Source (or Target) items.
 #[derive(Default)]
-struct Side<'v> {
+struct Side {
     ips: Vec<IpRange>,
     ports: Vec<i32>,
-    types: Vec<&'v str>,
+    types: Vec<String>,
 }
 
 pub(super) fn map(obj: &Object) -> Result<EventRow, IdeaError> {
@@ -74,8 +74,8 @@ pub(super) fn map(obj: &Object) -> Result<EventRow, IdeaError> {
         target_ip: IpRange::merge(target.ips),
         source_port: sorted(source.ports),
         target_port: sorted(target.ports),
-        source_type: sorted(source.types.iter().map(|s| clean(s)).collect()),
-        target_type: sorted(target.types.iter().map(|s| clean(s)).collect()),
+        source_type: sorted(source.types),
+        target_type: sorted(target.types),
         protocol: sorted(protocols),
         node_name,
         node_type,
@@ -128,7 +128,7 @@ fn categories(v: Option<&Json>) -> Result<Vec<String>, IdeaError> {
     Ok(cats.into_iter().map(String::from).collect())
 }
 
-fn side<'v>(v: Option<&'v Json>, key: &str, protocols: &mut Vec<String>) -> Result<Side<'v>, IdeaError> {
+fn side(v: Option<&Json>, key: &str, protocols: &mut Vec<String>) -> Result<Side, IdeaError> {
     let mut out = Side::default();
     let Some(v) = v else { return Ok(out) };
     for (i, item) in list(v).enumerate() {
@@ -157,7 +157,7 @@ fn side<'v>(v: Option<&'v Json>, key: &str, protocols: &mut Vec<String>) -> Resu
                 }
             }
         }
-        out.types.extend(strings(item.get("Type"), || format!("{key}[{i}].Type"))?);
+        out.types.extend(strings(item.get("Type"), || format!("{key}[{i}].Type"))?.into_iter().map(clean));
         let protos = strings(item.get("Proto"), || format!("{key}[{i}].Proto"))?;
         protocols.extend(protos.iter().map(|s| clean(s).to_lowercase()));
     }

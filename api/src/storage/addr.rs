@@ -32,6 +32,7 @@ pub(crate) struct AddrSearch<'a> {
 }
 
 /// The first `rows` matches in detection-time order, after an optional cursor.
+#[derive(Clone, Copy)]
 pub(crate) struct Top<'a> {
     pub rows: u64,
     pub dir: SortDir,
@@ -77,20 +78,24 @@ impl AddrSearch<'_> {
     }
 
     /// The number of events matching, counted from the address tables alone; only exact
-    /// when nothing but addresses of one kind and detection-time bounds is asked for.
-    pub fn count(&self) -> Expr {
+    /// when nothing but addresses of one kind and detection-time bounds is asked for. None
+    /// where testing each event of the window is faster (see `filter`).
+    pub fn count(&self) -> Option<Expr> {
+        if self.wide_in_short_window() {
+            return None;
+        }
         let mut sql = Sql::default();
         sql.push("(SELECT count(DISTINCT c.id) FROM (");
         self.plain_arms(&mut sql);
         sql.push(") c)");
-        Expr::cust_with_values(sql.text, sql.values)
+        Some(Expr::cust_with_values(sql.text, sql.values))
     }
 
     /// A wide range in a day or two: the day's events, found by time, are fewer than the
     /// range's address rows over all time, so test each event's own ranges (`x && ANY(...)`,
     /// exact, as Mentat does) and let the planner use the time index. Whole /16 networks do
     /// not count as wide: `events_net16` finds them by time.
-    pub fn wide_in_short_window(&self) -> bool {
+    fn wide_in_short_window(&self) -> bool {
         let short = match (self.from, self.to) {
             (Some(a), Some(b)) => b - a <= chrono::TimeDelta::days(SHORT_WINDOW_DAYS),
             _ => false,
