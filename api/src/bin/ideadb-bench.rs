@@ -32,13 +32,15 @@ struct Args {
     /// Reuse an already loaded benchmark database (skips generation and ingest).
     #[arg(long)]
     reuse: bool,
-    /// Run only these parts (with --reuse): search, api, stats.
+    /// Run only these parts: ingest (generation and every ingest), or with --reuse: search,
+    /// api, stats.
     #[arg(long, value_delimiter = ',')]
     only: Vec<Part>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Part {
+    Ingest,
     Search,
     Api,
     Stats,
@@ -56,18 +58,27 @@ async fn main() -> anyhow::Result<()> {
     machine();
 
     let main_db = "ideadb_bench";
-    if !args.reuse {
+    let runs = |p: Part| args.only.is_empty() || args.only.contains(&p);
+    if !args.reuse && runs(Part::Ingest) {
         let data = work.join("events.ndjson");
         let t = Instant::now();
         gen(&bin, &data, args.events, args.days)?;
         println!("generated {} events in {:.1} s", args.events, t.elapsed().as_secs_f64());
         compare_ingest(&admin, &bin, &work, args.compare_events, args.days).await?;
         println!("\n## Ingest, full data set ({} events over {} days, full index set)", args.events, args.days);
-        let (secs, rss) = ingest(&admin, &bin, main_db, &data)?;
-        println!("ours: {:.0} events/s sustained ({:.1} s), peak RSS {:.0} MB", args.events as f64 / secs, secs, rss);
+        let (bare, _) = ingest(&admin, &bin, "ideadb_bench_bare", &data, Indexes::KeysOnly).await?;
+        psql(&admin, "DROP DATABASE IF EXISTS ideadb_bench_bare WITH (FORCE)")?;
+        let (secs, rss) = ingest(&admin, &bin, main_db, &data, Indexes::Full).await?;
+        let rate = |s: f64| args.events as f64 / s;
+        println!("ours: {:.0} events/s sustained ({secs:.1} s), peak RSS {rss:.0} MB", rate(secs));
+        println!(
+            "the same with primary keys only (no secondary index on any table): {:.0} events/s ({bare:.1} s); \
+             the full index set runs at {:.0}% of that",
+            rate(bare),
+            100.0 * bare / secs
+        );
         std::fs::remove_file(&data).ok();
     }
-    let runs = |p: Part| args.only.is_empty() || args.only.contains(&p);
     if runs(Part::Search) {
         search(&admin, main_db, end, args.days, args.runs).await?;
     }
@@ -119,11 +130,22 @@ fn gen(bin: &Path, out: &Path, count: u64, days: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Indexes {
+    Full,
+    /// Mentat's `index_drop`: what the heaps and primary keys alone cost, the ceiling of
+    /// any index design.
+    KeysOnly,
+}
+
 /// Runs `ideadb ingest` into a fresh database; returns seconds and peak RSS in MB.
-fn ingest(admin: &str, bin: &Path, db: &str, data: &Path) -> anyhow::Result<(f64, f64)> {
+async fn ingest(admin: &str, bin: &Path, db: &str, data: &Path, indexes: Indexes) -> anyhow::Result<(f64, f64)> {
     let url = fresh_db(admin, db)?;
     let st = Command::new(bin).args(["migrate"]).env("DATABASE_URL", &url).output()?;
     ensure!(st.status.success(), "migrate: {}", String::from_utf8_lossy(&st.stderr));
+    if indexes == Indexes::KeysOnly {
+        EventStore::new(&StoreConfig::new(url.clone()))?.index_drop().await?;
+    }
     let t = Instant::now();
     let mut child = Command::new(bin).args(["ingest", data.to_str().unwrap()]).env("DATABASE_URL", &url).spawn()?;
     let status = format!("/proc/{}/status", child.id());
@@ -148,7 +170,7 @@ async fn compare_ingest(admin: &str, bin: &Path, work: &Path, n: u64, days: u32)
     let data: PathBuf = work.join("compare.ndjson");
     gen(bin, &data, n, days)?;
     println!("\n## Ingest, side by side ({n} events into an empty database, full index set)");
-    let (ours, rss) = ingest(admin, bin, "ideadb_bench_cmp", &data)?;
+    let (ours, rss) = ingest(admin, bin, "ideadb_bench_cmp", &data, Indexes::Full).await?;
     let ours_rate = n as f64 / ours;
     println!("ours (validate + binary COPY, 2 writers): {ours_rate:.0} events/s, peak RSS {rss:.0} MB");
 
@@ -648,7 +670,7 @@ async fn statistics(admin: &str, bin: &Path, db: &str, work: &Path, runs: usize)
         lines.push('\n');
     }
     std::fs::write(&data, lines)?;
-    ingest(admin, bin, live_db, &data)?;
+    ingest(admin, bin, live_db, &data, Indexes::Full).await?;
     std::fs::remove_file(&data).ok();
     let live = EventStore::new(&StoreConfig::new(live_url))?;
     let mut whole = Vec::new();
