@@ -66,9 +66,12 @@ async fn main() -> anyhow::Result<()> {
         println!("generated {} events in {:.1} s", args.events, t.elapsed().as_secs_f64());
         compare_ingest(&admin, &bin, &work, args.compare_events, args.days).await?;
         println!("\n## Ingest, full data set ({} events over {} days, full index set)", args.events, args.days);
-        let (bare, _) = ingest(&admin, &bin, "ideadb_bench_bare", &data, Indexes::KeysOnly).await?;
+        // The heaps and primary keys alone (Mentat's index_drop): the ceiling of any index design.
+        let bare_url = migrated_db(&admin, &bin, "ideadb_bench_bare")?;
+        EventStore::new(&StoreConfig::new(bare_url.clone()))?.index_drop().await?;
+        let (bare, _) = ingest(&bin, &bare_url, &data)?;
         psql(&admin, "DROP DATABASE IF EXISTS ideadb_bench_bare WITH (FORCE)")?;
-        let (secs, rss) = ingest(&admin, &bin, main_db, &data, Indexes::Full).await?;
+        let (secs, rss) = ingest(&bin, &migrated_db(&admin, &bin, main_db)?, &data)?;
         let rate = |s: f64| args.events as f64 / s;
         println!("ours: {:.0} events/s sustained ({secs:.1} s), peak RSS {rss:.0} MB", rate(secs));
         println!(
@@ -130,24 +133,18 @@ fn gen(bin: &Path, out: &Path, count: u64, days: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Indexes {
-    Full,
-    /// Mentat's `index_drop`: what the heaps and primary keys alone cost, the ceiling of
-    /// any index design.
-    KeysOnly,
-}
-
-/// Runs `ideadb ingest` into a fresh database; returns seconds and peak RSS in MB.
-async fn ingest(admin: &str, bin: &Path, db: &str, data: &Path, indexes: Indexes) -> anyhow::Result<(f64, f64)> {
+/// A fresh database with the schema and full index set; returns its URL.
+fn migrated_db(admin: &str, bin: &Path, db: &str) -> anyhow::Result<String> {
     let url = fresh_db(admin, db)?;
     let st = Command::new(bin).args(["migrate"]).env("DATABASE_URL", &url).output()?;
     ensure!(st.status.success(), "migrate: {}", String::from_utf8_lossy(&st.stderr));
-    if indexes == Indexes::KeysOnly {
-        EventStore::new(&StoreConfig::new(url.clone()))?.index_drop().await?;
-    }
+    Ok(url)
+}
+
+/// Runs `ideadb ingest` into `url`; returns seconds and peak RSS in MB.
+fn ingest(bin: &Path, url: &str, data: &Path) -> anyhow::Result<(f64, f64)> {
     let t = Instant::now();
-    let mut child = Command::new(bin).args(["ingest", data.to_str().unwrap()]).env("DATABASE_URL", &url).spawn()?;
+    let mut child = Command::new(bin).args(["ingest", data.to_str().unwrap()]).env("DATABASE_URL", url).spawn()?;
     let status = format!("/proc/{}/status", child.id());
     let mut peak_kb = 0u64;
     loop {
@@ -170,7 +167,7 @@ async fn compare_ingest(admin: &str, bin: &Path, work: &Path, n: u64, days: u32)
     let data: PathBuf = work.join("compare.ndjson");
     gen(bin, &data, n, days)?;
     println!("\n## Ingest, side by side ({n} events into an empty database, full index set)");
-    let (ours, rss) = ingest(admin, bin, "ideadb_bench_cmp", &data, Indexes::Full).await?;
+    let (ours, rss) = ingest(bin, &migrated_db(admin, bin, "ideadb_bench_cmp")?, &data)?;
     let ours_rate = n as f64 / ours;
     println!("ours (validate + binary COPY, 2 writers): {ours_rate:.0} events/s, peak RSS {rss:.0} MB");
 
@@ -670,7 +667,7 @@ async fn statistics(admin: &str, bin: &Path, db: &str, work: &Path, runs: usize)
         lines.push('\n');
     }
     std::fs::write(&data, lines)?;
-    ingest(admin, bin, live_db, &data, Indexes::Full).await?;
+    ingest(bin, &migrated_db(admin, bin, live_db)?, &data)?;
     std::fs::remove_file(&data).ok();
     let live = EventStore::new(&StoreConfig::new(live_url))?;
     let mut whole = Vec::new();

@@ -101,10 +101,7 @@ impl AddrSearch<'_> {
             _ => false,
         };
         let wide = self.dirs.iter().flat_map(|(_, a)| a.iter()).any(|r| match *r {
-            IpRange::V4 { lo, hi } => {
-                let edges = split16(lo, hi).map_or(vec![(lo, hi)], |(_, edges)| edges);
-                edges.iter().any(|(lo, hi)| u128::from(hi - lo) >= WIDE)
-            }
+            IpRange::V4 { lo, hi } => split16(lo, hi).1.iter().any(|(lo, hi)| u128::from(hi - lo) >= WIDE),
             IpRange::V6 { lo, hi } => hi - lo >= WIDE << 64,
         });
         short && wide && self.top.is_none()
@@ -134,13 +131,8 @@ impl AddrSearch<'_> {
             let mut terms = Vec::new();
             for a in addrs.iter() {
                 if let IpRange::V4 { lo, hi } = *a {
-                    let edges = match split16(lo, hi) {
-                        Some((whole, edges)) => {
-                            blocks.extend(whole);
-                            edges
-                        }
-                        None => vec![(lo, hi)],
-                    };
+                    let (whole, edges) = split16(lo, hi);
+                    blocks.extend(whole);
                     for (lo, hi) in edges {
                         let (lo, hi) = (sql.bind(i64::from(lo)), sql.bind(i64::from(hi)));
                         terms.push(format!("a.v4 BETWEEN {lo} AND {hi}"));
@@ -202,24 +194,24 @@ impl AddrSearch<'_> {
 /// Most /16 networks one lookup lists (a /8); a wider range is read by address alone.
 const MAX_BLOCKS: u64 = 256;
 
-/// The whole /16 networks inside `lo..=hi` and the addresses left over at either end, or
-/// None when the range holds no whole network or too many.
-fn split16(lo: u32, hi: u32) -> Option<(Vec<i32>, Vec<(u32, u32)>)> {
-    let (lo, hi) = (u64::from(lo), u64::from(hi));
-    let first = lo.div_ceil(1 << 16);
-    let end = (hi + 1) >> 16;
+/// The whole /16 networks inside `lo..=hi` and the addresses left over at either end; no
+/// networks and the range itself when it holds none or too many.
+fn split16(lo: u32, hi: u32) -> (Vec<i32>, Vec<(u32, u32)>) {
+    // In u64: the network after 255.255.0.0/16 starts at 2^32.
+    let first = u64::from(lo).div_ceil(1 << 16);
+    let end = (u64::from(hi) + 1) >> 16;
     if first >= end || end - first > MAX_BLOCKS {
-        return None;
+        return (Vec::new(), vec![(lo, hi)]);
     }
     let blocks = (first..end).map(|b| b as i32).collect();
     let mut edges = Vec::new();
-    if lo < first << 16 {
-        edges.push((lo as u32, ((first << 16) - 1) as u32));
+    if u64::from(lo) < first << 16 {
+        edges.push((lo, ((first << 16) - 1) as u32));
     }
-    if hi >= end << 16 {
-        edges.push(((end << 16) as u32, hi as u32));
+    if u64::from(hi) >= end << 16 {
+        edges.push(((end << 16) as u32, hi));
     }
-    Some((blocks, edges))
+    (blocks, edges)
 }
 
 #[cfg(test)]
@@ -229,13 +221,15 @@ mod tests {
     #[test]
     fn ranges_split_into_whole_networks_and_edges() {
         let ip = |s: &str| u32::from(s.parse::<std::net::Ipv4Addr>().unwrap());
-        assert_eq!(split16(ip("10.1.0.0"), ip("10.1.255.255")), Some((vec![0x0a01], vec![])));
+        assert_eq!(split16(ip("10.1.0.0"), ip("10.1.255.255")), (vec![0x0a01], vec![]));
         assert_eq!(
             split16(ip("10.0.128.0"), ip("10.2.127.255")),
-            Some((vec![0x0a01], vec![(ip("10.0.128.0"), ip("10.0.255.255")), (ip("10.2.0.0"), ip("10.2.127.255"))]))
+            (vec![0x0a01], vec![(ip("10.0.128.0"), ip("10.0.255.255")), (ip("10.2.0.0"), ip("10.2.127.255"))])
         );
-        assert_eq!(split16(ip("255.255.0.0"), ip("255.255.255.255")), Some((vec![0xffff], vec![])));
-        assert_eq!(split16(ip("10.1.0.0"), ip("10.1.255.254")), None, "no whole network");
-        assert_eq!(split16(ip("10.0.0.0"), ip("12.0.0.0")), None, "more than a /8");
+        assert_eq!(split16(ip("255.255.0.0"), ip("255.255.255.255")), (vec![0xffff], vec![]));
+        let (lo, hi) = (ip("10.1.0.0"), ip("10.1.255.254"));
+        assert_eq!(split16(lo, hi), (vec![], vec![(lo, hi)]), "no whole network");
+        let (lo, hi) = (ip("10.0.0.0"), ip("12.0.0.0"));
+        assert_eq!(split16(lo, hi), (vec![], vec![(lo, hi)]), "more than a /8");
     }
 }

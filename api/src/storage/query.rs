@@ -182,13 +182,16 @@ impl SearchParams {
 
     /// The SELECT or COUNT statement of these parameters.
     pub fn select(&self, kind: QueryKind) -> SelectStatement {
+        // Before the condition: an address-table count never visits `events`.
+        if kind == QueryKind::Count {
+            if let Some(count) = self.addr_count() {
+                return Query::select().expr(count).to_owned();
+            }
+        }
         let mut q = Query::select();
         q.from(Events::Table).cond_where(self.condition());
         match kind {
             QueryKind::Count => {
-                if let Some(count) = self.addr_count() {
-                    return Query::select().expr(count).to_owned();
-                }
                 q.expr(Expr::cust("count(*)"));
                 return q;
             }
