@@ -23,6 +23,7 @@ struct File {
     cors_origins: Option<Vec<String>>,
     ingest_limit_mb: Option<usize>,
     spa_dir: Option<String>,
+    retention: Option<String>,
     log: Option<String>,
 }
 
@@ -42,6 +43,7 @@ fn parse(text: &str) -> Result<Vec<(&'static str, String)>, String> {
         ("IDEADB_CORS_ORIGINS", f.cors_origins.map(|v| v.join(","))),
         ("IDEADB_INGEST_LIMIT_MB", f.ingest_limit_mb.map(|v| v.to_string())),
         ("IDEADB_SPA_DIR", f.spa_dir),
+        ("IDEADB_RETENTION", f.retention),
         ("IDEADB_LOG", f.log),
     ];
     Ok(pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect())

@@ -10,6 +10,7 @@ pub mod gen;
 pub mod http;
 pub mod idea;
 pub mod ingest;
+pub mod retention;
 pub mod search_form;
 pub mod statistician;
 pub mod stats;

@@ -7,14 +7,15 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 use clap::{Args, Parser, Subcommand};
 use ideadb::ingest::{self, Input};
-use ideadb::storage::{EventStore, SearchParams, StoreConfig};
+use ideadb::retention::{self, parse_age, parse_retention};
+use ideadb::storage::{EventStore, StoreConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
 #[command(name = "ideadb", version, about = "Security event database for IDEA messages")]
 struct Cli {
     /// A TOML file of options (database-url, statement-timeout, bind, session-hours,
-    /// cors-origins, ingest-limit-mb, spa-dir, log); flags and the environment win over it.
+    /// cors-origins, ingest-limit-mb, spa-dir, retention, log); flags and the environment win over it.
     #[arg(long, env = "IDEADB_CONFIG", global = true)]
     config: Option<std::path::PathBuf>,
     #[command(flatten)]
@@ -60,6 +61,10 @@ enum Command {
         /// Without its index.html only the API is served.
         #[arg(long, env = "IDEADB_SPA_DIR", default_value = "dist")]
         spa_dir: std::path::PathBuf,
+        /// Delete events stored longer ago than this (as `cleanup --events`: 1y, 6m, 90d, …;
+        /// at least a day), checked every half minute by the statistics leader. Default: keep all.
+        #[arg(long, env = "IDEADB_RETENTION", value_parser = parse_retention)]
+        retention: Option<TimeDelta>,
     },
     /// Print the OpenAPI document of the API (as committed in openapi/openapi.json).
     Openapi,
@@ -88,7 +93,7 @@ enum Command {
     /// Compute the event statistics of a range (backfill): every 5-minute window of storage
     /// time, and the hourly and daily rollups. Recomputing replaces what was there.
     Stats {
-        /// Start (ISO 8601, or YYYY-MM-DD HH:MM[:SS] in UTC).
+        /// Start (ISO 8601, YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS], in UTC).
         #[arg(long, value_parser = parse_utc)]
         from: chrono::NaiveDateTime,
         /// End (same formats); default: now.
@@ -97,8 +102,8 @@ enum Command {
     },
     /// Delete old events and expired thresholding records.
     Cleanup {
-        /// Delete events stored longer ago than this (Mentat names: y, 6m, 2w, 3d, 12h, …).
-        #[arg(long, value_parser = parse_age)]
+        /// Delete events stored longer ago than this (Mentat names: y, 6m, 2w, 3d, …; at least a day).
+        #[arg(long, value_parser = parse_retention)]
         events: Option<TimeDelta>,
         /// Delete thresholded-event records created longer ago than this.
         #[arg(long, value_parser = parse_age)]
@@ -202,7 +207,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     cfg.statement_timeout = Duration::from_secs(cli.db.statement_timeout);
     let store = EventStore::new(&cfg)?;
     match cli.command {
-        Command::Serve { bind, session_hours, cors_origins, ingest_limit_mb, spa_dir } => {
+        Command::Serve { bind, session_hours, cors_origins, ingest_limit_mb, spa_dir, retention } => {
             store.migrate().await?;
             let cfg = ideadb::http::ServeConfig {
                 bind,
@@ -211,6 +216,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 cors_origins,
                 ingest_limit: ingest_limit_mb << 20,
                 spa_dir: spa_dir.join("index.html").is_file().then_some(spa_dir),
+                retention,
             };
             ideadb::http::serve(store, cfg, |addr| {
                 use std::io::Write;
@@ -345,21 +351,17 @@ async fn cleanup(
     dry_run: bool,
 ) -> anyhow::Result<()> {
     let now = Utc::now().naive_utc();
-    if let Some(age) = events {
-        let params = SearchParams { st_to: Some(now - age), ..Default::default() };
+    if let Some(keep) = events {
+        let gone = retention::expire_events(store, keep, now, dry_run).await?;
         if dry_run {
-            println!("would delete {} events", store.count_events(&params).await?);
+            println!("would delete {} events", gone.events);
         } else {
-            println!("deleted {} events", store.delete_events(&params).await?);
+            println!("deleted {} events", gone.events);
+            println!("deleted {} recurrence fingerprints", gone.fingerprints);
         }
     }
     if dry_run {
         return Ok(());
-    }
-    if let Some(age) = events {
-        // Recurrence looks 24 hours back from the events still kept.
-        let n = store.table_cleanup("statistics_seen", "storagetime", now - age - TimeDelta::days(1)).await?;
-        println!("deleted {n} recurrence fingerprints");
     }
     if let Some(age) = thresholded {
         let n = store.table_cleanup("events_thresholded", "createtime", now - age).await?;
@@ -370,40 +372,11 @@ async fn cleanup(
     Ok(())
 }
 
-/// Mentat's retention names (3y … h), or a number with a unit (90d, 36h).
-fn parse_age(s: &str) -> Result<TimeDelta, String> {
-    const YEAR: i64 = 31_556_926;
-    let secs = match s {
-        "3y" => 3 * YEAR,
-        "2y" => 2 * YEAR,
-        "y" => YEAR,
-        "9m" => YEAR * 3 / 4,
-        "6m" => YEAR / 2,
-        "4m" => YEAR / 3,
-        "3m" => YEAR / 4,
-        "w" => 7 * 86_400,
-        "d" => 86_400,
-        "h" => 3_600,
-        _ => {
-            let split = s
-                .find(|c: char| !c.is_ascii_digit())
-                .ok_or_else(|| format!("{s:?} has no unit (use y, m, w, d or h)"))?;
-            let n: i64 = s[..split].parse().map_err(|_| format!("{s:?} does not start with a number"))?;
-            let unit = match &s[split..] {
-                "y" => YEAR,
-                "m" => YEAR / 12,
-                "w" => 7 * 86_400,
-                "d" => 86_400,
-                "h" => 3_600,
-                u => return Err(format!("unknown unit {u:?} in {s:?} (use y, m, w, d or h)")),
-            };
-            n * unit
-        }
-    };
-    Ok(TimeDelta::seconds(secs))
-}
-
+/// A time in UTC, or a date alone (its midnight).
 fn parse_utc(v: &str) -> Result<chrono::NaiveDateTime, String> {
     ideadb::search_form::parse_time(v, chrono_tz::UTC)
-        .ok_or_else(|| format!("\"{v}\" is not a date and time: use ISO 8601 or YYYY-MM-DD HH:MM[:SS] (UTC)"))
+        .or_else(|| chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+        .ok_or_else(|| {
+            format!("\"{v}\" is not a date and time: use ISO 8601, YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS] (UTC)")
+        })
 }

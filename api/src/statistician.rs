@@ -6,6 +6,7 @@
 //! Windows are half-open, `[from, from + 5 min)`, so an event on a boundary counts once.
 //! Recomputing a window replaces its row: restarts and overlaps lose and double nothing.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, TimeDelta, Utc};
@@ -13,7 +14,7 @@ use indicatif::ProgressBar;
 
 use crate::stats::timeline::{floor, DAY, HOUR, WINDOW};
 use crate::stats::{count_into, rollup, EventDigest, Groups, StatsRow};
-use crate::storage::{self, EventStore};
+use crate::storage::{self, EventStore, StoredEvent};
 
 /// How long after a window ends it is computed: events stored at its end need a moment to
 /// commit.
@@ -55,17 +56,9 @@ impl LiveWindow {
         if until <= self.read_to {
             return Ok(());
         }
-        let stored = store.events_stored_between(self.read_to, until).await?;
-        let digests = tokio::task::spawn_blocking(move || digest_all(stored))
-            .await
-            .map_err(|e| storage::Error::Other(e.to_string()))?;
-        if !digests.is_empty() {
-            let seen: Vec<(i64, NaiveDateTime, &str)> =
-                digests.iter().map(|d| (d.fingerprint, d.storagetime, d.id.as_str())).collect();
-            let recurring = store.recurrences(&seen).await?;
-            count_into(&mut self.groups, &digests, &recurring);
-            self.count += digests.len() as i64;
-        }
+        let (digests, recurring) = read_digests(store, self.read_to, until).await?;
+        count_into(&mut self.groups, &digests, &recurring);
+        self.count += digests.len() as i64;
         self.read_to = until;
         Ok(())
     }
@@ -73,17 +66,51 @@ impl LiveWindow {
     /// Counts the rest of the window and stores it; returns its event count.
     pub async fn finish(mut self, store: &EventStore) -> storage::Result<i64> {
         let started = std::time::Instant::now();
+        self.advance(store, self.to()).await?;
+        let count = self.count;
+        store.save_window(&self.into_row()).await?;
+        tracing::debug!(count, took = ?started.elapsed(), "window computed");
+        Ok(count)
+    }
+
+    /// The stored row: the counts so far with toplists cut.
+    fn into_row(self) -> StatsRow {
         let to = self.to();
-        self.advance(store, to).await?;
         let mut groups = self.groups;
         for g in &mut groups {
             g.truncate();
         }
-        let row = StatsRow { dt_from: self.from, dt_to: to, windows: 1, count: self.count, groups };
-        store.save_window(&row).await?;
-        tracing::debug!(from = %self.from, count = self.count, took = ?started.elapsed(), "window computed");
-        Ok(self.count)
+        StatsRow { dt_from: self.from, dt_to: to, windows: 1, count: self.count, groups }
     }
+}
+
+/// The events stored in `[from, to)`, oldest first, digested, and whether each recurs (their
+/// fingerprints are recorded on the way).
+async fn read_digests(
+    store: &EventStore,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> storage::Result<(Vec<EventDigest>, Vec<bool>)> {
+    digest_and_recur(store, store.events_stored_between(from, to).await?).await
+}
+
+async fn digest_and_recur(
+    store: &EventStore,
+    stored: Vec<StoredEvent>,
+) -> storage::Result<(Vec<EventDigest>, Vec<bool>)> {
+    let digests = blocking(move || digest_all(stored)).await?;
+    if digests.is_empty() {
+        return Ok((digests, Vec::new()));
+    }
+    let seen: Vec<(i64, NaiveDateTime, &str)> =
+        digests.iter().map(|d| (d.fingerprint, d.storagetime, d.id.as_str())).collect();
+    let recurring = store.recurrences(&seen).await?;
+    Ok((digests, recurring))
+}
+
+/// Runs CPU-bound work off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> storage::Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| storage::Error::Other(e.to_string()))
 }
 
 /// Computes and stores the window starting at `from` in one go; returns its event count.
@@ -92,11 +119,11 @@ pub async fn compute_window(store: &EventStore, from: NaiveDateTime) -> storage:
 }
 
 /// The digests of stored events, read on every core.
-fn digest_all(stored: Vec<crate::storage::StoredEvent>) -> Vec<EventDigest> {
-    let read = |part: Vec<crate::storage::StoredEvent>| -> Vec<EventDigest> {
+fn digest_all(stored: Vec<StoredEvent>) -> Vec<EventDigest> {
+    let read = |part: Vec<StoredEvent>| -> Vec<EventDigest> {
         part.into_iter().filter_map(|e| EventDigest::from_stored(e.id, e.storagetime, &e.raw)).collect()
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let threads = threads();
     if stored.len() < 2000 || threads < 2 {
         return read(stored);
     }
@@ -128,38 +155,93 @@ async fn refresh_rollups(store: &EventStore, from: NaiveDateTime) -> storage::Re
     compute_rollup(store, DAY, floor(from, DAY)).await
 }
 
-/// Computes every window of `[from, to)` (rounded out to windows) and their rollups, in time
-/// order; `progress` counts windows.
+/// Computes every window of `[from, to)` (rounded out to windows) that holds events, and
+/// their rollups, in time order; `progress` counts windows. Stretches without events cost
+/// one index probe each, and windows that no longer hold events lose their rows. Returns the
+/// number of events counted.
 pub async fn backfill(
     store: &EventStore,
     from: NaiveDateTime,
     to: NaiveDateTime,
     progress: &ProgressBar,
 ) -> storage::Result<u64> {
-    let mut t = floor(from, WINDOW);
+    let start = floor(from, WINDOW);
+    let filled = store.filled_windows(start, to).await?;
+    let emptied = store.forget_windows(start, to, &filled).await?;
+    progress.set_length(filled.len() as u64);
     let mut events = 0u64;
-    progress.set_length(((to - t).num_seconds().max(0) as u64).div_ceil(WINDOW as u64));
-    while t < to {
-        events += compute_window(store, t).await? as u64;
-        t += secs(WINDOW);
-        progress.inc(1);
-        let hour_done = t.and_utc().timestamp() % HOUR == 0;
-        if hour_done || t >= to {
-            compute_rollup(store, HOUR, floor(t - secs(WINDOW), HOUR)).await?;
-        }
-        if t.and_utc().timestamp() % DAY == 0 || t >= to {
-            compute_rollup(store, DAY, floor(t - secs(WINDOW), DAY)).await?;
-        }
+    // An hour's windows are read in one go, so per-query costs fall on the hour, not on each
+    // window; the next hour is read while this one is counted.
+    let hours: Vec<&[NaiveDateTime]> = filled.chunk_by(|a, b| floor(*a, HOUR) == floor(*b, HOUR)).collect();
+    let read = |starts: &[NaiveDateTime]| {
+        let (store, from, to) = (store.clone(), starts[0], starts[starts.len() - 1] + secs(WINDOW));
+        tokio::spawn(async move { store.events_stored_between(from, to).await })
+    };
+    let mut next = hours.first().map(|h| read(h));
+    for (i, starts) in hours.iter().enumerate() {
+        let stored = next.take().expect("read ahead").await.map_err(|e| storage::Error::Other(e.to_string()))??;
+        next = hours.get(i + 1).map(|h| read(h));
+        events += stored.len() as u64;
+        count_windows(store, starts, stored).await?;
+        progress.inc(starts.len() as u64);
+        compute_rollup(store, HOUR, floor(starts[0], HOUR)).await?;
+    }
+    // Hours that only lost windows are rebuilt too; days after all their hours.
+    let done: BTreeSet<NaiveDateTime> = filled.iter().map(|w| floor(*w, HOUR)).collect();
+    let emptied_hours: BTreeSet<NaiveDateTime> = emptied.iter().map(|w| floor(*w, HOUR)).collect();
+    for &h in emptied_hours.difference(&done) {
+        compute_rollup(store, HOUR, h).await?;
+    }
+    let days: BTreeSet<NaiveDateTime> = filled.iter().chain(&emptied).map(|w| floor(*w, DAY)).collect();
+    for d in days {
+        compute_rollup(store, DAY, d).await?;
     }
     Ok(events)
+}
+
+/// Counts the events `stored` in the windows starting at `starts` (in time order) on every
+/// core, and stores the windows.
+async fn count_windows(store: &EventStore, starts: &[NaiveDateTime], stored: Vec<StoredEvent>) -> storage::Result<()> {
+    let (digests, recurring) = digest_and_recur(store, stored).await?;
+    let starts = starts.to_vec();
+    let rows = blocking(move || window_rows(&starts, &digests, &recurring)).await?;
+    futures_util::future::try_join_all(rows.iter().map(|r| store.save_window(r))).await?;
+    Ok(())
+}
+
+/// The rows of the windows starting at `starts`, from digests in storage-time order.
+fn window_rows(starts: &[NaiveDateTime], digests: &[EventDigest], recurring: &[bool]) -> Vec<StatsRow> {
+    let mut parts = Vec::with_capacity(starts.len());
+    let mut rest = (digests, recurring);
+    for &from in starts {
+        let n = rest.0.partition_point(|d| d.storagetime < from + secs(WINDOW));
+        parts.push((from, &rest.0[..n], &rest.1[..n]));
+        rest = (&rest.0[n..], &rest.1[n..]);
+    }
+    let row = |&(from, d, r): &(NaiveDateTime, &[EventDigest], &[bool])| {
+        let mut w = LiveWindow::new(from);
+        count_into(&mut w.groups, d, r);
+        w.count = d.len() as i64;
+        w.into_row()
+    };
+    let per_thread = parts.len().div_ceil(threads()).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> =
+            parts.chunks(per_thread).map(|group| s.spawn(move || group.iter().map(row).collect::<Vec<_>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().expect("a counting thread panicked")).collect()
+    })
+}
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
 }
 
 /// How often the leader reads the events of the window being filled.
 const SLICE: Duration = Duration::from_secs(30);
 
-/// The statistician of a server; runs until aborted. Only the leader computes; the others
-/// check every half minute whether the lead is free.
-pub async fn run(store: EventStore) {
+/// The statistician of a server; runs until aborted. Only the leader computes (and applies
+/// the retention `keep`, if any); the others check every half minute whether the lead is free.
+pub async fn run(store: EventStore, keep: Option<TimeDelta>) {
     let mut leader: Option<tokio_postgres::Client> = None;
     let mut live: Option<LiveWindow> = None;
     loop {
@@ -180,6 +262,17 @@ pub async fn run(store: EventStore) {
             if let Err(e) = lead(&store, &mut live).await {
                 live = None;
                 tracing::warn!(error = %e, "statistician: a window failed; retrying next time");
+            }
+            if let Some(keep) = keep {
+                match crate::retention::expire_step(&store, keep, Utc::now().naive_utc()).await {
+                    Ok(gone) if gone.events > 0 => {
+                        tracing::info!(events = gone.events, "retention: expired events deleted")
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "retention: deleting expired events failed; retrying next time")
+                    }
+                }
             }
         }
         tokio::time::sleep(SLICE).await;

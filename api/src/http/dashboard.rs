@@ -18,6 +18,7 @@ use super::ApiTags;
 use crate::chart::{self, Kind};
 use crate::idea::time::render;
 use crate::search_form::{parse_range, Range};
+use crate::stats::timeline::WINDOW;
 use crate::stats::{Agg, Dashboard, TimelineCfg};
 use crate::storage::EventStore;
 
@@ -34,7 +35,7 @@ struct DashboardResult {
     /// with counters, aggregations `{value: count}` and `timeline` `[[bucket_start, stats], …]`)
     /// and `timeline_cfg` (`dt_from`, `dt_to`, `step` in seconds, `count`, `first_step`).
     statistics: Option<Value>,
-    /// How many 5-minute windows the statistics merge.
+    /// How many 5-minute windows the statistics cover (those without events included).
     items_count: Option<i64>,
     /// The parameters as understood (times in UTC).
     form_data: Option<Value>,
@@ -59,7 +60,7 @@ enum DashboardResponse {
 }
 
 fn statistics(cfg: &TimelineCfg, d: &Dashboard, range: &Range) -> Value {
-    let (from, to) = d.span.unwrap_or((cfg.dt_from, cfg.dt_to));
+    let (from, to) = (cfg.dt_from, cfg.dt_to);
     let mut out = Map::new();
     out.insert("count".into(), d.count.into());
     out.insert("dt_from".into(), render(&from).into());
@@ -231,7 +232,7 @@ impl DashboardApi {
         out.searched = Some(true);
         match result {
             Some((cfg, d)) => {
-                out.items_count = Some(d.windows);
+                out.items_count = Some((cfg.dt_to - cfg.dt_from).num_seconds() / WINDOW);
                 out.statistics = Some(statistics(&cfg, &d, &range));
             }
             None => out.items_count = Some(0),

@@ -76,6 +76,8 @@ pub struct ServeConfig {
     /// The built browser app, served at `/` (any path outside `/api` gets its index.html,
     /// so the app's own routes can be bookmarked).
     pub spa_dir: Option<std::path::PathBuf>,
+    /// Events stored longer ago than this are deleted by the statistics leader.
+    pub retention: Option<chrono::TimeDelta>,
 }
 
 /// Binds the address, reports the bound address through `bound`, and serves until Ctrl-C or
@@ -113,7 +115,7 @@ pub async fn serve(store: EventStore, cfg: ServeConfig, bound: impl FnOnce(Socke
     let acceptor = TcpListener::bind(cfg.bind).into_acceptor().await?;
     let local = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()).unwrap_or(cfg.bind);
     bound(local);
-    let statistician = tokio::spawn(crate::statistician::run(store_for_stats));
+    let statistician = tokio::spawn(crate::statistician::run(store_for_stats, cfg.retention));
     let served = Server::new_with_acceptor(acceptor)
         .run_with_graceful_shutdown(app, shutdown(), Some(Duration::from_secs(10)))
         .await;

@@ -28,12 +28,11 @@ pub struct GroupView {
     pub timeline: Vec<(NaiveDateTime, GroupStats)>,
 }
 
+/// A window without events has no row, so the rows merged say nothing of the range covered:
+/// that is the timeline's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dashboard {
     pub count: i64,
-    pub windows: i64,
-    /// The earliest start and latest end of the rows merged.
-    pub span: Option<(NaiveDateTime, NaiveDateTime)>,
     pub groups: [GroupView; 3],
 }
 
@@ -61,14 +60,9 @@ pub fn merge(rows: &[StatsRow], cfg: &TimelineCfg) -> Dashboard {
         timeline: starts.iter().map(|s| (*s, GroupStats::default())).collect(),
     };
     let mut groups = [empty(), empty(), empty()];
-    let (mut count, mut windows, mut span) = (0, 0, None::<(NaiveDateTime, NaiveDateTime)>);
+    let mut count = 0;
     for row in rows {
         count += row.count;
-        windows += row.windows;
-        span = Some(match span {
-            None => (row.dt_from, row.dt_to),
-            Some((a, b)) => (a.min(row.dt_from), b.max(row.dt_to)),
-        });
         // bisect_right(starts, dt_from) − 1; rows before the first bucket join it.
         let bucket = starts.partition_point(|s| *s <= row.dt_from).saturating_sub(1);
         for (view, stats) in groups.iter_mut().zip(&row.groups) {
@@ -87,5 +81,5 @@ pub fn merge(rows: &[StatsRow], cfg: &TimelineCfg) -> Dashboard {
             }
         }
     }
-    Dashboard { count, windows, span, groups }
+    Dashboard { count, groups }
 }

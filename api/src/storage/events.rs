@@ -101,6 +101,21 @@ impl EventStore {
         with_client!(self, |c| c.execute(sql.as_str(), &values.as_params()))
     }
 
+    /// Deletes up to `batch` of the events stored before `cut`, oldest first, with their
+    /// message bytes and address rows; returns how many.
+    pub async fn delete_stored_before(&self, cut: NaiveDateTime, batch: i64) -> Result<u64> {
+        let sql = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE cesnet_storagetime < $1 \
+                   ORDER BY cesnet_storagetime LIMIT $2)";
+        with_client!(self, |c| c.execute(sql, &[&cut, &batch]))
+    }
+
+    /// The number of events stored before `cut`.
+    pub async fn count_stored_before(&self, cut: NaiveDateTime) -> Result<u64> {
+        let sql = "SELECT count(*) FROM events WHERE cesnet_storagetime < $1";
+        let n: i64 = with_client!(self, |c| c.query_one(sql, &[&cut]))?.get(0);
+        Ok(n as u64)
+    }
+
     /// The number of events matching the parameters (paging and sorting ignored).
     pub async fn count_events(&self, params: &SearchParams) -> Result<i64> {
         let (sql, values) = params.select(QueryKind::Count).build_postgres(PostgresQueryBuilder);

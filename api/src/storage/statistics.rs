@@ -72,8 +72,22 @@ impl EventStore {
         Ok(out)
     }
 
-    /// Stores (or replaces) one 5-minute window.
+    /// Deletes up to `batch` of the fingerprints of events stored before `cut`; returns how
+    /// many.
+    pub async fn forget_fingerprints_before(&self, cut: NaiveDateTime, batch: i64) -> Result<u64> {
+        let sql = "DELETE FROM statistics_seen WHERE ctid = ANY(ARRAY( \
+                   SELECT ctid FROM statistics_seen WHERE storagetime < $1 LIMIT $2))";
+        with_client!(self, |c| c.execute(sql, &[&cut, &batch]))
+    }
+
+    /// Stores (or replaces) one 5-minute window; a window without events is no row, so
+    /// storing one removes any row it had.
     pub async fn save_window(&self, row: &StatsRow) -> Result<()> {
+        if row.count == 0 {
+            let sql = "DELETE FROM statistics_events WHERE delta = 300 AND dt_from = $1";
+            with_client!(self, |c| c.execute(sql, &[&row.dt_from]))?;
+            return Ok(());
+        }
         let [o, i, e] = json(row);
         let (delta, count) = ((row.dt_to - row.dt_from).num_seconds() as i32, row.count as i32);
         let name = interval(row.dt_from, row.dt_to);
@@ -85,10 +99,15 @@ impl EventStore {
         Ok(())
     }
 
-    /// Stores (or replaces) an hourly or daily rollup.
+    /// Stores (or replaces) an hourly or daily rollup; one without events is no row.
     pub async fn save_rollup(&self, delta: i64, row: &StatsRow) -> Result<()> {
-        let [o, i, e] = json(row);
         let (delta, windows, count) = (delta as i32, row.windows as i32, row.count as i32);
+        if count == 0 {
+            let sql = "DELETE FROM statistics_rollups WHERE delta = $1 AND dt_from = $2";
+            with_client!(self, |c| c.execute(sql, &[&delta, &row.dt_from]))?;
+            return Ok(());
+        }
+        let [o, i, e] = json(row);
         let sql = "INSERT INTO statistics_rollups (delta, dt_from, dt_to, windows, count, stats_overall, stats_internal, stats_external) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (delta, dt_from) DO UPDATE SET \
                    dt_to = EXCLUDED.dt_to, windows = EXCLUDED.windows, count = EXCLUDED.count, \
@@ -128,6 +147,37 @@ impl EventStore {
         let mut all: Vec<&(dyn ToSql + Sync)> = vec![&delta];
         all.extend_from_slice(params);
         Ok(with_client!(self, |c| c.query(sql.as_str(), &all))?.iter().map(stats_row).collect())
+    }
+
+    /// The start of every 5-minute window in `[from, to)` that holds a stored event (`from`
+    /// a window's start), found by one index probe per such window, so a stretch without
+    /// events costs nothing however long.
+    pub async fn filled_windows(&self, from: NaiveDateTime, to: NaiveDateTime) -> Result<Vec<NaiveDateTime>> {
+        let first =
+            "SELECT min(cesnet_storagetime) FROM events WHERE cesnet_storagetime >= $1 AND cesnet_storagetime < $2";
+        let sql = format!(
+            "WITH RECURSIVE w(t) AS ( \
+                 SELECT date_bin('{WINDOW} seconds', ({first}), $1) \
+                 UNION ALL \
+                 SELECT date_bin('{WINDOW} seconds', (SELECT min(cesnet_storagetime) FROM events \
+                     WHERE cesnet_storagetime >= w.t + interval '{WINDOW} seconds' AND cesnet_storagetime < $2), $1) \
+                 FROM w WHERE w.t IS NOT NULL) \
+             SELECT t FROM w WHERE t IS NOT NULL"
+        );
+        Ok(with_client!(self, |c| c.query(sql.as_str(), &[&from, &to]))?.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// Removes the rows of the windows in `[from, to)` that are not in `keep` (they no longer
+    /// hold events); returns their starts.
+    pub async fn forget_windows(
+        &self,
+        from: NaiveDateTime,
+        to: NaiveDateTime,
+        keep: &[NaiveDateTime],
+    ) -> Result<Vec<NaiveDateTime>> {
+        let sql = "DELETE FROM statistics_events WHERE delta = 300 AND dt_from >= $1 AND dt_from < $2 \
+                   AND dt_from <> ALL($3) RETURNING dt_from";
+        Ok(with_client!(self, |c| c.query(sql, &[&from, &to, &keep]))?.iter().map(|r| r.get(0)).collect())
     }
 
     /// The start of the newest stored window.

@@ -16,6 +16,7 @@ mod maintenance;
 mod model;
 mod openapi;
 mod query;
+mod retention;
 mod search_http;
 mod server;
 #[path = "../../../e2e/browser/spa.rs"]

@@ -363,3 +363,59 @@ async fn a_window_counted_while_it_fills_equals_one_counted_at_once() {
     }
     db.drop().await;
 }
+
+#[tokio::test]
+async fn a_backfill_over_years_visits_only_the_windows_that_hold_events() {
+    let db = TestDb::new().await;
+    let stored = ["2012-03-04 05:06:07", "2012-03-04 05:09:59", "2016-07-01 00:00:00", "2021-12-31 23:59:59"];
+    let events: Vec<Value> = stored.iter().enumerate().map(|(i, s)| msg(&format!("y{i}"), s, json!({}))).collect();
+    db.load(&events).await;
+    let bar = ProgressBar::hidden();
+    let (from, to) = (t("2012-01-01 00:00:00"), t("2022-01-01 00:00:00"));
+    let n = ideadb::statistician::backfill(&db.store, from, to, &bar).await.unwrap();
+    assert_eq!(n, 4);
+    assert_eq!(bar.length(), Some(3), "three windows hold events; the 1,051,917 others are skipped");
+    let c = db.sql().await;
+    let rows = |sql: &'static str| {
+        let c = &c;
+        async move {
+            let r = c.query(sql, &[]).await.unwrap();
+            r.iter().map(|r| (r.get::<_, i32>(0), r.get::<_, NaiveDateTime>(1), r.get::<_, i32>(2))).collect::<Vec<_>>()
+        }
+    };
+    let windows = "SELECT delta, dt_from, count FROM statistics_events ORDER BY dt_from";
+    assert_eq!(
+        rows(windows).await,
+        [(300, t("2012-03-04 05:05:00"), 2), (300, t("2016-07-01 00:00:00"), 1), (300, t("2021-12-31 23:55:00"), 1)]
+    );
+    let rollups = "SELECT delta, dt_from, count FROM statistics_rollups ORDER BY delta, dt_from";
+    assert_eq!(
+        rows(rollups).await,
+        [
+            (3600, t("2012-03-04 05:00:00"), 2),
+            (3600, t("2016-07-01 00:00:00"), 1),
+            (3600, t("2021-12-31 23:00:00"), 1),
+            (86400, t("2012-03-04 00:00:00"), 2),
+            (86400, t("2016-07-01 00:00:00"), 1),
+            (86400, t("2021-12-31 00:00:00"), 1),
+        ]
+    );
+    // A dashboard over the quiet years between reads the missing rows as zero.
+    let (cfg, d) = ideadb::dashboard::dashboard(&db.store, from, to, chrono_tz::UTC).await.unwrap().unwrap();
+    assert_eq!(d.count, 4);
+    let per_bucket: i64 = d.groups[0].timeline.iter().map(|(_, s)| s.cnt_events).sum();
+    assert_eq!((per_bucket, d.groups[0].timeline.len()), (4, cfg.count));
+
+    // A window whose events are gone loses its row, and so do its hour and day; recounting
+    // the range leaves the rest as they were.
+    c.execute("DELETE FROM events WHERE id = 'y2'", &[]).await.unwrap();
+    let n = ideadb::statistician::backfill(&db.store, from, to, &bar).await.unwrap();
+    assert_eq!(n, 3);
+    let w = rows(windows).await;
+    assert_eq!(w.iter().map(|r| r.1).collect::<Vec<_>>(), [t("2012-03-04 05:05:00"), t("2021-12-31 23:55:00")]);
+    assert_eq!(rows(rollups).await.len(), 4);
+    // Computing an empty window stores nothing either.
+    assert_eq!(ideadb::statistician::compute_window(&db.store, t("2016-07-01 00:00:00")).await.unwrap(), 0);
+    assert_eq!(rows(windows).await.len(), 2);
+    db.drop().await;
+}
