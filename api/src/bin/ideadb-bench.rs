@@ -647,9 +647,11 @@ async fn statistics(admin: &str, bin: &Path, db: &str, work: &Path, runs: usize)
         statistician::backfill(&store, first, last + TimeDelta::seconds(1), &indicatif::ProgressBar::hidden()).await?;
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "backfill of every window ({events} events, {:.0} days): {secs:.1} s (target ≤ 300 s)",
+        "backfill of every window ({events} events, {:.0} days): {secs:.1} s (target ≤ 150 s)",
         (last - first).num_hours() as f64 / 24.0
     );
+
+    sparse_backfill(admin, bin, &store, work).await?;
 
     // One live window: 30,000 events stored within five minutes, in a database of their own.
     let live_db = "ideadb_bench_live";
@@ -730,5 +732,56 @@ async fn statistics(admin: &str, bin: &Path, db: &str, work: &Path, runs: usize)
         .await?;
         println!("| {name} | {:.1} | {:.1} | {} | {target} ms |", s.pct(0.5), s.pct(0.95), s.0.len());
     }
+    Ok(())
+}
+
+/// Backfill over ten years holding only the corpus (its messages stored one every 27 days
+/// from 2012 on), against the cost of visiting every window as the statistician did before
+/// (an empty window counted and stored, measured here on 2,000 of them).
+async fn sparse_backfill(admin: &str, bin: &Path, store: &EventStore, work: &Path) -> anyhow::Result<()> {
+    use ideadb::statistician;
+    let db = "ideadb_bench_sparse";
+    let start = NaiveDateTime::parse_from_str("2012-01-01 00:00:00", "%Y-%m-%d %H:%M:%S")?;
+    let end = NaiveDateTime::parse_from_str("2022-01-01 00:00:00", "%Y-%m-%d %H:%M:%S")?;
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/idea-corpus/valid");
+    let mut lines = String::new();
+    let mut files: Vec<_> = std::fs::read_dir(&corpus)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    files.sort();
+    for (i, f) in files.iter().enumerate() {
+        let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&std::fs::read(f)?) else { continue };
+        let Some(o) = v.as_object_mut() else { continue };
+        let at = start + TimeDelta::days(27 * i as i64);
+        o.remove("_Mentat");
+        o.insert("_CESNET".into(), serde_json::json!({"StorageTime": at.format("%Y-%m-%dT%H:%M:%SZ").to_string()}));
+        lines.push_str(&serde_json::to_string(&v)?);
+        lines.push('\n');
+    }
+    let data = work.join("sparse.ndjson");
+    std::fs::write(&data, lines)?;
+    let url = migrated_db(admin, bin, db)?;
+    ingest(bin, &url, &data)?;
+    std::fs::remove_file(&data).ok();
+    let sparse = EventStore::new(&StoreConfig::new(url))?;
+    let t = Instant::now();
+    let bar = indicatif::ProgressBar::hidden();
+    let events = statistician::backfill(&sparse, start, end, &bar).await?;
+    let took = t.elapsed().as_secs_f64();
+    let windows = (end - start).num_seconds() / WINDOW;
+    let probe = 2_000;
+    let quiet = start - TimeDelta::days(30);
+    let t = Instant::now();
+    for k in 0..probe {
+        statistician::compute_window(store, quiet + TimeDelta::seconds(WINDOW * k)).await?;
+    }
+    let per_window = t.elapsed().as_secs_f64() / probe as f64;
+    println!(
+        "backfill 2012-01-01 → 2022-01-01 over the corpus ({events} events in {} windows of {windows}): {took:.2} s \
+         (target ≤ 5 s); visiting every window ({:.2} ms each, measured on {probe}) would take {:.0} s: {:.0}x",
+        bar.length().unwrap_or(0),
+        per_window * 1000.0,
+        per_window * windows as f64,
+        per_window * windows as f64 / took
+    );
+    psql(admin, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))?;
     Ok(())
 }
