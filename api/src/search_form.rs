@@ -284,7 +284,8 @@ fn relative(v: &str, now: DateTime<Utc>) -> Option<NaiveDateTime> {
     }
     let ago = rest.strip_prefix('-')?.trim();
     let unit = ago.chars().last()?;
-    let n: i64 = ago[..ago.len() - unit.len_utf8()].trim().parse().ok()?;
+    // Unsigned: `now--5s` would be a time in the future, and a huge one overflows.
+    let n: u32 = ago[..ago.len() - unit.len_utf8()].trim().parse().ok()?;
     let secs = match unit {
         's' => 1,
         'm' => 60,
@@ -293,7 +294,7 @@ fn relative(v: &str, now: DateTime<Utc>) -> Option<NaiveDateTime> {
         'w' => 604_800,
         _ => return None,
     };
-    Some(now.naive_utc() - TimeDelta::seconds(n.checked_mul(secs)?.min(400 * 365 * 86_400)))
+    now.naive_utc().checked_sub_signed(TimeDelta::seconds((i64::from(n) * secs).min(400 * 365 * 86_400)))
 }
 
 #[cfg(test)]
@@ -355,7 +356,9 @@ mod tests {
         assert_eq!(p.dt_from.unwrap().to_string(), "2024-06-14 10:42:17");
         assert_eq!(p.dt_to.unwrap().to_string(), "2024-06-15 10:42:17");
         assert_eq!(p.st_from.unwrap().to_string(), "2024-06-01 10:42:17");
-        for bad in ["now-", "now-5", "now-5y", "now+1h", "nowish"] {
+        for bad in
+            ["now-", "now-5", "now-5y", "now+1h", "nowish", "now--5s", "now--9999999999999999s", "now-99999999999w"]
+        {
             let errs = form(&[("dt_from", bad)]).unwrap_err();
             assert!(errs[0].1.contains(&format!("\"{bad}\"")), "{bad}: {errs:?}");
         }
