@@ -64,6 +64,8 @@ const TARGET: i8 = b't' as i8;
 /// A row with everything derived that the column list needs.
 pub(crate) struct PreparedRow {
     pub event: NewEvent,
+    /// The message compressed for `events_json`, when a dictionary was at hand.
+    compressed: Option<Vec<u8>>,
     storagetime: NaiveDateTime,
     aggr: [Option<IpRange>; 4],
     category_detector: Vec<String>,
@@ -77,7 +79,12 @@ impl PreparedRow {
             [r.aggr(false, Family::V4), r.aggr(false, Family::V6), r.aggr(true, Family::V4), r.aggr(true, Family::V6)];
         let storagetime = r.storagetime.unwrap_or(now);
         let category_detector = category_detector(&r.category, &r.node_name);
-        Self { event, storagetime, aggr, category_detector }
+        Self { event, compressed: None, storagetime, aggr, category_detector }
+    }
+
+    /// The bytes `events_json` stores.
+    pub fn message(&self) -> &[u8] {
+        self.compressed.as_deref().unwrap_or(&self.event.raw)
     }
 
     /// Values in the order of the `events` column list.
@@ -186,6 +193,7 @@ impl EventStore {
                 outcome.duplicates.push(e.row.id);
             }
         }
+        self.compress_messages(&mut rows).await?;
         let types = self.ip_types().await?;
         let mut attempt = 0;
         loop {
@@ -212,6 +220,19 @@ impl EventStore {
                 }
             }
         }
+    }
+}
+
+impl EventStore {
+    /// Compresses the rows' messages for storage, when there is (or now can be) a dictionary.
+    pub(crate) async fn compress_messages(&self, rows: &mut [PreparedRow]) -> Result<()> {
+        let raws: Vec<&[u8]> = rows.iter().map(|r| r.event.raw.as_slice()).collect();
+        let Some(encoder) = self.message_encoder(&raws).await? else { return Ok(()) };
+        let mut c = encoder.compressor()?;
+        for r in rows {
+            r.compressed = Some(super::message::compress(&mut c, &r.event.raw)?);
+        }
+        Ok(())
     }
 }
 
@@ -248,7 +269,7 @@ async fn copy_batch<'r>(
         let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::BYTEA]);
         pin_mut!(w);
         for r in &fresh {
-            w.as_mut().write(&[&r.event.row.id, &r.event.raw]).await?;
+            w.as_mut().write(&[&r.event.row.id, &r.message()]).await?;
         }
         w.finish().await?;
 

@@ -53,12 +53,13 @@ pub struct Page<T> {
 impl EventStore {
     /// Stores one message; a duplicate ID is [`Error::Integrity`].
     pub async fn insert_event(&self, event: NewEvent) -> Result<()> {
-        let row = PreparedRow::new(event, chrono::Utc::now().naive_utc());
+        let mut row = PreparedRow::new(event, chrono::Utc::now().naive_utc());
+        self.compress_messages(std::slice::from_mut(&mut row)).await?;
         let id = row.event.row.id.clone();
         with_client!(self, |c| async {
             let tx = c.transaction().await?;
             tx.execute(super::bulk::INSERT_EVENT, &row.params()).await?;
-            tx.execute("INSERT INTO events_json (id, event) VALUES ($1, $2)", &[&id, &row.event.raw]).await?;
+            tx.execute("INSERT INTO events_json (id, event) VALUES ($1, $2)", &[&id, &row.message()]).await?;
             for (dir, ip, v4) in row.addresses() {
                 tx.execute(
                     "INSERT INTO events_addr (id, dir, ip, v4, detecttime) VALUES ($1, $2, $3, $4, $5)",
@@ -86,7 +87,7 @@ impl EventStore {
     pub async fn fetch_event(&self, id: &str) -> Result<Option<StoredEvent>> {
         let sql = "SELECT e.id, e.detecttime, e.cesnet_storagetime, j.event FROM events e JOIN events_json j USING (id) WHERE e.id = $1";
         let row = with_client!(self, |c| c.query_opt(sql, &[&id]))?;
-        Ok(row.as_ref().map(stored))
+        Ok(self.decode_stored(row.iter().map(stored).collect()).await?.pop())
     }
 
     /// Deletes one event (and its JSON and addresses); false when there was none.
@@ -126,7 +127,7 @@ impl EventStore {
     /// Full messages matching the parameters, with the cursor of the next page.
     pub async fn search_events(&self, params: &SearchParams) -> Result<Page<StoredEvent>> {
         let rows = self.run_select(params, QueryKind::Select).await?;
-        let items: Vec<StoredEvent> = rows.iter().map(stored).collect();
+        let items = self.decode_stored(rows.iter().map(stored).collect()).await?;
         let next_cursor = next_cursor(params, &items, |e| (e.detecttime, e.storagetime, e.id.as_str()));
         Ok(Page { items, next_cursor })
     }

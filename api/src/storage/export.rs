@@ -39,12 +39,16 @@ impl EventStore {
             }
         };
         let (tx, rx) = mpsc::channel(2);
+        let store = self.clone();
         tokio::spawn(async move {
             let mut rows = first;
             loop {
                 let done = rows.len() < chunk as usize;
-                if !rows.is_empty() && tx.send(Ok(rows.iter().map(stored).collect())).await.is_err() {
-                    break;
+                if !rows.is_empty() {
+                    let chunk = store.decode_stored(rows.iter().map(stored).collect()).await;
+                    if tx.send(chunk).await.is_err() {
+                        break;
+                    }
                 }
                 if done {
                     break;

@@ -12,6 +12,7 @@ mod enums;
 mod events;
 mod export;
 pub mod ghost;
+mod message;
 mod params;
 mod query;
 mod schema;
@@ -158,6 +159,7 @@ pub struct EventStore {
     pool: Pool,
     config: tokio_postgres::Config,
     ip_types: std::sync::Arc<OnceCell<IpTypes>>,
+    codec: std::sync::Arc<message::Codec>,
 }
 
 impl EventStore {
@@ -172,7 +174,7 @@ impl EventStore {
         let mgr = Manager::from_config(pg.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool =
             Pool::builder(mgr).max_size(cfg.pool_size.max(1)).build().map_err(|e| Error::Setup(e.to_string()))?;
-        Ok(Self { pool, config: pg, ip_types: Default::default() })
+        Ok(Self { pool, config: pg, ip_types: Default::default(), codec: Default::default() })
     }
 
     /// A pooled client; a failed connect is retried once after a short pause.

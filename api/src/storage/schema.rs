@@ -35,6 +35,7 @@ pub(crate) const TABLES: &[&str] = &[
     "statistics_events",
     "statistics_rollups",
     "statistics_seen",
+    "message_dicts",
     "sessions",
     "token_key",
     "api_keys",

@@ -41,7 +41,8 @@ impl EventStore {
         let sql =
             "SELECT e.id, e.detecttime, e.cesnet_storagetime, j.event FROM events e JOIN events_json j USING (id) \
                    WHERE e.cesnet_storagetime >= $1 AND e.cesnet_storagetime < $2 ORDER BY e.cesnet_storagetime, e.id";
-        Ok(with_client!(self, |c| c.query(sql, &[&from, &to]))?.iter().map(stored).collect())
+        let rows = with_client!(self, |c| c.query(sql, &[&from, &to]))?;
+        self.decode_stored(rows.iter().map(stored).collect()).await
     }
 
     /// Records events' fingerprints and tells, for each, whether an event with the same

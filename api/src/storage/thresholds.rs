@@ -101,12 +101,7 @@ impl EventStore {
                      AND et.createtime >= t.relapsetime AND t.ttltime <= $3 \
                    GROUP BY e.id, j.event ORDER BY e.id";
         let rows = with_client!(self, |c| c.query(sql, &[&group, &severity, &ttl]))?;
-        Ok(rows
-            .iter()
-            .map(|r| RelapsedEvent {
-                event: StoredEvent { id: r.get(0), detecttime: r.get(1), storagetime: r.get(2), raw: r.get(3) },
-                keyids: r.get(4),
-            })
-            .collect())
+        let events = self.decode_stored(rows.iter().map(super::events::stored).collect()).await?;
+        Ok(events.into_iter().zip(&rows).map(|(event, r)| RelapsedEvent { event, keyids: r.get(4) }).collect())
     }
 }

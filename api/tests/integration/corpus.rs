@@ -2,9 +2,9 @@
 //! nonconformant ones handled by the documented lenient rules.
 
 use ideadb::idea;
-use ideadb::storage::{SearchParams, Values};
+use ideadb::storage::{NewEvent, SearchParams, Values};
 
-use crate::harness::{corpus_dir, TestDb};
+use crate::harness::{corpus_dir, generated, TestDb};
 
 fn files(dir: &str) -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<_> = std::fs::read_dir(corpus_dir().join(dir))
@@ -106,4 +106,49 @@ fn nonconformant_messages_follow_the_documented_rules() {
             assert_eq!(row.target_port, [p as i32], "{name}: a bare port is one port");
         }
     }
+}
+
+#[tokio::test]
+async fn every_valid_message_is_stored_compressed_and_returned_byte_for_byte() {
+    let db = TestDb::new().await;
+    // Enough messages for the store to train its dictionary on.
+    db.load(&generated(4_000, 1, 5)).await;
+    let valid = files("valid");
+    let batch = valid.iter().map(|(_, raw)| NewEvent { row: idea::parse(raw).unwrap(), raw: raw.clone() }).collect();
+    let outcome = db.store.insert_batch(batch).await.unwrap();
+    assert!(outcome.stored.len() >= 90, "{outcome:?}");
+    let c = db.sql().await;
+    let dicts: i64 = c.query_one("SELECT count(*) FROM message_dicts", &[]).await.unwrap().get(0);
+    assert_eq!(dicts, 1);
+    let (received, kept): (i64, i64) = {
+        let r = c
+            .query_one("SELECT sum(length(event)), count(*) FILTER (WHERE substr(event, 1, 4) = '\\x28b52ffd') FROM events_json WHERE id = ANY($1)", &[&outcome.stored])
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(kept as usize, outcome.stored.len(), "every corpus message is stored compressed");
+    let raw_total: usize = valid
+        .iter()
+        .filter(|(_, raw)| {
+            let id = idea::parse(raw).unwrap().id;
+            outcome.stored.contains(&id)
+        })
+        .map(|(_, raw)| raw.len())
+        .sum::<usize>();
+    assert!((received as usize) < raw_total / 2, "{received} stored bytes for {raw_total} received");
+    // A store that has not seen the dictionary yet reads it from the database.
+    let fresh = ideadb::storage::EventStore::new(&ideadb::storage::StoreConfig::new(db.url.clone())).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for (name, raw) in &valid {
+        let id = idea::parse(raw).unwrap().id;
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        let back = fresh.fetch_event(&id).await.unwrap().unwrap_or_else(|| panic!("{name} not found"));
+        if outcome.stored.contains(&id) {
+            assert_eq!(&back.raw, raw, "{name} must come back as received");
+        }
+    }
+    db.drop().await;
 }
