@@ -33,7 +33,7 @@ struct Args {
     #[arg(long)]
     reuse: bool,
     /// Run only these parts: ingest (generation and every ingest), or with --reuse: search,
-    /// api, stats.
+    /// api, stats; size (bytes per event) runs on its own data.
     #[arg(long, value_delimiter = ',')]
     only: Vec<Part>,
 }
@@ -44,6 +44,7 @@ enum Part {
     Search,
     Api,
     Stats,
+    Size,
 }
 
 #[tokio::main]
@@ -90,6 +91,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if runs(Part::Stats) {
         statistics(&admin, &bin, main_db, &work, args.runs).await?;
+    }
+    if runs(Part::Size) {
+        size(&admin, &bin).await?;
     }
     Ok(())
 }
@@ -782,6 +786,41 @@ async fn sparse_backfill(admin: &str, bin: &Path, store: &EventStore, work: &Pat
         per_window * windows as f64,
         per_window * windows as f64 / took
     );
+    psql(admin, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))?;
+    Ok(())
+}
+
+/// Bytes per stored event, everything included, on `ideadb gen --count 300000 --days 30
+/// --seed 1` after VACUUM (issue 12's measure).
+async fn size(admin: &str, bin: &Path) -> anyhow::Result<()> {
+    let db = "ideadb_bench_size";
+    let url = migrated_db(admin, bin, db)?;
+    let mut gen = Command::new(bin)
+        .args(["gen", "--count", "300000", "--days", "30", "--seed", "1"])
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let status = Command::new(bin)
+        .args(["ingest", "-"])
+        .env("DATABASE_URL", &url)
+        .stdin(gen.stdout.take().context("gen's output")?)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    ensure!(gen.wait()?.success() && status.success(), "generating or ingesting failed");
+    psql(&url, "VACUUM ANALYZE")?;
+    let st = EventStore::new(&StoreConfig::new(url))?.database_status(true).await?;
+    let events = st.tables.iter().find(|t| t.table == "events").map_or(1, |t| t.rows_estimate.max(1));
+    println!("\n## Bytes per event ({events} events, `ideadb gen --count 300000 --days 30 --seed 1`, VACUUMed)\n");
+    println!("| table | bytes per event | of which indexes |\n|---|---|---|");
+    for t in st.tables.iter().filter(|t| ideadb::storage::EVENT_TABLES.contains(&t.table.as_str())) {
+        println!(
+            "| {} | {:.0} | {:.0} |",
+            t.table,
+            t.total_bytes as f64 / events as f64,
+            t.index_bytes as f64 / events as f64
+        );
+    }
+    println!("| **all** | **{:.0}** | (target ≤ 1,600) |", st.bytes_per_event.unwrap_or(0.0));
     psql(admin, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))?;
     Ok(())
 }

@@ -36,6 +36,7 @@ pub use enums::EnumColumn;
 pub use events::{Page, StoredEvent, TimeColumn};
 pub use export::EventChunks;
 pub use params::{Cursor, QueryKind, SearchParams, SortBy, SortDir, SortField, Values, ANY, EMPTY};
+pub use schema::EVENT_TABLES;
 pub use status::{DatabaseStatus, TableStatus};
 pub use thresholds::{RelapsedEvent, ThresholdRecord};
 pub use users::UserRecord;

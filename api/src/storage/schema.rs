@@ -10,6 +10,8 @@ mod embedded {
 /// The migrations that create the default index set, for index_create/index_drop.
 const INDEX_MIGRATIONS: [&str; 2] =
     [include_str!("../../../migrations/V2__indexes.sql"), include_str!("../../../migrations/V6__net16.sql")];
+/// The tables that hold events: their sizes are what an event costs.
+pub const EVENT_TABLES: &[&str] = &["events", "events_json", "events_addr", "events_net16"];
 /// Every table the schema creates, for drop and status.
 pub(crate) const TABLES: &[&str] = &[
     "events",

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use super::schema::TABLES;
+use super::schema::{EVENT_TABLES, TABLES};
 use super::{with_client, Error, EventStore, Result};
 
 /// Size and extent of one table.
@@ -28,6 +28,9 @@ pub struct DatabaseStatus {
     /// Settings that matter for an event database; omitted when brief.
     pub settings: Vec<(String, String)>,
     pub tables: Vec<TableStatus>,
+    /// Bytes of everything that holds events (heaps, TOAST, indexes of the event tables) per
+    /// stored event; None without events.
+    pub bytes_per_event: Option<f64>,
 }
 
 const SETTINGS: &[&str] = &[
@@ -106,7 +109,11 @@ impl EventStore {
         for t in TABLES {
             tables.push(self.table_status(t, None).await?);
         }
+        let events = tables.iter().find(|t| t.table == "events").map_or(0, |t| t.rows_estimate);
+        let bytes: i64 =
+            tables.iter().filter(|t| EVENT_TABLES.contains(&t.table.as_str())).map(|t| t.total_bytes).sum();
         Ok(DatabaseStatus {
+            bytes_per_event: (events > 0).then(|| bytes as f64 / events as f64),
             server_version: row.get(0),
             database: row.get(1),
             database_bytes: row.get(2),

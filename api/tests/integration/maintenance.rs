@@ -38,6 +38,7 @@ async fn empty_tables_give_empty_answers() {
     assert!(st.settings.iter().any(|(k, _)| k == "work_mem"));
     let events = st.tables.iter().find(|t| t.table == "events").unwrap();
     assert_eq!((events.rows_estimate, events.oldest), (0, None));
+    assert_eq!(st.bytes_per_event, None, "no events, no cost per event");
     assert!(s.database_status(true).await.unwrap().settings.is_empty());
     assert!(s.table_status("pg_authid", None).await.is_err(), "only ideadb tables");
     db.drop().await;
