@@ -33,6 +33,8 @@ pub enum ApiError {
     #[error("{0}")]
     TooLarge(String),
     #[error("{0}")]
+    TooMany(String),
+    #[error("{0}")]
     Unavailable(String),
     #[error("internal error; the server log has the details")]
     Internal,
@@ -46,6 +48,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -91,11 +94,11 @@ pub fn from_poem(e: &poem::Error) -> Response {
     json_error(e.status(), &e.to_string())
 }
 
-/// A JSON error answer; 503s carry `Retry-After`.
+/// A JSON error answer; 429s and 503s carry `Retry-After`.
 pub fn json_error(status: StatusCode, message: &str) -> Response {
     let body = ErrorBody { status: status.as_u16(), message: message.to_string() };
     let mut resp = poem::web::Json(body).with_status(status).into_response();
-    if status == StatusCode::SERVICE_UNAVAILABLE {
+    if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
         resp.headers_mut().insert("Retry-After", poem::http::HeaderValue::from_static("5"));
     }
     resp

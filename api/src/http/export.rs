@@ -2,6 +2,10 @@
 //! a JSON array or CSV. No page cap; `max` caps it. Memory stays flat: the storage layer reads
 //! a server-side cursor chunk by chunk and each chunk is written out before the next is read.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use bytes::Bytes;
 use poem::web::Data;
 use poem::{Body, Request};
@@ -21,6 +25,57 @@ pub struct ExportApi;
 
 /// Rows read from the database at a time.
 const CHUNK: u32 = 1000;
+/// Exports one account may run at once.
+const PER_ACCOUNT: usize = 2;
+/// An export whose client takes nothing for this long is ended (its transfer breaks off).
+const STALL: Duration = Duration::from_secs(60);
+
+/// The exports running. Each holds a database connection for as long as its client reads,
+/// so together they may hold only part of the pool, and one account only a part of that:
+/// slow or stalled downloads cannot starve searches, logins and health checks.
+pub struct ExportSlots {
+    total: usize,
+    running: Mutex<HashMap<String, usize>>,
+}
+
+impl ExportSlots {
+    pub fn new(total: usize) -> Arc<Self> {
+        Arc::new(Self { total: total.max(1), running: Default::default() })
+    }
+
+    fn take(self: &Arc<Self>, login: &str) -> Result<ExportSlot, ApiError> {
+        let mut running = self.running.lock().expect("not poisoned");
+        if running.values().sum::<usize>() >= self.total {
+            return Err(ApiError::Unavailable("too many exports are running; retry later".into()));
+        }
+        let mine = running.entry(login.to_string()).or_default();
+        if *mine >= PER_ACCOUNT {
+            return Err(ApiError::TooMany(format!(
+                "this account already runs {PER_ACCOUNT} exports; retry when one has finished"
+            )));
+        }
+        *mine += 1;
+        Ok(ExportSlot { slots: self.clone(), login: login.to_string() })
+    }
+}
+
+/// A running export's place, given back when its body is finished or dropped.
+struct ExportSlot {
+    slots: Arc<ExportSlots>,
+    login: String,
+}
+
+impl Drop for ExportSlot {
+    fn drop(&mut self) {
+        let mut running = self.slots.running.lock().expect("not poisoned");
+        if let Some(n) = running.get_mut(&self.login) {
+            *n -= 1;
+            if *n == 0 {
+                running.remove(&self.login);
+            }
+        }
+    }
+}
 
 /// The file format of an export.
 #[derive(poem_openapi::Enum, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +131,7 @@ impl ExportApi {
     async fn export(
         &self,
         store: Data<&EventStore>,
+        slots: Data<&Arc<ExportSlots>>,
         caller: Auth,
         req: &Request,
         /// `ndjson` (default), `json` or `csv`.
@@ -166,10 +222,11 @@ impl ExportApi {
         };
         params.limit = max.0.map(|m| u32::try_from(m).unwrap_or(u32::MAX));
         let format = Format::from(format.0.unwrap_or(ExportFormat::Ndjson));
-        let chunks = store.export_events(&params, CHUNK).await.map_err(ApiError::from)?;
+        let slot = slots.take(&caller.login)?;
+        let chunks = store.export_events(&params, CHUNK, STALL).await.map_err(ApiError::from)?;
         tracing::info!(login = %caller.login, format = format.extension(), "export started");
         let disposition = format!("attachment; filename=\"events.{}\"", format.extension());
-        Ok(ExportResponse::Ok(Binary(body(chunks, format)), format.content_type().into(), disposition))
+        Ok(ExportResponse::Ok(Binary(body(chunks, format, slot)), format.content_type().into(), disposition))
     }
 }
 
@@ -181,9 +238,9 @@ enum Phase {
 
 /// The header, each chunk as it arrives, then the footer. An error breaks the transfer off,
 /// so a client never mistakes a partial export for a whole one.
-fn body(chunks: EventChunks, format: Format) -> Body {
-    let state = (chunks, Writer::new(format), Phase::Head);
-    let stream = futures_util::stream::unfold(state, |(mut rx, mut w, phase)| async move {
+fn body(chunks: EventChunks, format: Format, slot: ExportSlot) -> Body {
+    let state = (chunks, Writer::new(format), Phase::Head, slot);
+    let stream = futures_util::stream::unfold(state, |(mut rx, mut w, phase, slot)| async move {
         let (item, next) = match phase {
             Phase::Done => return None,
             Phase::Head => (Ok(w.start()), Phase::Rows),
@@ -199,7 +256,7 @@ fn body(chunks: EventChunks, format: Format) -> Body {
                 None => (Ok(w.end()), Phase::Done),
             },
         };
-        Some((item.map(Bytes::from), (rx, w, next)))
+        Some((item.map(Bytes::from), (rx, w, next, slot)))
     });
     Body::from_bytes_stream(stream)
 }

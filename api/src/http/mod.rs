@@ -90,6 +90,7 @@ pub async fn serve(store: EventStore, cfg: ServeConfig, bound: impl FnOnce(Socke
         session_ttl: cfg.session_ttl,
     });
     let store_for_stats = store.clone();
+    let pool_size = store.pool_size();
     let api = service();
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
@@ -110,6 +111,8 @@ pub async fn serve(store: EventStore, cfg: ServeConfig, bound: impl FnOnce(Socke
         .data(store)
         .data(auth)
         .data(ingest::IngestLimit(cfg.ingest_limit))
+        // Exports may hold half the pool; the rest stays for everything else.
+        .data(export::ExportSlots::new(pool_size / 2))
         .with(Tracing)
         .with(RequestId::default());
     let acceptor = TcpListener::bind(cfg.bind).into_acceptor().await?;

@@ -4,6 +4,8 @@
 //! The cursor lives in a read-only REPEATABLE READ transaction: the export is one consistent
 //! snapshot, and the statement timeout applies to each FETCH rather than to the whole export.
 
+use std::time::Duration;
+
 use sea_query::PostgresQueryBuilder;
 use sea_query_postgres::PostgresBinder;
 use tokio::sync::mpsc;
@@ -18,8 +20,10 @@ pub type EventChunks = mpsc::Receiver<Result<Vec<StoredEvent>>>;
 impl EventStore {
     /// Opens the cursor (errors in the query or the connection are returned here) and then
     /// reads it in the background, `chunk` rows at a time, as fast as the receiver takes them.
-    /// Dropping the receiver stops the reading and ends the transaction.
-    pub async fn export_events(&self, params: &SearchParams, chunk: u32) -> Result<EventChunks> {
+    /// Dropping the receiver stops the reading and ends the transaction, and so does a
+    /// receiver that takes no chunk for `stall`: a connection is never held by a reader that
+    /// has stopped reading.
+    pub async fn export_events(&self, params: &SearchParams, chunk: u32, stall: Duration) -> Result<EventChunks> {
         let params = SearchParams { page: 1, ..params.clone() };
         let (sql, values) = params.select(QueryKind::Select).build_postgres(PostgresQueryBuilder);
         let fetch = format!("FETCH {} FROM export", chunk.max(1));
@@ -46,8 +50,13 @@ impl EventStore {
                 let done = rows.len() < chunk as usize;
                 if !rows.is_empty() {
                     let chunk = store.decode_stored(rows.iter().map(stored).collect()).await;
-                    if tx.send(chunk).await.is_err() {
-                        break;
+                    match tokio::time::timeout(stall, tx.send(chunk)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => break,
+                        Err(_) => {
+                            tracing::warn!(?stall, "export stopped: its reader took nothing for too long");
+                            break;
+                        }
                     }
                 }
                 if done {

@@ -137,13 +137,25 @@ pub struct StoreConfig {
     /// Cancels any statement running longer than this.
     pub statement_timeout: Duration,
     pub pool_size: usize,
+    /// How long a caller waits for a pooled connection before the database counts as
+    /// unavailable (never forever: a pool held by slow clients must not hang everyone).
+    pub wait_timeout: Duration,
 }
 
 impl StoreConfig {
     pub fn new(database_url: impl Into<String>) -> Self {
-        Self { database_url: database_url.into(), statement_timeout: Duration::from_secs(30), pool_size: 8 }
+        Self {
+            database_url: database_url.into(),
+            statement_timeout: Duration::from_secs(30),
+            pool_size: 8,
+            wait_timeout: Duration::from_secs(5),
+        }
     }
 }
+
+/// A transaction left idle this long is ended by the server: the backstop for a reader that
+/// stops reading (an export's send gives up well before, see [`EventStore::export_events`]).
+const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(120);
 
 /// ip4r's types have OIDs assigned at `CREATE EXTENSION`, so they are looked up once.
 #[derive(Debug, Clone)]
@@ -168,13 +180,22 @@ impl EventStore {
     pub fn new(cfg: &StoreConfig) -> Result<Self> {
         let mut pg: tokio_postgres::Config =
             cfg.database_url.parse().map_err(|e| Error::Setup(format!("invalid database URL: {e}")))?;
-        pg.options(format!("-c statement_timeout={}", cfg.statement_timeout.as_millis()));
+        pg.options(format!(
+            "-c statement_timeout={} -c idle_in_transaction_session_timeout={}",
+            cfg.statement_timeout.as_millis(),
+            IDLE_IN_TRANSACTION.as_millis()
+        ));
         if pg.get_application_name().is_none() {
             pg.application_name("ideadb");
         }
         let mgr = Manager::from_config(pg.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool =
-            Pool::builder(mgr).max_size(cfg.pool_size.max(1)).build().map_err(|e| Error::Setup(e.to_string()))?;
+        let pool = Pool::builder(mgr)
+            .max_size(cfg.pool_size.max(1))
+            .wait_timeout(Some(cfg.wait_timeout))
+            .create_timeout(Some(cfg.wait_timeout))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| Error::Setup(e.to_string()))?;
         Ok(Self { pool, config: pg, ip_types: Default::default(), codec: Default::default() })
     }
 
@@ -191,6 +212,11 @@ impl EventStore {
                 })
             }
         }
+    }
+
+    /// The most connections the pool opens.
+    pub fn pool_size(&self) -> usize {
+        self.pool.status().max_size
     }
 
     /// Drops `broken` and every idle connection, so the next client is a fresh connection.

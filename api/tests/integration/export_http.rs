@@ -109,3 +109,89 @@ async fn exporting_100k_events_keeps_memory_flat() {
     assert!(growth_mib < 50.0, "server memory grew by {growth_mib:.1} MiB");
     db.drop().await;
 }
+
+/// Starts an export on a raw connection that reads the status line and then nothing more
+/// (a tiny receive window, so the server soon cannot send); returns the status and the
+/// stalled connection.
+async fn stalled_export(server: &Server, key: &str) -> (u16, tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr: std::net::SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut conn = socket.connect(addr).await.unwrap();
+    let req = format!("GET /api/events/export?dt_from= HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {key}\r\n\r\n");
+    conn.write_all(req.as_bytes()).await.unwrap();
+    let mut head = [0u8; 12];
+    conn.read_exact(&mut head).await.unwrap();
+    let status = std::str::from_utf8(&head[9..12]).unwrap().parse().unwrap();
+    (status, conn)
+}
+
+#[tokio::test]
+async fn stalled_exports_leave_health_login_and_search_answering() {
+    let db = TestDb::new().await;
+    db.load(&generated(20_000, 7, 3)).await;
+    let keys = [account(&db, "slow1", &["user"], true).await, account(&db, "slow2", &["user"], true).await];
+    let server = Server::start(&db.url);
+    let mut held = Vec::new();
+    let mut statuses = Vec::new();
+    for i in 0..20 {
+        let started = stalled_export(&server, &keys[i % 2]);
+        let (status, conn) =
+            tokio::time::timeout(std::time::Duration::from_secs(10), started).await.expect("an answer, not a wait");
+        statuses.push(status);
+        held.push(conn);
+    }
+    statuses.sort_unstable();
+    // Two per account run; the others are told to retry (429 for the account, 503 once
+    // exports hold their share of the pool).
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 4, "{statuses:?}");
+    assert!(statuses.iter().all(|s| [200, 429, 503].contains(s)), "{statuses:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // The admitted exports are stalled: each holds its connection in an open transaction.
+    let c = db.sql().await;
+    let holding: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND state = 'idle in transaction' AND query LIKE 'FETCH%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(holding, 4);
+    let key = account(&db, "analyst", &["user"], true).await;
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(1)).build().unwrap();
+    for _ in 0..3 {
+        let health = client.get(server.url("/api/health")).send().await.expect("health within 1 s");
+        assert_eq!(health.status(), 200);
+        let login = client
+            .post(server.url("/api/auth/login"))
+            .json(&serde_json::json!({"login": "nobody", "password": "wrong password"}))
+            .send()
+            .await
+            .expect("login within 1 s");
+        assert_eq!(login.status(), 401);
+        let search = client
+            .get(server.url("/api/events/search?submit=1&dt_from=&limit=10"))
+            .header(AUTHORIZATION, &key)
+            .send()
+            .await
+            .expect("search within 1 s");
+        assert_eq!(search.status(), 200);
+    }
+    // A finished (here: abandoned) export gives its place back.
+    drop(held);
+    let mut status = 0;
+    for _ in 0..50 {
+        let resp = server.get("/api/events/export?dt_from=&max=1", &keys[0]).await;
+        status = resp.status().as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200);
+    drop(server);
+    db.drop().await;
+}
