@@ -8,10 +8,8 @@ use poem::http::{HeaderValue, Method, Uri};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use serde_json::Value;
 
+use super::body_limit::FORM_LIMIT;
 use super::error::ApiError;
-
-/// Search forms are small; anything larger is a mistake or an attack.
-const FORM_LIMIT: usize = 1 << 20;
 
 pub struct FormPost;
 

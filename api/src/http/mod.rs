@@ -4,6 +4,7 @@
 //! generated from these types (`ideadb openapi`) and committed as `openapi/openapi.json`.
 
 mod auth;
+mod body_limit;
 mod dashboard;
 mod error;
 mod events;
@@ -107,6 +108,7 @@ pub async fn serve(store: EventStore, cfg: ServeConfig, bound: impl FnOnce(Socke
         // Errors raised before a handler runs (no credentials, unknown route) are JSON too.
         .catch_all_error(|e| async move { error::from_poem(&e) })
         .with(form_post::FormPost)
+        .with(body_limit::BodyLimit)
         .with_if(cors.is_some(), cors.unwrap_or_default())
         .data(store)
         .data(auth)

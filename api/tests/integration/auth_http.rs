@@ -204,3 +204,61 @@ async fn answers_carry_a_request_id_and_cors_follows_the_configuration() {
     assert!(resp.headers().get("access-control-allow-origin").is_none(), "no CORS unless configured");
     db.drop().await;
 }
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_before_they_are_read() {
+    let db = TestDb::new().await;
+    person(&db, "alice", &["user"]).await;
+    let key = account(&db, "robot", &["user"], true).await;
+    let server = Server::start(&db.url);
+    // 4 MB of JSON without credentials, declared and chunked (no length).
+    let huge = format!("{{\"login\": \"{}\"}}", "x".repeat(4 << 20));
+    for chunked in [false, true] {
+        let (status, body) =
+            raw_post(&server, "/api/auth/login", "application/json", "", huge.as_bytes(), chunked).await;
+        assert_eq!(status, 413, "chunked: {chunked}");
+        assert!(body.contains("4096 bytes") && body.len() < 1000, "{body}");
+    }
+    // A search form over 1 MiB, with a valid key.
+    let form = format!("submit=1&description={}", "y".repeat(2 << 20));
+    let auth = format!("Authorization: {key}\r\n");
+    for chunked in [false, true] {
+        let ct = "application/x-www-form-urlencoded";
+        let (status, _) = raw_post(&server, "/api/events/search", ct, &auth, form.as_bytes(), chunked).await;
+        assert_eq!(status, 413, "chunked: {chunked}");
+    }
+    // Bodies within the limits still work.
+    assert_eq!(login(&server, "alice", PASSWORD).await.status(), 200);
+    drop(server);
+    db.drop().await;
+}
+
+/// POSTs `body` with a declared length or chunked, stopping when the server stops reading;
+/// returns the status and what the server sent.
+async fn raw_post(server: &Server, path: &str, ct: &str, headers: &str, body: &[u8], chunked: bool) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = server.base.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let framing =
+        if chunked { "Transfer-Encoding: chunked".to_string() } else { format!("Content-Length: {}", body.len()) };
+    let head = format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {ct}\r\n{headers}{framing}\r\n\r\n");
+    conn.write_all(head.as_bytes()).await.unwrap();
+    for chunk in body.chunks(64 << 10) {
+        let framed = if chunked {
+            [format!("{:x}\r\n", chunk.len()).as_bytes(), chunk, b"\r\n"].concat()
+        } else {
+            chunk.to_vec()
+        };
+        // The server answers and closes without reading the rest.
+        if conn.write_all(&framed).await.is_err() {
+            break;
+        }
+    }
+    if chunked {
+        let _ = conn.write_all(b"0\r\n\r\n").await;
+    }
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), conn.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    (text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0), text)
+}
