@@ -145,9 +145,20 @@ fn csv_row(e: &StoredEvent, v: &Value) -> Vec<String> {
             if values.is_empty() && *name == "DetectTime" {
                 values.push(render(&e.detecttime));
             }
-            values.join(JOIN)
+            neutralise(values.join(JOIN))
         })
         .collect()
+}
+
+/// A cell that a spreadsheet would evaluate as a formula (`=`, `+`, `-`, `@`, tab or CR
+/// first) gets a leading `'`, which spreadsheets show as text: event fields are written by
+/// whoever sent the event, and an analyst opens the export in a spreadsheet.
+fn neutralise(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
 }
 
 /// Every scalar at `path`, walking into arrays on the way.
@@ -228,5 +239,19 @@ mod tests {
         assert_eq!(cell(0, "SourcePort"), "22");
         assert_eq!(cell(0, "Severity"), "low");
         assert_eq!(cell(1, "SourceIP"), "");
+    }
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_evaluate_are_text() {
+        let formulas = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"];
+        for f in formulas {
+            let text = render_all(Format::Csv, &[event(serde_json::json!({"ID": "a", "Description": f}))]);
+            let mut r = csv::Reader::from_reader(text.as_bytes());
+            let head = r.headers().unwrap().clone();
+            let row = r.records().next().unwrap().unwrap();
+            let cell = &row[head.iter().position(|h| h == "Description").unwrap()];
+            assert_eq!(cell, format!("'{f}"), "{f:?}");
+        }
+        assert_eq!(neutralise("192.0.2.1".into()), "192.0.2.1");
     }
 }

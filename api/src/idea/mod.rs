@@ -46,7 +46,51 @@ pub fn parse(raw: &[u8]) -> Result<EventRow, IdeaError> {
         .as_object()
         .ok_or_else(|| IdeaError::new("$", format!("an IDEA message must be a JSON object, got {}", v.kind())))?;
     validate_header(obj)?;
-    row::map(obj)
+    let row = row::map(obj)?;
+    check_lengths(&row)?;
+    Ok(row)
+}
+
+/// The longest ID or tag stored, in bytes. PostgreSQL indexes each value as one entry, and
+/// one past about 2.7 kB cannot be indexed at all: it would fail the message's whole batch.
+pub const MAX_VALUE_BYTES: usize = 1024;
+
+fn one(v: &Option<String>) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn many(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// Every indexed or listed value of `row` within [`MAX_VALUE_BYTES`].
+fn check_lengths(row: &EventRow) -> Result<(), IdeaError> {
+    let fields: [(&str, Vec<&str>); 15] = [
+        ("ID", vec![row.id.as_str()]),
+        ("Category", many(&row.category)),
+        ("Source.Type", many(&row.source_type)),
+        ("Target.Type", many(&row.target_type)),
+        ("Proto", many(&row.protocol)),
+        ("Node.Name", many(&row.node_name)),
+        ("Node.Type", many(&row.node_type)),
+        ("ResolvedAbuses", many(&row.resolvedabuses)),
+        ("EventClass", one(&row.eventclass)),
+        ("EventSeverity", one(&row.eventseverity)),
+        ("InspectionErrors", many(&row.inspectionerrors)),
+        ("TLP", one(&row.tlp)),
+        ("TargetAbuses", many(&row.targetabuses)),
+        ("TargetClass", one(&row.targetclass)),
+        ("TargetSeverity", one(&row.targetseverity)),
+    ];
+    for (field, values) in fields {
+        if let Some(v) = values.iter().find(|v| v.len() > MAX_VALUE_BYTES) {
+            return Err(IdeaError::new(
+                field,
+                format!("a value of {} bytes is too long to store (at most {MAX_VALUE_BYTES})", v.len()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn validate_header(obj: &Object) -> Result<(), IdeaError> {

@@ -200,7 +200,7 @@ impl EventStore {
             let mut client = self.client().await?;
             match copy_batch(&mut client, &rows, &types, attempt > 0).await {
                 Ok((fresh, dups)) => {
-                    self.record_enums(&fresh).await?;
+                    self.record_enums_after_store(&fresh).await;
                     let id = |r: &&PreparedRow| r.event.row.id.clone();
                     outcome.stored = fresh.iter().map(id).collect();
                     outcome.duplicates.extend(dups.iter().map(id));

@@ -80,7 +80,8 @@ impl EventStore {
             Error::Integrity(_) => Error::Integrity(format!("an event with ID {id} is already stored")),
             other => other,
         })?;
-        self.record_enums(&[&row]).await
+        self.record_enums_after_store(&[&row]).await;
+        Ok(())
     }
 
     /// The stored message with this ID, if any.

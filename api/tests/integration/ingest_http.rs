@@ -113,3 +113,33 @@ async fn storing_needs_maintainer_or_admin_and_a_body_within_the_limit() {
     assert_eq!(count["total"], 1, "nothing of the refused bodies was stored");
     db.drop().await;
 }
+
+#[tokio::test]
+async fn an_oversized_value_is_rejected_alone_and_its_neighbours_are_stored() {
+    let db = TestDb::new().await;
+    let events = fixture();
+    let key = account(&db, "feeder", &["maintainer"], true).await;
+    let server = Server::start(&db.url);
+    let mut long_id = events[1].clone();
+    long_id["ID"] = json!("a".repeat(4000));
+    let mut long_class = events[2].clone();
+    long_class["_CESNET"] = json!({"EventClass": "c".repeat(4000)});
+    let lines: Vec<String> =
+        [&events[0], &long_id, &long_class, &events[3]].iter().map(|m| serde_json::to_string(m).unwrap()).collect();
+    let resp = post(&server, &key, "application/x-ndjson", lines.join("\n")).await;
+    assert_eq!(resp.status(), 422);
+    let out: Value = resp.json().await.unwrap();
+    assert_eq!((out["stored"].as_u64(), out["rejected"].as_u64()), (Some(2), Some(2)), "{out}");
+    let reasons: Vec<&str> = out["results"].as_array().unwrap().iter().filter_map(|r| r["reason"].as_str()).collect();
+    assert_eq!(reasons.len(), 2, "{out}");
+    assert!(reasons[0].contains("ID") && reasons[0].contains("4000 bytes"), "{reasons:?}");
+    assert!(reasons[1].contains("EventClass"), "{reasons:?}");
+    for e in [&events[0], &events[3]] {
+        let got = server.get(&format!("/api/events/{}/show", e["ID"].as_str().unwrap()), &key).await;
+        assert_eq!(got.status(), 200);
+    }
+    let meta = server.get_json("/api/events/metadata", &key).await;
+    assert_eq!(meta["status"], Value::Null, "metadata still answers: {meta}");
+    drop(server);
+    db.drop().await;
+}
