@@ -24,7 +24,7 @@ run: spa
 	./target/release/ideadb migrate && \
 	if [ "$$(psql "$$url" -tAc 'SELECT count(*) FROM events')" = 0 ]; then \
 	  ./target/release/ideadb ingest ../shared/data/idea-corpus/valid 2>/dev/null || true; \
-	  ./target/release/ideadb gen --count $(DEMO_EVENTS) --days 7 | ./target/release/ideadb ingest -; \
+	  ./target/release/ideadb gen --count $(DEMO_EVENTS) --days 7 | ./target/release/ideadb ingest --keep-storage-time -; \
 	fi; \
 	if [ -z "$$(./target/release/ideadb user list)" ]; then \
 	  pw=$$(head -c 12 /dev/urandom | base64 | tr -d '/+='); \

@@ -80,6 +80,10 @@ enum Command {
         /// Parallel database writers.
         #[arg(long, default_value_t = 2)]
         writers: usize,
+        /// Keep the StorageTime a message carries (`_Mentat` or `_CESNET`), as an import of
+        /// stored events needs; without it, the time of ingest is the storage time.
+        #[arg(long)]
+        keep_storage_time: bool,
     },
     /// Write synthetic IDEA messages as NDJSON to stdout.
     Gen {
@@ -249,7 +253,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store.migrate().await?;
             println!("schema is at version {}", store.schema_version().await?.unwrap_or(0));
         }
-        Command::Ingest { paths, batch_size, writers } => return ingest(&store, paths, batch_size, writers).await,
+        Command::Ingest { paths, batch_size, writers, keep_storage_time } => {
+            let opts = ingest::Options { batch_size, writers, keep_storage_time };
+            return ingest(&store, paths, opts).await;
+        }
         Command::Cleanup { events, thresholded, dry_run } => cleanup(&store, events, thresholded, dry_run).await?,
         Command::User { action } => {
             store.migrate().await?;
@@ -264,7 +271,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn ingest(store: &EventStore, paths: Vec<String>, batch_size: usize, writers: usize) -> anyhow::Result<ExitCode> {
+async fn ingest(store: &EventStore, paths: Vec<String>, opts: ingest::Options) -> anyhow::Result<ExitCode> {
     store.migrate().await?;
     let inputs = paths.iter().map(|p| Input::parse(p)).collect();
     let bar = if std::io::stderr().is_terminal() {
@@ -277,7 +284,6 @@ async fn ingest(store: &EventStore, paths: Vec<String>, batch_size: usize, write
     } else {
         ProgressBar::hidden()
     };
-    let opts = ingest::Options { batch_size, writers };
     let summary =
         ingest::run(store, inputs, &opts, bar.clone(), |r| eprintln!("rejected {}: {}", r.origin, r.reason)).await;
     bar.finish_and_clear();

@@ -148,7 +148,10 @@ fn migrated_db(admin: &str, bin: &Path, db: &str) -> anyhow::Result<String> {
 /// Runs `ideadb ingest` into `url`; returns seconds and peak RSS in MB.
 fn ingest(bin: &Path, url: &str, data: &Path) -> anyhow::Result<(f64, f64)> {
     let t = Instant::now();
-    let mut child = Command::new(bin).args(["ingest", data.to_str().unwrap()]).env("DATABASE_URL", url).spawn()?;
+    let mut child = Command::new(bin)
+        .args(["ingest", "--keep-storage-time", data.to_str().unwrap()])
+        .env("DATABASE_URL", url)
+        .spawn()?;
     let status = format!("/proc/{}/status", child.id());
     let mut peak_kb = 0u64;
     loop {
@@ -800,7 +803,7 @@ async fn size(admin: &str, bin: &Path) -> anyhow::Result<()> {
         .stdout(Stdio::piped())
         .spawn()?;
     let status = Command::new(bin)
-        .args(["ingest", "-"])
+        .args(["ingest", "--keep-storage-time", "-"])
         .env("DATABASE_URL", &url)
         .stdin(gen.stdout.take().context("gen's output")?)
         .stdout(Stdio::null())

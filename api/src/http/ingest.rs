@@ -101,7 +101,11 @@ fn parse_all(body: &[u8]) -> Vec<Parsed> {
     let mut out = Vec::new();
     read_bytes("body", body, &mut |(origin, item)| {
         let parsed = item.map_err(|e| (None, e)).and_then(|raw| match idea::parse(&raw) {
-            Ok(row) => Ok(NewEvent { row, raw }),
+            Ok(row) => {
+                let mut event = NewEvent { row, raw };
+                crate::ingest::stamp(&mut event, false);
+                Ok(event)
+            }
             Err(e) => {
                 let id = serde_json::from_slice::<serde_json::Value>(&raw)
                     .ok()
@@ -118,8 +122,9 @@ fn parse_all(body: &[u8]) -> Vec<Parsed> {
 impl IngestApi {
     /// Store events
     ///
-    /// IDEA messages as NDJSON or a JSON array. Each is validated as `ideadb ingest` does;
-    /// the answer says what became of each, in the order sent. Needs the role maintainer or
+    /// IDEA messages as NDJSON or a JSON array. Each is validated as `ideadb ingest` does
+    /// and stored with this server's time as its storage time (a StorageTime it carries is
+    /// kept in the message but not used); the answer says what became of each, in the order sent. Needs the role maintainer or
     /// admin. Bodies above the server's limit are refused with 413.
     #[oai(path = "/events", method = "post")]
     async fn ingest(

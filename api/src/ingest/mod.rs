@@ -39,11 +39,23 @@ pub struct Options {
     pub batch_size: usize,
     /// Parallel database writers (one connection each).
     pub writers: usize,
+    /// Keep the storage time a message carries (`_Mentat`/`_CESNET.StorageTime`), for
+    /// imports; otherwise it is stored at the time of ingest. See [`stamp`].
+    pub keep_storage_time: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { batch_size: 2000, writers: 2 }
+        Self { batch_size: 2000, writers: 2, keep_storage_time: false }
+    }
+}
+
+/// Applies the storage-time rule to a validated message: the storage time decides retention,
+/// statistics windows and sort order, so it is this server's, not the sender's, unless an
+/// import asks to keep it. The bytes stored are the message as received either way.
+pub fn stamp(event: &mut NewEvent, keep_storage_time: bool) {
+    if !keep_storage_time {
+        event.row.storagetime = None;
     }
 }
 
@@ -65,6 +77,7 @@ pub async fn run(
     let (tx, rx) = mpsc::channel::<Vec<NewEvent>>(opts.writers * 2);
     let batch_size = opts.batch_size.max(1);
     let bar = progress.clone();
+    let keep_storage_time = opts.keep_storage_time;
     // Set when the writers fail: the reader then stops instead of parsing the rest.
     let stop = Arc::new(AtomicBool::new(false));
     let reader_stop = stop.clone();
@@ -80,7 +93,10 @@ pub async fn run(
                 Err(e) => Err(e.to_string()),
             });
             match parsed {
-                Ok(ev) => batch.push(ev),
+                Ok(mut ev) => {
+                    stamp(&mut ev, keep_storage_time);
+                    batch.push(ev);
+                }
                 Err(reason) => {
                     rejected += 1;
                     bar.suspend(|| on_reject(Rejection { origin, reason }));

@@ -39,7 +39,7 @@ async fn mixed_input_stores_exactly_the_valid_messages_and_reports_the_rest() {
     let f2 = write(&dir, "list.json", &format!("[{}, {{\"Format\": \"IDEA0\"}}, {}]", msg("b1"), msg("a2")));
     let rejections = Arc::new(Mutex::new(Vec::new()));
     let sink = rejections.clone();
-    let opts = Options { batch_size: 2, writers: 2 };
+    let opts = Options { batch_size: 2, writers: 2, keep_storage_time: true };
     let s = ingest::run(
         &db.store,
         vec![Input::Path(f1.clone()), Input::Path(f2.clone())],
@@ -165,11 +165,35 @@ async fn a_database_failure_stops_the_ingest_with_the_error() {
     let text: String = generated(5_000, 1, 8).iter().map(|v| format!("{v}\n")).collect();
     let f = write(&dir, "in.ndjson", &text);
     db.sql().await.batch_execute("ALTER TABLE events RENAME TO events_elsewhere").await.unwrap();
-    let opts = Options { batch_size: 100, writers: 2 };
+    let opts = Options { batch_size: 100, writers: 2, keep_storage_time: true };
     let err =
         ingest::run(&db.store, vec![Input::Path(f)], &opts, ProgressBar::hidden(), |_| panic!("no message is invalid"))
             .await
             .unwrap_err();
     assert!(err.to_string().contains("events"), "{err}");
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn the_cli_keeps_a_senders_storage_time_only_when_asked() {
+    let db = TestDb::new().await;
+    let dir = tempdir();
+    let with_time = |id: &str| {
+        let mut v: serde_json::Value = serde_json::from_str(&msg(id)).unwrap();
+        v["_CESNET"] = serde_json::json!({"StorageTime": "2001-02-03T04:05:06Z"});
+        v.to_string()
+    };
+    let f = write(&dir, "in.ndjson", &format!("{}\n", with_time("now1")));
+    let g = write(&dir, "import.ndjson", &format!("{}\n", with_time("kept1")));
+    for args in [vec!["ingest", f.to_str().unwrap()], vec!["ingest", "--keep-storage-time", g.to_str().unwrap()]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_ideadb")).args(&args).env("DATABASE_URL", &db.url).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+    let c = db.sql().await;
+    let sql = "SELECT extract(year FROM cesnet_storagetime)::int FROM events WHERE id = $1";
+    let now1: i32 = c.query_one(sql, &[&"now1"]).await.unwrap().get(0);
+    let kept1: i32 = c.query_one(sql, &[&"kept1"]).await.unwrap().get(0);
+    assert_eq!(now1, chrono::Utc::now().format("%Y").to_string().parse::<i32>().unwrap());
+    assert_eq!(kept1, 2001);
     db.drop().await;
 }

@@ -143,3 +143,28 @@ async fn an_oversized_value_is_rejected_alone_and_its_neighbours_are_stored() {
     drop(server);
     db.drop().await;
 }
+
+#[tokio::test]
+async fn the_server_sets_the_storage_time_of_what_it_is_sent() {
+    let db = TestDb::new().await;
+    let key = account(&db, "feeder", &["maintainer"], true).await;
+    let server = Server::start(&db.url);
+    let mut m = fixture()[0].clone();
+    m["_CESNET"] = json!({"StorageTime": "9999-12-31T23:59:59Z"});
+    m["_Mentat"] = json!({"StorageTime": "2001-01-01T00:00:00Z"});
+    let before = chrono::Utc::now().naive_utc();
+    let resp = post(&server, &key, "application/json", serde_json::to_vec(&m).unwrap()).await;
+    assert_eq!(resp.status(), 200);
+    let after = chrono::Utc::now().naive_utc();
+    let c = db.sql().await;
+    let row = c.query_one("SELECT cesnet_storagetime FROM events WHERE id = $1", &[&m["ID"].as_str().unwrap()]).await;
+    let stored: chrono::NaiveDateTime = row.unwrap().get(0);
+    assert!(before - chrono::TimeDelta::seconds(1) <= stored && stored <= after, "{stored}");
+    // The message itself comes back as sent.
+    let shown = server.get_json(&format!("/api/events/{}/show", m["ID"].as_str().unwrap()), &key).await;
+    assert_eq!(shown["item"]["_CESNET"]["StorageTime"], "9999-12-31T23:59:59Z");
+    let meta = server.get("/api/events/metadata", &key).await;
+    assert_eq!(meta.status(), 200);
+    drop(server);
+    db.drop().await;
+}
