@@ -167,6 +167,15 @@ async fn analyst_searches_reads_an_event_downloads_it_and_watches_the_dashboard(
     let hash = ideadb::auth::hash_password(PASSWORD).unwrap();
     db.store.user_create("analyst", &["user"], Some(&hash)).await.unwrap();
     let server = Server::start_with(&db.url, &["--spa-dir", spa.to_str().unwrap()]);
+    // The app runs under a policy that allows only its own files and start-up script: every
+    // step below would fail if the policy blocked anything it needs.
+    let page = reqwest::get(server.url("/events/search")).await.unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(
+        csp.contains("'wasm-unsafe-eval'") && csp.contains("'sha256-") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("script-src 'self' 'unsafe-inline'"), "{csp}");
     let downloads = tempdir("downloads");
     let (_driver, c) = browser(&downloads).await;
     let mut measured: HashMap<&str, f64> = HashMap::new();

@@ -3,6 +3,7 @@
 //! Handlers extract and convert; the storage layer does the work. The OpenAPI document is
 //! generated from these types (`ideadb openapi`) and committed as `openapi/openapi.json`.
 
+mod allow;
 mod auth;
 mod body_limit;
 mod dashboard;
@@ -16,14 +17,16 @@ mod login;
 mod metadata;
 mod raw_json;
 mod search;
+mod security_headers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use poem::endpoint::StaticFilesEndpoint;
+use poem::http::StatusCode;
 use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::middleware::{Cors, RequestId, Tracing};
+use poem::middleware::{CatchPanic, Cors, RequestId, Tracing};
 use poem::{EndpointExt, Route, Server};
 use poem_openapi::{OpenApiService, Tags};
 
@@ -97,6 +100,7 @@ pub async fn serve(store: EventStore, cfg: ServeConfig, bound: impl FnOnce(Socke
     let docs = api.swagger_ui();
     let cors = (!cfg.cors_origins.is_empty())
         .then(|| Cors::new().allow_origins(cfg.cors_origins.iter().map(String::as_str)).max_age(3600));
+    let index = cfg.spa_dir.as_ref().and_then(|d| std::fs::read_to_string(d.join("index.html")).ok());
     let mut routes = Route::new().at("/api/openapi.json", spec).nest("/api/docs", docs).nest_no_strip("/api", api);
     match &cfg.spa_dir {
         Some(dir) => {
@@ -115,6 +119,12 @@ pub async fn serve(store: EventStore, cfg: ServeConfig, bound: impl FnOnce(Socke
         .data(ingest::IngestLimit(cfg.ingest_limit))
         // Exports may hold half the pool; the rest stays for everything else.
         .data(export::ExportSlots::new(pool_size / 2))
+        .with(allow::MethodAllow::from_spec(&openapi_json()))
+        // A panic is a bug; the client gets a JSON 500 with the request id, the server goes on.
+        .with(CatchPanic::new().with_handler(|_| {
+            error::json_error(StatusCode::INTERNAL_SERVER_ERROR, &error::ApiError::Internal.to_string())
+        }))
+        .with(security_headers::SecurityHeaders::new(index.as_deref()))
         .with(Tracing)
         .with(RequestId::default());
     let acceptor = TcpListener::bind(cfg.bind).into_acceptor().await?;

@@ -11,6 +11,17 @@ async fn health_reports_the_database_and_turns_503_when_it_is_gone() {
     let server = Server::start(&db.url);
     let ok = reqwest::get(server.url("/api/health")).await.unwrap();
     assert_eq!(ok.status(), 200);
+    let h = ok.headers();
+    assert_eq!(h["content-security-policy"], "default-src 'none'; frame-ancestors 'none'");
+    assert_eq!(
+        (&h["x-content-type-options"], &h["referrer-policy"]),
+        (&"nosniff".parse().unwrap(), &"no-referrer".parse().unwrap())
+    );
+    let missing = reqwest::get(server.url("/api/no-such-thing")).await.unwrap();
+    assert_eq!(missing.headers()["x-content-type-options"], "nosniff", "errors carry the headers too");
+    let wrong = reqwest::Client::new().delete(server.url("/api/health")).send().await.unwrap();
+    assert_eq!(wrong.status(), 405);
+    assert_eq!(wrong.headers()["allow"], "GET");
     let body: Value = ok.json().await.unwrap();
     assert_eq!(
         body,
