@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use poem::web::{Data, RemoteAddr};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use super::auth::{admit, Auth, AuthState, Caller};
@@ -106,6 +107,16 @@ enum LogoutResponse {
     NotASession(Json<ErrorBody>),
 }
 
+/// Password checks running at once: one argon2 check takes a core for tens of milliseconds
+/// and 19 MiB, so more checks than cores only queue inside the blocking pool and use memory.
+fn hashing() -> &'static Semaphore {
+    static HASHING: OnceLock<Semaphore> = OnceLock::new();
+    HASHING.get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
+}
+
+/// How long a login waits for a place among the password checks before it is a 503.
+const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A hash to check unknown logins against, so they take as long as known ones.
 fn decoy_hash() -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
@@ -147,9 +158,14 @@ impl LoginApi {
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let has_password = hash.is_some();
         let checked = hash.unwrap_or_else(|| decoy_hash().to_string());
+        let permit = tokio::time::timeout(HASHING_WAIT, hashing().acquire())
+            .await
+            .map_err(|_| ApiError::Unavailable("too many logins are being checked; retry in a moment".into()))?
+            .map_err(|_| ApiError::Internal)?;
         let ok = tokio::task::spawn_blocking(move || verify_password(&password, &checked))
             .await
             .map_err(|_| ApiError::Internal)?;
+        drop(permit);
         let (Some(user), true, true) = (user, ok, has_password) else {
             tracing::info!(%login, "login refused");
             return Ok(refused(ApiError::Unauthorized("wrong login or password".into())));

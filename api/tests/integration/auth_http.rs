@@ -102,7 +102,7 @@ async fn bad_logins_and_forged_tokens_are_refused() {
 }
 
 #[tokio::test]
-async fn logins_are_throttled_per_account_and_per_address() {
+async fn logins_are_throttled_per_account_and_address_and_per_address() {
     let db = TestDb::new().await;
     person(&db, "alice", &["user"]).await;
     let server = Server::start(&db.url);
@@ -113,6 +113,16 @@ async fn logins_are_throttled_per_account_and_per_address() {
     let wait: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=13).contains(&wait), "{wait}");
     assert!(json_error(resp, 429).await.contains("too many login attempts"));
+    // From another address, alice is not locked out by those failures.
+    let elsewhere =
+        reqwest::Client::builder().local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap()).build().unwrap();
+    let resp = elsewhere
+        .post(server.url("/api/auth/login"))
+        .json(&json!({"login": "alice", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "failures from 127.0.0.1 do not lock alice out at 127.0.0.2");
     // Other accounts, from the same address, until the address's budget (20) is spent too.
     let mut refused = 0;
     for i in 0..20 {
