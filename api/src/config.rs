@@ -24,6 +24,7 @@ struct File {
     ingest_limit_mb: Option<usize>,
     spa_dir: Option<String>,
     retention: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
     log: Option<String>,
 }
 
@@ -44,6 +45,7 @@ fn parse(text: &str) -> Result<Vec<(&'static str, String)>, String> {
         ("IDEADB_INGEST_LIMIT_MB", f.ingest_limit_mb.map(|v| v.to_string())),
         ("IDEADB_SPA_DIR", f.spa_dir),
         ("IDEADB_RETENTION", f.retention),
+        ("IDEADB_TRUSTED_PROXIES", f.trusted_proxies.map(|v| v.join(","))),
         ("IDEADB_LOG", f.log),
     ];
     Ok(pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect())

@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 #[command(name = "ideadb", version, about = "Security event database for IDEA messages")]
 struct Cli {
     /// A TOML file of options (database-url, statement-timeout, bind, session-hours,
-    /// cors-origins, ingest-limit-mb, spa-dir, retention, log); flags and the environment win over it.
+    /// cors-origins, ingest-limit-mb, spa-dir, retention, trusted-proxies, log); flags and the environment win over it.
     #[arg(long, env = "IDEADB_CONFIG", global = true)]
     config: Option<std::path::PathBuf>,
     #[command(flatten)]
@@ -65,6 +65,11 @@ enum Command {
         /// at least a day), checked every half minute by the statistics leader. Default: keep all.
         #[arg(long, env = "IDEADB_RETENTION", value_parser = parse_retention)]
         retention: Option<TimeDelta>,
+        /// A reverse proxy (address or network) whose X-Forwarded-For / X-Real-IP headers name
+        /// the client, for the access log and login throttling; repeat or separate with commas.
+        /// Headers from anyone else are ignored.
+        #[arg(long = "trusted-proxy", env = "IDEADB_TRUSTED_PROXIES", value_delimiter = ',')]
+        trusted_proxies: Vec<ipnetwork::IpNetwork>,
     },
     /// Print the OpenAPI document of the API (as committed in openapi/openapi.json).
     Openapi,
@@ -180,6 +185,8 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("IDEADB_LOG").unwrap_or_else(|_| default_level.into()),
         )
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: a log file gets plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
@@ -211,7 +218,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     cfg.statement_timeout = Duration::from_secs(cli.db.statement_timeout);
     let store = EventStore::new(&cfg)?;
     match cli.command {
-        Command::Serve { bind, session_hours, cors_origins, ingest_limit_mb, spa_dir, retention } => {
+        Command::Serve { bind, session_hours, cors_origins, ingest_limit_mb, spa_dir, retention, trusted_proxies } => {
             store.migrate().await?;
             let cfg = ideadb::http::ServeConfig {
                 bind,
@@ -221,6 +228,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ingest_limit: ingest_limit_mb << 20,
                 spa_dir: spa_dir.join("index.html").is_file().then_some(spa_dir),
                 retention,
+                trusted_proxies,
             };
             ideadb::http::serve(store, cfg, |addr| {
                 use std::io::Write;

@@ -86,7 +86,7 @@ impl EventsApi {
         let Some(event) = store.fetch_event(&id).await.map_err(ApiError::from)? else {
             return Ok(ShowResponse::NotFound(not_found(&id)));
         };
-        tracing::info!(login = %caller.login, id = %event.id, "event shown");
+        tracing::info!(login = ?caller.login, id = ?event.id, "event shown");
         let item = RawMessage::of_event(&event.id, event.raw)?;
         Ok(ShowResponse::Ok(JsonBody::new(&Shown { item, item_id: event.id, search_widget_item_limit: 100 })))
     }
@@ -106,14 +106,14 @@ impl EventsApi {
         let Some(event) = store.fetch_event(&id).await.map_err(ApiError::from)? else {
             return Ok(DownloadResponse::NotFound(not_found(&id)));
         };
-        tracing::info!(login = %caller.login, id = %event.id, "event downloaded");
+        tracing::info!(login = ?caller.login, id = ?event.id, "event downloaded");
         let item = event.json().map_err(ApiError::from)?;
         let file = |ext: &str| format!("attachment; filename=\"{}.idea.{ext}\"", event.id);
         Ok(match format.0.unwrap_or_default() {
             DownloadFormat::Json => DownloadResponse::Json(Binary(pretty(&item)), file("json")),
             DownloadFormat::Yaml => {
                 let yaml = serde_saphyr::to_string(&item).map_err(|e| {
-                    tracing::error!(error = %e, id = %event.id, "YAML rendering failed");
+                    tracing::error!(error = %e, id = ?event.id, "YAML rendering failed");
                     ApiError::Internal
                 })?;
                 DownloadResponse::Yaml(Binary(yaml.into_bytes()), file("yaml"))

@@ -224,7 +224,7 @@ impl ExportApi {
         let format = Format::from(format.0.unwrap_or(ExportFormat::Ndjson));
         let slot = slots.take(&caller.login)?;
         let chunks = store.export_events(&params, CHUNK, STALL).await.map_err(ApiError::from)?;
-        tracing::info!(login = %caller.login, format = format.extension(), "export started");
+        tracing::info!(login = ?caller.login, format = format.extension(), "export started");
         let disposition = format!("attachment; filename=\"events.{}\"", format.extension());
         Ok(ExportResponse::Ok(Binary(body(chunks, format, slot)), format.content_type().into(), disposition))
     }

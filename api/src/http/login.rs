@@ -4,12 +4,13 @@
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
-use poem::web::{Data, RemoteAddr};
+use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
+use super::access_log::ClientAddr;
 use super::auth::{admit, Auth, AuthState, Caller};
 use super::error::{ApiError, ErrorBody};
 use super::ApiTags;
@@ -141,14 +142,14 @@ impl LoginApi {
         &self,
         store: Data<&EventStore>,
         state: Data<&Arc<AuthState>>,
-        remote: &RemoteAddr,
+        client: Data<&ClientAddr>,
         body: Json<Credentials>,
     ) -> poem::Result<LoginResponse> {
         let (login, password) = match body.0.both() {
             Ok(both) => both,
             Err(e) => return Ok(LoginResponse::BadRequest(Json(e.body()))),
         };
-        let from = remote.as_socket_addr().map(|a| a.ip());
+        let from = client.0 .0;
         if let Err(wait) = state.throttle.attempt(&login, from) {
             let secs = wait.as_secs() + 1;
             let msg = format!("too many login attempts; retry in {secs} s");
@@ -167,7 +168,7 @@ impl LoginApi {
             .map_err(|_| ApiError::Internal)?;
         drop(permit);
         let (Some(user), true, true) = (user, ok, has_password) else {
-            tracing::info!(%login, "login refused");
+            tracing::info!(login = ?login, "login refused");
             return Ok(refused(ApiError::Unauthorized("wrong login or password".into())));
         };
         let user_id = user.id;
@@ -178,7 +179,7 @@ impl LoginApi {
         };
         let (token, expires_at) = state.keys.issue(&caller.login, jti, Utc::now(), state.session_ttl);
         store.session_create(jti, user_id, expires_at.naive_utc()).await.map_err(ApiError::from)?;
-        tracing::info!(login = %caller.login, "logged in");
+        tracing::info!(login = ?caller.login, "logged in");
         Ok(LoginResponse::Ok(Json(Session { token, expires_at, user: Account::from(&caller) })))
     }
 
@@ -200,7 +201,7 @@ impl LoginApi {
             return Ok(LogoutResponse::NotASession(Json(e.body())));
         };
         store.session_delete(jti).await.map_err(ApiError::from)?;
-        tracing::info!(login = %caller.login, "logged out");
+        tracing::info!(login = ?caller.login, "logged out");
         Ok(LogoutResponse::Done)
     }
 }

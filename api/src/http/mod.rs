@@ -3,6 +3,7 @@
 //! Handlers extract and convert; the storage layer does the work. The OpenAPI document is
 //! generated from these types (`ideadb openapi`) and committed as `openapi/openapi.json`.
 
+mod access_log;
 mod allow;
 mod auth;
 mod body_limit;
@@ -26,7 +27,7 @@ use std::time::Duration;
 use poem::endpoint::StaticFilesEndpoint;
 use poem::http::StatusCode;
 use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::middleware::{CatchPanic, Cors, RequestId, Tracing};
+use poem::middleware::{CatchPanic, Cors, RequestId};
 use poem::{EndpointExt, Route, Server};
 use poem_openapi::{OpenApiService, Tags};
 
@@ -82,6 +83,8 @@ pub struct ServeConfig {
     pub spa_dir: Option<std::path::PathBuf>,
     /// Events stored longer ago than this are deleted by the statistics leader.
     pub retention: Option<chrono::TimeDelta>,
+    /// Proxies whose forwarding headers name the client (see `access_log`).
+    pub trusted_proxies: Vec<ipnetwork::IpNetwork>,
 }
 
 /// Binds the address, reports the bound address through `bound`, and serves until Ctrl-C or
@@ -125,7 +128,7 @@ pub async fn serve(store: EventStore, cfg: ServeConfig, bound: impl FnOnce(Socke
             error::json_error(StatusCode::INTERNAL_SERVER_ERROR, &error::ApiError::Internal.to_string())
         }))
         .with(security_headers::SecurityHeaders::new(index.as_deref()))
-        .with(Tracing)
+        .with(access_log::AccessLog::new(cfg.trusted_proxies.clone()))
         .with(RequestId::default());
     let acceptor = TcpListener::bind(cfg.bind).into_acceptor().await?;
     let local = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()).unwrap_or(cfg.bind);

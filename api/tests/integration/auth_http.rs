@@ -272,3 +272,62 @@ async fn raw_post(server: &Server, path: &str, ct: &str, headers: &str, body: &[
     let text = String::from_utf8_lossy(&answer).into_owned();
     (text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0), text)
 }
+
+#[tokio::test]
+async fn the_log_names_the_real_client_and_never_a_secret_or_a_forged_line() {
+    let db = TestDb::new().await;
+    let key = account(&db, "robot", &["user"], true).await;
+    let dir = std::env::temp_dir().join(format!("ideadb-log-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let client = reqwest::Client::new();
+    let forged_login = json!({"login": "evil\nrequest_id=forged", "password": "x"});
+
+    // No trusted proxy: forwarding headers are ignored.
+    let log = dir.join("direct.log");
+    let server = Server::start_logging(&db.url, &[], &log);
+    let search = format!("/api/events/search?submit=1&dt_from=&api_key={key}");
+    let resp = client.get(server.url(&search)).header("x-forwarded-for", "203.0.113.77").send().await.unwrap();
+    assert_eq!(resp.status(), 401, "a key in a GET query string is not read");
+    client.post(server.url("/api/auth/login")).json(&forged_login).send().await.unwrap();
+    drop(server);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains(&key), "the key was logged: {text}");
+    assert!(text.contains("api_key=[redacted]"), "{text}");
+    assert!(text.contains("client=127.0.0.1") && !text.contains("203.0.113.77"), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with("request_id=forged")), "{text}");
+    assert!(text.contains(r#"evil\nrequest_id=forged"#), "{text}");
+
+    // Behind a trusted proxy: its header names the client, in the log and in the throttle.
+    let log = dir.join("proxied.log");
+    let server = Server::start_logging(&db.url, &["--trusted-proxy", "127.0.0.0/8"], &log);
+    let attempt = |from: &'static str| {
+        let c = client.clone();
+        let url = server.url("/api/auth/login");
+        async move {
+            let body = json!({"login": format!("someone{}", rand_suffix()), "password": "wrong password!"});
+            c.post(url)
+                .header("x-forwarded-for", format!("198.51.100.1, {from}"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for _ in 0..20 {
+        assert_eq!(attempt("203.0.113.5").await, 401);
+    }
+    assert_eq!(attempt("203.0.113.5").await, 429, "203.0.113.5 spent its budget");
+    assert_eq!(attempt("203.0.113.6").await, 401, "another client behind the same proxy has its own");
+    drop(server);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("client=203.0.113.5") && !text.contains("client=198.51.100.1"), "{text}");
+    std::fs::remove_dir_all(&dir).ok();
+    db.drop().await;
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}

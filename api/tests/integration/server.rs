@@ -20,13 +20,23 @@ impl Server {
 
     /// A server with more `serve` options.
     pub fn start_with(database_url: &str, args: &[&str]) -> Self {
+        // Tests drop their database under a running server; its reconnect warnings are noise.
+        Self::spawn(database_url, args, "error", Stdio::inherit())
+    }
+
+    /// A server whose log (at info) goes to `log`.
+    pub fn start_logging(database_url: &str, args: &[&str], log: &std::path::Path) -> Self {
+        Self::spawn(database_url, args, "info", Stdio::from(std::fs::File::create(log).unwrap()))
+    }
+
+    fn spawn(database_url: &str, args: &[&str], level: &str, stderr: Stdio) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ideadb"))
             .args(["serve", "--bind", "127.0.0.1:0"])
             .args(args)
             .env("DATABASE_URL", database_url)
-            // Tests drop their database under a running server; its reconnect warnings are noise.
-            .env("IDEADB_LOG", "error")
+            .env("IDEADB_LOG", level)
             .stdout(Stdio::piped())
+            .stderr(stderr)
             .spawn()
             .expect("start ideadb serve");
         let mut line = String::new();
