@@ -154,6 +154,10 @@ enum UserAction {
     Disable { login: String },
     /// Create another API key for an account and print it.
     ApiKey { login: String },
+    /// List an account's API keys: their first characters, when made and last used.
+    Keys { login: String },
+    /// Revoke one API key of an account, named as `user keys` shows it.
+    RevokeKey { login: String, key: String },
     /// Set an account's password (prompted, or the first line of standard input).
     Passwd { login: String },
 }
@@ -179,7 +183,7 @@ fn main() -> ExitCode {
         }
     }
     // A server logs each request; the other commands only what goes wrong.
-    let default_level = if matches!(cli.command, Command::Serve { .. }) { "info" } else { "warn" };
+    let default_level = if matches!(cli.command, Command::Serve { .. }) { "info" } else { "warn,audit=info" };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("IDEADB_LOG").unwrap_or_else(|_| default_level.into()),
@@ -300,8 +304,15 @@ async fn ingest(store: &EventStore, paths: Vec<String>, opts: ingest::Options) -
     Ok(if s.rejected > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
+/// An audit line for an account change made here (target `audit`, always logged).
+macro_rules! audit {
+    ($login:expr, $($rest:tt)*) => {
+        tracing::info!(target: "audit", login = ?$login, via = "cli", $($rest)*)
+    };
+}
+
 async fn user(store: &EventStore, action: UserAction) -> anyhow::Result<()> {
-    use ideadb::auth::{api_key_hash, hash_password, new_api_key, Role};
+    use ideadb::auth::{api_key_hash, api_key_prefix, hash_password, new_api_key, Role};
     let missing = |login: &str| anyhow::anyhow!("there is no account {login:?}");
     match action {
         UserAction::Add { login, roles, password_stdin, api_key } => {
@@ -312,11 +323,12 @@ async fn user(store: &EventStore, action: UserAction) -> anyhow::Result<()> {
             let created = store.user_create(&login, &names, hash.as_deref()).await?;
             if api_key {
                 let key = new_api_key()?;
-                store.api_key_add(created.id, &api_key_hash(&key)).await?;
+                store.api_key_add(created.id, &api_key_hash(&key), &api_key_prefix(&key)).await?;
                 println!("{key}");
             } else {
                 eprintln!("created account {login} ({})", names.join(", "));
             }
+            audit!(login, roles = names.join(","), api_key, "account created");
         }
         UserAction::List => {
             for u in store.users().await? {
@@ -329,20 +341,42 @@ async fn user(store: &EventStore, action: UserAction) -> anyhow::Result<()> {
             if !store.user_set_enabled(&login, false).await? {
                 return Err(missing(&login));
             }
-            eprintln!("disabled account {login}");
+            eprintln!("disabled account {login} (its login sessions ended)");
+            audit!(login, "account disabled");
         }
         UserAction::ApiKey { login } => {
             let u = store.user_by_login(&login).await?.ok_or_else(|| missing(&login))?;
             let key = new_api_key()?;
-            store.api_key_add(u.id, &api_key_hash(&key)).await?;
+            store.api_key_add(u.id, &api_key_hash(&key), &api_key_prefix(&key)).await?;
             println!("{key}");
+            audit!(login, key = api_key_prefix(&key), "API key created");
+        }
+        UserAction::Keys { login } => {
+            store.user_by_login(&login).await?.ok_or_else(|| missing(&login))?;
+            let when = |t: Option<chrono::NaiveDateTime>| t.map_or("never".into(), |t| t.format("%F %T").to_string());
+            for k in store.api_keys_of(&login).await? {
+                let name = k.prefix.unwrap_or_else(|| format!("#{}", k.id));
+                println!("{name}\tcreated {}\tlast used {}", when(Some(k.created)), when(k.last_used));
+            }
+        }
+        UserAction::RevokeKey { login, key } => {
+            store.user_by_login(&login).await?.ok_or_else(|| missing(&login))?;
+            match store.api_key_revoke(&login, &key).await? {
+                1 => {
+                    eprintln!("revoked key {key} of {login}");
+                    audit!(login, key, "API key revoked");
+                }
+                0 => anyhow::bail!("{login} has no key {key:?} (see `ideadb user keys {login}`)"),
+                n => anyhow::bail!("{n} keys of {login} start with {key:?}; name one by its number (#N)"),
+            }
         }
         UserAction::Passwd { login } => {
             let hash = hash_password(&read_password(false)?)?;
             if !store.user_set_password(&login, &hash).await? {
                 return Err(missing(&login));
             }
-            eprintln!("password of {login} changed");
+            eprintln!("password of {login} changed (its login sessions ended)");
+            audit!(login, "password changed");
         }
     }
     Ok(())

@@ -90,6 +90,12 @@ pub fn new_api_key() -> Result<String, AuthError> {
     Ok(format!("ideadb_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random::<32>()?)))
 }
 
+/// The first characters of a key, stored to tell keys apart: the fixed `ideadb_` and six of
+/// its 43 random ones.
+pub fn api_key_prefix(key: &str) -> String {
+    key.trim().chars().take(13).collect()
+}
+
 /// What is stored of an API key.
 pub fn api_key_hash(key: &str) -> Vec<u8> {
     Sha256::digest(key.trim().as_bytes()).to_vec()

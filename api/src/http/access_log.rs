@@ -16,6 +16,7 @@ use std::time::Instant;
 use ipnetwork::IpNetwork;
 use poem::middleware::ReqId;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
+use tracing::Instrument;
 
 /// The client a request comes from, as the access log names it.
 #[derive(Debug, Clone, Copy)]
@@ -104,7 +105,9 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
         let (method, target) = (req.method().clone(), loggable(req.uri()));
         req.extensions_mut().insert(ClientAddr(addr));
         let started = Instant::now();
-        let resp = match self.ep.call(req).await {
+        // Everything logged while answering names the request.
+        let span = tracing::info_span!("request", request_id = %id);
+        let resp = match self.ep.call(req).instrument(span).await {
             Ok(r) => r.into_response(),
             Err(e) => e.into_response(),
         };

@@ -148,7 +148,7 @@ impl IngestApi {
             return Err(ApiError::BadRequest("the body holds no messages".into()).into());
         }
         let result = store_all(&store, parsed).await?;
-        tracing::info!(login = ?caller.login, stored = result.stored, duplicates = result.duplicates,
+        tracing::info!(target: "audit", login = ?caller.login, stored = result.stored, duplicates = result.duplicates,
                        rejected = result.rejected, "events ingested");
         Ok(if result.rejected > 0 {
             IngestResponse::SomeRejected(Json(result))

@@ -168,7 +168,7 @@ impl LoginApi {
             .map_err(|_| ApiError::Internal)?;
         drop(permit);
         let (Some(user), true, true) = (user, ok, has_password) else {
-            tracing::info!(login = ?login, "login refused");
+            tracing::info!(target: "audit", login = ?login, "login refused");
             return Ok(refused(ApiError::Unauthorized("wrong login or password".into())));
         };
         let user_id = user.id;
@@ -179,7 +179,7 @@ impl LoginApi {
         };
         let (token, expires_at) = state.keys.issue(&caller.login, jti, Utc::now(), state.session_ttl);
         store.session_create(jti, user_id, expires_at.naive_utc()).await.map_err(ApiError::from)?;
-        tracing::info!(login = ?caller.login, "logged in");
+        tracing::info!(target: "audit", login = ?caller.login, "logged in");
         Ok(LoginResponse::Ok(Json(Session { token, expires_at, user: Account::from(&caller) })))
     }
 
@@ -201,7 +201,7 @@ impl LoginApi {
             return Ok(LogoutResponse::NotASession(Json(e.body())));
         };
         store.session_delete(jti).await.map_err(ApiError::from)?;
-        tracing::info!(login = ?caller.login, "logged out");
+        tracing::info!(target: "audit", login = ?caller.login, "logged out");
         Ok(LogoutResponse::Done)
     }
 }

@@ -39,7 +39,7 @@ pub use params::{Cursor, QueryKind, SearchParams, SortBy, SortDir, SortField, Va
 pub use schema::EVENT_TABLES;
 pub use status::{DatabaseStatus, TableStatus};
 pub use thresholds::{RelapsedEvent, ThresholdRecord};
-pub use users::UserRecord;
+pub use users::{ApiKeyRecord, UserRecord};
 
 /// What can go wrong in the storage layer.
 #[derive(Debug, thiserror::Error)]

@@ -5,6 +5,16 @@ use tokio_postgres::Row;
 
 use super::{with_client, Error, EventStore, Result};
 
+/// What may be shown of an API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub id: i32,
+    /// The key's first characters (None for keys made before they were kept).
+    pub prefix: Option<String>,
+    pub created: NaiveDateTime,
+    pub last_used: Option<NaiveDateTime>,
+}
+
 /// An account as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
@@ -58,23 +68,71 @@ impl EventStore {
         Ok(with_client!(self, |c| c.query(sql.as_str(), &[]))?.iter().map(record).collect())
     }
 
-    /// Enables or disables an account; false when there is no such login.
+    /// Enables or disables an account; false when there is no such login. Disabling ends
+    /// the account's login sessions.
     pub async fn user_set_enabled(&self, login: &str, enabled: bool) -> Result<bool> {
-        Ok(with_client!(self, |c| c.execute("UPDATE users SET enabled = $2 WHERE login = $1", &[&login, &enabled]))?
-            > 0)
+        self.user_update_ending_sessions(login, "UPDATE users SET enabled = $2 WHERE login = $1", &enabled, !enabled)
+            .await
     }
 
-    /// Replaces the password hash; false when there is no such login.
+    /// Replaces the password hash and ends the account's login sessions; false when there is
+    /// no such login.
     pub async fn user_set_password(&self, login: &str, hash: &str) -> Result<bool> {
-        Ok(with_client!(self, |c| c.execute("UPDATE users SET password_hash = $2 WHERE login = $1", &[&login, &hash]))?
-            > 0)
+        self.user_update_ending_sessions(login, "UPDATE users SET password_hash = $2 WHERE login = $1", &hash, true)
+            .await
     }
 
-    /// Stores the hash of a new API key for an account.
-    pub async fn api_key_add(&self, user_id: i32, key_hash: &[u8]) -> Result<()> {
-        with_client!(self, |c| c
-            .execute("INSERT INTO api_keys (user_id, key_hash) VALUES ($1, $2)", &[&user_id, &key_hash]))?;
+    /// Runs `update` (with the login and `value`), and when `end_sessions`, deletes the
+    /// account's sessions in the same transaction.
+    async fn user_update_ending_sessions(
+        &self,
+        login: &str,
+        update: &str,
+        value: &(dyn tokio_postgres::types::ToSql + Sync),
+        end_sessions: bool,
+    ) -> Result<bool> {
+        let found = with_client!(self, |c| async {
+            let tx = c.transaction().await?;
+            let n = tx.execute(update, &[&login, value]).await?;
+            if end_sessions {
+                tx.execute("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE login = $1)", &[&login])
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, tokio_postgres::Error>(n > 0)
+        })?;
+        Ok(found)
+    }
+
+    /// Stores the hash of a new API key for an account, with the key's first characters.
+    pub async fn api_key_add(&self, user_id: i32, key_hash: &[u8], prefix: &str) -> Result<()> {
+        let sql = "INSERT INTO api_keys (user_id, key_hash, prefix) VALUES ($1, $2, $3)";
+        with_client!(self, |c| c.execute(sql, &[&user_id, &key_hash, &prefix]))?;
         Ok(())
+    }
+
+    /// The API keys of an account, oldest first.
+    pub async fn api_keys_of(&self, login: &str) -> Result<Vec<ApiKeyRecord>> {
+        let sql = "SELECT k.id, k.prefix, k.created, k.last_used FROM api_keys k JOIN users u ON u.id = k.user_id \
+                   WHERE u.login = $1 ORDER BY k.created, k.id";
+        let rows = with_client!(self, |c| c.query(sql, &[&login]))?;
+        Ok(rows
+            .iter()
+            .map(|r| ApiKeyRecord { id: r.get(0), prefix: r.get(1), created: r.get(2), last_used: r.get(3) })
+            .collect())
+    }
+
+    /// Deletes the account's key named `name` (its prefix, or `#` and its number); the
+    /// number of keys that name matched (only a single match is deleted).
+    pub async fn api_key_revoke(&self, login: &str, name: &str) -> Result<usize> {
+        let number: Option<i32> = name.strip_prefix('#').and_then(|n| n.parse().ok());
+        let keys = self.api_keys_of(login).await?;
+        let matching: Vec<i32> =
+            keys.iter().filter(|k| Some(k.id) == number || k.prefix.as_deref() == Some(name)).map(|k| k.id).collect();
+        if let [id] = matching[..] {
+            with_client!(self, |c| c.execute("DELETE FROM api_keys WHERE id = $1", &[&id]))?;
+        }
+        Ok(matching.len())
     }
 
     /// The account owning the key with this hash. Its use is noted at most once a minute, so

@@ -57,12 +57,14 @@ async fn a_login_token_works_until_logout() {
     let after = server.get("/api/auth/me", &bearer(&token)).await;
     assert!(json_error(after, 401).await.contains("session has ended"));
 
-    // A second login is a new session; disabling the account stops it at once.
+    // A second login is a new session; disabling the account ends it at once, and the
+    // account cannot log in again.
     let token: Value = login(&server, "alice", PASSWORD).await.json().await.unwrap();
     let token = token["token"].as_str().unwrap().to_string();
     assert_eq!(server.get("/api/auth/me", &bearer(&token)).await.status(), 200);
     db.store.user_set_enabled("alice", false).await.unwrap();
-    assert!(json_error(server.get("/api/auth/me", &bearer(&token)).await, 403).await.contains("disabled"));
+    json_error(server.get("/api/auth/me", &bearer(&token)).await, 401).await;
+    assert!(json_error(login(&server, "alice", PASSWORD).await, 403).await.contains("disabled"));
     db.drop().await;
 }
 
@@ -296,6 +298,10 @@ async fn the_log_names_the_real_client_and_never_a_secret_or_a_forged_line() {
     assert!(text.contains("client=127.0.0.1") && !text.contains("203.0.113.77"), "{text}");
     assert!(!text.lines().any(|l| l.starts_with("request_id=forged")), "{text}");
     assert!(text.contains(r#"evil\nrequest_id=forged"#), "{text}");
+    assert!(
+        text.lines().any(|l| l.contains("audit") && l.contains("login refused") && l.contains("request_id=")),
+        "an audit line with the request id: {text}"
+    );
 
     // Behind a trusted proxy: its header names the client, in the log and in the throttle.
     let log = dir.join("proxied.log");

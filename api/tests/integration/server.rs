@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use ideadb::auth::{api_key_hash, new_api_key};
+use ideadb::auth::{api_key_hash, api_key_prefix, new_api_key};
 use serde_json::Value;
 
 use crate::harness::TestDb;
@@ -77,7 +77,7 @@ impl Server {
 pub async fn account(db: &TestDb, login: &str, roles: &[&str], enabled: bool) -> String {
     let u = db.store.user_create(login, roles, None).await.unwrap();
     let key = new_api_key().unwrap();
-    db.store.api_key_add(u.id, &api_key_hash(&key)).await.unwrap();
+    db.store.api_key_add(u.id, &api_key_hash(&key), &api_key_prefix(&key)).await.unwrap();
     if !enabled {
         db.store.user_set_enabled(login, false).await.unwrap();
     }

@@ -96,3 +96,39 @@ async fn bad_account_requests_fail_with_a_clear_message_and_change_nothing() {
     assert_eq!(logins, ["carol"]);
     db.drop().await;
 }
+
+#[tokio::test]
+async fn keys_are_listed_and_revoked_one_by_one_and_a_new_password_ends_sessions() {
+    let db = TestDb::new().await;
+    let out = ideadb(&db, &["user", "add", "alice", "--role", "user", "--api-key"], "");
+    assert!(text(&out.stderr).contains("account created"), "an audit line: {}", text(&out.stderr));
+    let first = text(&out.stdout).trim().to_string();
+    let second = text(&ideadb(&db, &["user", "api-key", "alice"], "").stdout).trim().to_string();
+    let listed = text(&ideadb(&db, &["user", "keys", "alice"], "").stdout);
+    let names: Vec<&str> = listed.lines().map(|l| l.split('\t').next().unwrap()).collect();
+    assert_eq!(names, [&first[..13], &second[..13]], "{listed}");
+    assert!(listed.lines().all(|l| l.contains("last used never")), "{listed}");
+    assert!(!listed.contains(&first[13..]), "only the first characters are shown");
+
+    let out = ideadb(&db, &["user", "revoke-key", "alice", "ideadb_nothing"], "");
+    assert!(!out.status.success() && text(&out.stderr).contains("has no key"), "{}", text(&out.stderr));
+    let out = ideadb(&db, &["user", "revoke-key", "alice", &first[..13]], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("API key revoked"), "{}", text(&out.stderr));
+    assert!(db.store.user_by_api_key(&api_key_hash(&first)).await.unwrap().is_none(), "revoked");
+    assert!(db.store.user_by_api_key(&api_key_hash(&second)).await.unwrap().is_some(), "the other stays");
+
+    // A login session of bob's ends when his password changes.
+    assert!(ideadb(&db, &["user", "add", "bob", "--role", "user", "--password-stdin"], "a long enough secret\n")
+        .status
+        .success());
+    let bob = db.store.user_by_login("bob").await.unwrap().unwrap();
+    let jti = uuid::Uuid::new_v4();
+    db.store.session_create(jti, bob.id, chrono::Utc::now().naive_utc() + chrono::TimeDelta::hours(1)).await.unwrap();
+    let c = db.sql().await;
+    let sessions = || async { c.query_one("SELECT count(*) FROM sessions", &[]).await.unwrap().get::<_, i64>(0) };
+    assert_eq!(sessions().await, 1);
+    assert!(ideadb(&db, &["user", "passwd", "bob"], "another long secret\n").status.success());
+    assert_eq!(sessions().await, 0, "the new password ended the session");
+    db.drop().await;
+}
