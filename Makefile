@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 DEMO_EVENTS ?= 20000
 
-.PHONY: run test bench spa
+.PHONY: run test bench spa fuzz
 
 # The browser app, built into dist/ (installs the wasm toolchain and Chromium when missing).
 spa:
@@ -50,3 +50,9 @@ bench:
 	admin=$$(bash .ci/bench-postgres.sh); \
 	$(CARGO) build --release --locked -p ideadb --bins && \
 	IDEADB_BENCH_ADMIN_URL="$$admin" ./target/release/ideadb-bench $(BENCH_ARGS)
+
+# The property tests of api/tests/properties.rs (arbitrary bytes, mutated real messages,
+# arbitrary JSON, addresses, search forms, times and ages) at FUZZ_CASES cases each.
+FUZZ_CASES ?= 1000000
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked -p ideadb --test properties -- --nocapture
