@@ -9,10 +9,9 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000),
-        ..ProptestConfig::default()
-    }
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    // A failing case is printed with its minimal input; nothing is written next to the sources.
+    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
 }
 
 /// The real messages, as seeds to mutate.

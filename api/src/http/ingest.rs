@@ -26,6 +26,11 @@ pub struct IngestLimit(pub usize);
 
 /// Messages are written in batches of this many.
 const BATCH: usize = 2000;
+/// The most messages one request may hold: more is a 413, so neither the work nor the reply
+/// of one request can grow without bound.
+const MAX_MESSAGES: usize = 100_000;
+/// The most results the reply lists (the first ones, in the order sent); the counts cover all.
+const MAX_RESULTS: usize = 1000;
 
 /// IDEA messages.
 #[derive(ApiRequest)]
@@ -64,7 +69,8 @@ struct MessageResult {
     reason: Option<String>,
 }
 
-/// What became of the messages sent, in the order sent.
+/// What became of the messages sent: counts of all, and each of the first 1,000 in the
+/// order sent.
 #[derive(Object)]
 #[oai(example)]
 struct IngestResult {
@@ -72,6 +78,8 @@ struct IngestResult {
     duplicates: u64,
     rejected: u64,
     results: Vec<MessageResult>,
+    /// True when there were more messages than `results` lists.
+    truncated: bool,
 }
 
 #[derive(ApiResponse)]
@@ -96,10 +104,16 @@ fn place(at: Locator) -> String {
 /// A message of the body: its place, and the event or (its ID if readable, why it was rejected).
 type Parsed = (String, Result<NewEvent, (Option<String>, String)>);
 
-/// Each message of the body, parsed.
-fn parse_all(body: &[u8]) -> Vec<Parsed> {
+/// Each message of the body, parsed; None when there are more than [`MAX_MESSAGES`] (the
+/// rest is read through but not kept).
+fn parse_all(body: &[u8]) -> Option<Vec<Parsed>> {
     let mut out = Vec::new();
+    let mut over = false;
     read_bytes("body", body, &mut |(origin, item)| {
+        if out.len() >= MAX_MESSAGES {
+            over = true;
+            return;
+        }
         let parsed = item.map_err(|e| (None, e)).and_then(|raw| match idea::parse(&raw) {
             Ok(row) => {
                 let mut event = NewEvent { row, raw };
@@ -115,7 +129,7 @@ fn parse_all(body: &[u8]) -> Vec<Parsed> {
         });
         out.push((place(origin.at), parsed));
     });
-    out
+    (!over).then_some(out)
 }
 
 #[OpenApi(prefix_path = "/api", tag = "ApiTags::Events")]
@@ -143,7 +157,12 @@ impl IngestApi {
             )),
             other => ApiError::BadRequest(format!("the body cannot be read: {other}")),
         })?;
-        let parsed = tokio::task::spawn_blocking(move || parse_all(&bytes)).await.map_err(|_| ApiError::Internal)?;
+        let parsed = tokio::task::spawn_blocking(move || parse_all(&bytes))
+            .await
+            .map_err(|_| ApiError::Internal)?
+            .ok_or_else(|| {
+                ApiError::TooLarge(format!("a request may hold {MAX_MESSAGES} messages at most; send fewer at a time"))
+            })?;
         if parsed.is_empty() {
             return Err(ApiError::BadRequest("the body holds no messages".into()).into());
         }
@@ -196,12 +215,10 @@ async fn store_all(store: &EventStore, parsed: Vec<Parsed>) -> Result<IngestResu
         }
     }
     let count = |o: Outcome| results.iter().filter(|r| r.status == o).count() as u64;
-    Ok(IngestResult {
-        stored: count(Outcome::Stored),
-        duplicates: count(Outcome::Duplicate),
-        rejected: count(Outcome::Rejected),
-        results,
-    })
+    let (stored, duplicates, rejected) = (count(Outcome::Stored), count(Outcome::Duplicate), count(Outcome::Rejected));
+    let truncated = results.len() > MAX_RESULTS;
+    results.truncate(MAX_RESULTS);
+    Ok(IngestResult { stored, duplicates, rejected, results, truncated })
 }
 
 impl poem_openapi::types::Example for MessageResult {
@@ -227,6 +244,7 @@ impl poem_openapi::types::Example for IngestResult {
             stored: 1,
             duplicates: 1,
             rejected: 1,
+            truncated: false,
             results: vec![
                 ok(1, Outcome::Stored),
                 ok(2, Outcome::Duplicate),

@@ -168,3 +168,26 @@ async fn the_server_sets_the_storage_time_of_what_it_is_sent() {
     drop(server);
     db.drop().await;
 }
+
+#[tokio::test]
+async fn a_flood_of_junk_lines_gets_a_small_answer_and_leaves_memory_alone() {
+    let db = TestDb::new().await;
+    let key = account(&db, "feeder", &["maintainer"], true).await;
+    let server = Server::start(&db.url);
+    let pid = server.child.id();
+    let (_, before) = crate::server::memory_kib(pid);
+    // 16 million lines of `1`: far over the message cap.
+    let resp = post(&server, &key, "application/x-ndjson", "1\n".repeat(16 << 20)).await;
+    let msg = json_error(resp, 413).await;
+    assert!(msg.contains("100000 messages"), "{msg}");
+    let (peak, _) = crate::server::memory_kib(pid);
+    assert!(peak < before + 100 * 1024, "server memory {before} KiB before, peak {peak} KiB");
+    // Under the cap: every message is counted, the first thousand are listed.
+    let resp = post(&server, &key, "application/x-ndjson", "1\n".repeat(2500)).await;
+    assert_eq!(resp.status(), 422);
+    let out: Value = resp.json().await.unwrap();
+    assert_eq!((out["rejected"].as_u64(), out["truncated"].as_bool()), (Some(2500), Some(true)));
+    assert_eq!(out["results"].as_array().unwrap().len(), 1000);
+    drop(server);
+    db.drop().await;
+}
