@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 DEMO_EVENTS ?= 20000
 
-.PHONY: run test bench spa fuzz
+.PHONY: run test bench spa fuzz openapi
 
 # The browser app, built into dist/ (installs the wasm toolchain and Chromium when missing).
 spa:
@@ -56,3 +56,7 @@ bench:
 FUZZ_CASES ?= 1000000
 fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked -p ideadb --test properties -- --nocapture
+
+# Regenerates the committed OpenAPI document from the code (a test fails while they differ).
+openapi:
+	$(CARGO) run -q --locked -p ideadb --bin ideadb -- openapi > openapi/openapi.json

@@ -358,8 +358,8 @@ async fn analyst_searches_reads_an_event_downloads_it_and_watches_the_dashboard(
     };
     c.goto(&server.url(&format!("/events/dashboard?{range}"))).await.unwrap();
     let overall = &stats["statistics"]["stats_overall"];
-    until(&c, "the counters", || async { text(&c, "#counter-cnt_events").await == overall["cnt_events"].to_string() })
-        .await;
+    let events = overall["cnt_events"].to_string();
+    until(&c, "the counters", || async { text(&c, "#counter-cnt_events").await == events }).await;
     for k in ["cnt_alerts", "cnt_recurring", "cnt_unique"] {
         if !overall[k].is_null() {
             assert_eq!(text(&c, &format!("#counter-{k}")).await, overall[k].to_string(), "{k}");

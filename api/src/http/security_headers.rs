@@ -38,7 +38,7 @@ fn inline_scripts(html: &str) -> Vec<String> {
         let Some(open_end) = rest[start..].find('>').map(|i| start + i + 1) else { break };
         let Some(close) = rest[open_end..].find("</script>").map(|i| open_end + i) else { break };
         if !rest[start..open_end].contains("src=") {
-            let digest = Sha256::digest(rest[open_end..close].as_bytes());
+            let digest = Sha256::digest(&rest.as_bytes()[open_end..close]);
             out.push(format!("sha256-{}", base64::engine::general_purpose::STANDARD.encode(digest)));
         }
         rest = &rest[close..];
