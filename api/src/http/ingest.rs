@@ -2,7 +2,7 @@
 //! validation and guarantees (a bad message costs only itself; a message already stored is
 //! reported as a duplicate and left as it was). Needs the role maintainer or admin.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use poem::web::Data;
 use poem::Body;
@@ -207,9 +207,14 @@ async fn store_all(store: &EventStore, parsed: Vec<Parsed>) -> Result<IngestResu
         if batch.len() >= BATCH || (i + 1 == n && !batch.is_empty()) {
             let out = store.insert_batch(std::mem::take(&mut batch)).await?;
             stored_ids.extend(out.stored);
+            let refused: HashMap<String, String> = out.refused.into_iter().collect();
             for j in pending.drain(..) {
-                if results[j].id.as_ref().is_some_and(|id| stored_ids.contains(id)) {
+                let Some(id) = results[j].id.clone() else { continue };
+                if stored_ids.contains(&id) {
                     results[j].status = Outcome::Stored;
+                } else if let Some(reason) = refused.get(&id) {
+                    results[j].status = Outcome::Rejected;
+                    results[j].reason = Some(reason.clone());
                 }
             }
         }

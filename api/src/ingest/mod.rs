@@ -63,6 +63,7 @@ pub fn stamp(event: &mut NewEvent, keep_storage_time: bool) {
 struct Counters {
     stored: AtomicU64,
     duplicates: AtomicU64,
+    refused: AtomicU64,
 }
 
 /// Ingests every message of `inputs`; `on_reject` hears of each rejected one as it happens.
@@ -72,8 +73,11 @@ pub async fn run(
     inputs: Vec<Input>,
     opts: &Options,
     progress: ProgressBar,
-    mut on_reject: impl FnMut(Rejection) + Send + 'static,
+    on_reject: impl FnMut(Rejection) + Send + 'static,
 ) -> storage::Result<Summary> {
+    // Heard by the reader (invalid messages) and by the writers (messages PostgreSQL refused).
+    let on_reject = Arc::new(std::sync::Mutex::new(on_reject));
+    let reader_reject = on_reject.clone();
     let (tx, rx) = mpsc::channel::<Vec<NewEvent>>(opts.writers * 2);
     let batch_size = opts.batch_size.max(1);
     let bar = progress.clone();
@@ -99,7 +103,7 @@ pub async fn run(
                 }
                 Err(reason) => {
                     rejected += 1;
-                    bar.suspend(|| on_reject(Rejection { origin, reason }));
+                    bar.suspend(|| (reader_reject.lock().expect("not poisoned"))(Rejection { origin, reason }));
                 }
             }
             if batch.len() >= batch_size
@@ -119,6 +123,7 @@ pub async fn run(
     let mut writers = tokio::task::JoinSet::new();
     for _ in 0..opts.writers.max(1) {
         let (store, rx, counters, bar) = (store.clone(), rx.clone(), counters.clone(), progress.clone());
+        let on_reject = on_reject.clone();
         writers.spawn(async move {
             loop {
                 let Some(batch) = rx.lock().await.recv().await else {
@@ -128,17 +133,27 @@ pub async fn run(
                 let out = store.insert_batch(batch).await?;
                 counters.stored.fetch_add(out.stored.len() as u64, Ordering::Relaxed);
                 counters.duplicates.fetch_add(out.duplicates.len() as u64, Ordering::Relaxed);
+                counters.refused.fetch_add(out.refused.len() as u64, Ordering::Relaxed);
+                for (id, reason) in out.refused {
+                    let origin = Origin { file: format!("event {id}"), at: reader::Locator::File };
+                    bar.suspend(|| (on_reject.lock().expect("not poisoned"))(Rejection { origin, reason }));
+                }
                 bar.inc(n);
             }
         });
     }
     let mut failure = None;
     while let Some(res) = writers.join_next().await {
-        if let Ok(Err(e)) = res {
-            stop.store(true, Ordering::Relaxed);
-            rx.lock().await.close();
-            failure.get_or_insert(e);
-        }
+        // A writer that failed or panicked stops the reader, which would otherwise wait on a
+        // channel nobody reads.
+        let e = match res {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => e,
+            Err(panic) => storage::Error::Other(format!("a writer failed: {panic}")),
+        };
+        stop.store(true, Ordering::Relaxed);
+        rx.lock().await.close();
+        failure.get_or_insert(e);
     }
     let rejected = reader.await.unwrap_or(0);
     if let Some(e) = failure {
@@ -147,6 +162,6 @@ pub async fn run(
     Ok(Summary {
         stored: counters.stored.load(Ordering::Relaxed),
         duplicates: counters.duplicates.load(Ordering::Relaxed),
-        rejected,
+        rejected: rejected + counters.refused.load(Ordering::Relaxed),
     })
 }

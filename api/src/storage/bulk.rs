@@ -31,6 +31,9 @@ pub struct BatchOutcome {
     pub stored: Vec<String>,
     /// IDs already stored, or repeated within the batch.
     pub duplicates: Vec<String>,
+    /// Messages PostgreSQL refused although they passed validation: (ID, its reason). Each
+    /// was tried alone, so none cost its neighbours.
+    pub refused: Vec<(String, String)>,
 }
 
 const COLUMNS: &str = "id, detecttime, category, description, source_ip, target_ip, \
@@ -206,6 +209,10 @@ impl EventStore {
                     outcome.duplicates.extend(dups.iter().map(id));
                     return Ok(outcome);
                 }
+                Err(e) if rows.len() > 1 && refuses_a_row(&e) => {
+                    tracing::warn!(error = %e, "a batch was refused; storing its messages one by one");
+                    return self.insert_one_by_one(rows, outcome).await;
+                }
                 Err(e) => {
                     let race = e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION);
                     if attempt < 3 && (race || is_retryable(&e)) {
@@ -224,6 +231,30 @@ impl EventStore {
 }
 
 impl EventStore {
+    /// Stores each row in a transaction of its own: what PostgreSQL refuses is reported with
+    /// its reason, and the rest is stored.
+    async fn insert_one_by_one(&self, rows: Vec<PreparedRow>, mut outcome: BatchOutcome) -> Result<BatchOutcome> {
+        let types = self.ip_types().await?;
+        for row in &rows {
+            let one = std::slice::from_ref(row);
+            let id = row.event.row.id.clone();
+            let mut client = self.client().await?;
+            match copy_batch(&mut client, one, &types, true).await {
+                Ok((fresh, _)) if !fresh.is_empty() => {
+                    self.record_enums_after_store(&fresh).await;
+                    outcome.stored.push(id);
+                }
+                Ok(_) => outcome.duplicates.push(id),
+                Err(e) if !refuses_a_row(&e) => return Err(Error::from(e)),
+                Err(e) => {
+                    let reason = e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string());
+                    outcome.refused.push((id, format!("the database refused it: {reason}")));
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
     /// Compresses the rows' messages for storage, when there is (or now can be) a dictionary.
     pub(crate) async fn compress_messages(&self, rows: &mut [PreparedRow]) -> Result<()> {
         let raws: Vec<&[u8]> = rows.iter().map(|r| r.event.raw.as_slice()).collect();
@@ -234,6 +265,14 @@ impl EventStore {
         }
         Ok(())
     }
+}
+
+/// An error about some row's values (bad data, a constraint, a size limit) rather than about
+/// the database as a whole: trying the rows one by one finds the row and stores the rest.
+fn refuses_a_row(e: &tokio_postgres::Error) -> bool {
+    let Some(code) = e.code() else { return false };
+    *code != tokio_postgres::error::SqlState::UNIQUE_VIOLATION
+        && ["22", "23", "54"].iter().any(|class| code.code().starts_with(class))
 }
 
 /// Stores the rows not stored yet; returns them and the ones that were (found only when

@@ -191,3 +191,33 @@ async fn a_flood_of_junk_lines_gets_a_small_answer_and_leaves_memory_alone() {
     drop(server);
     db.drop().await;
 }
+
+#[tokio::test]
+async fn a_message_the_database_refuses_is_reported_alone_and_its_batch_is_stored() {
+    let db = TestDb::new().await;
+    let key = account(&db, "feeder", &["maintainer"], true).await;
+    // A refusal that validation cannot foresee, injected as a constraint of this database.
+    let c = db.sql().await;
+    c.batch_execute("ALTER TABLE events ADD CONSTRAINT refuse_me CHECK (description IS DISTINCT FROM 'refuse me')")
+        .await
+        .unwrap();
+    let server = Server::start(&db.url);
+    let events = fixture();
+    let mut bad = events[1].clone();
+    bad["Description"] = json!("refuse me");
+    let lines: Vec<String> = [&events[0], &bad, &events[2]].iter().map(|m| serde_json::to_string(m).unwrap()).collect();
+    let resp = post(&server, &key, "application/x-ndjson", lines.join("\n")).await;
+    assert_eq!(resp.status(), 422);
+    let out: Value = resp.json().await.unwrap();
+    assert_eq!((out["stored"].as_u64(), out["rejected"].as_u64()), (Some(2), Some(1)), "{out}");
+    let second = &out["results"][1];
+    assert_eq!(second["status"], "rejected");
+    assert!(second["reason"].as_str().unwrap().contains("refuse_me"), "{second}");
+    // The same through the storage layer: the refused one is named, the others stored.
+    let batch = [&events[3], &bad, &events[4]].iter().map(|m| crate::harness::event(m)).collect();
+    let outcome = db.store.insert_batch(batch).await.unwrap();
+    assert_eq!(outcome.stored.len(), 2);
+    assert_eq!(outcome.refused.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), [bad["ID"].as_str().unwrap()]);
+    drop(server);
+    db.drop().await;
+}
