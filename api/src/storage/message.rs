@@ -141,8 +141,16 @@ impl EventStore {
             return Ok(Some(e));
         }
         let Some(samples) = self.codec.sample(batch) else { return Ok(None) };
-        let (id, dict) =
-            tokio::task::spawn_blocking(move || train(&samples)).await.map_err(|e| Error::Other(e.to_string()))??;
+        // Messages too alike or too few to learn from are no reason to refuse them: they are
+        // stored as received, and the next messages are sampled again.
+        let (id, dict) = match tokio::task::spawn_blocking(move || train(&samples)).await {
+            Ok(Ok(trained)) => trained,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "no dictionary could be trained; messages are stored uncompressed");
+                return Ok(None);
+            }
+            Err(e) => return Err(Error::Other(e.to_string())),
+        };
         let sql = "INSERT INTO message_dicts (id, dict) VALUES ($1, $2) ON CONFLICT DO NOTHING";
         with_client!(self, |c| c.execute(sql, &[&i64::from(id), &dict]))?;
         tracing::info!(id, bytes = dict.len(), "trained a dictionary for the stored messages");
