@@ -37,9 +37,9 @@ run: spa
 # Every test: unit, integration against a throw-away database per test, CLI, and the browser
 # app in headless Chromium.
 test: spa
-	@admin=$$(bash .ci/ensure-postgres.sh); \
-	IDEADB_TEST_ADMIN_URL="$$admin" $(CARGO) test --workspace --locked; status=$$?; \
-	for db in $$(psql "$$admin" -tAc "SELECT datname FROM pg_database WHERE datname ~ '^ideadb_(t|tpl)_[0-9]'"); do \
+	@admin=$$(bash .ci/ensure-postgres.sh); run=r$$$$; \
+	IDEADB_TEST_ADMIN_URL="$$admin" IDEADB_TEST_RUN=$$run $(CARGO) test --workspace --locked; status=$$?; \
+	for db in $$(psql "$$admin" -tAc "SELECT datname FROM pg_database WHERE datname ~ '^ideadb_(t|tpl)_$${run}_'"); do \
 	  psql "$$admin" -qc "DROP DATABASE IF EXISTS $$db WITH (FORCE)"; \
 	done; exit $$status
 

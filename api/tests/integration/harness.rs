@@ -38,10 +38,18 @@ async fn admin() -> tokio_postgres::Client {
     c
 }
 
+/// This run's part of every database name: `make test` sets `IDEADB_TEST_RUN` and afterwards
+/// drops only the databases of its own run, never a concurrent run's.
+fn run() -> String {
+    let run = std::env::var("IDEADB_TEST_RUN").unwrap_or_default();
+    let run = if run.chars().all(|c| c.is_ascii_alphanumeric()) && !run.is_empty() { run } else { "x".into() };
+    format!("{run}_{}", std::process::id())
+}
+
 async fn template() -> &'static str {
     TEMPLATE
         .get_or_init(|| async {
-            let name = format!("ideadb_tpl_{}", std::process::id());
+            let name = format!("ideadb_tpl_{}", run());
             let a = admin().await;
             a.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await.unwrap();
             a.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
@@ -51,17 +59,19 @@ async fn template() -> &'static str {
         .await
 }
 
-/// A migrated, empty database that is dropped when the test calls [`TestDb::drop`].
+/// A migrated, empty database, dropped by [`TestDb::drop`] or, when a test panics before it,
+/// when the value is dropped.
 pub struct TestDb {
     pub name: String,
     pub url: String,
     pub store: EventStore,
+    dropped: bool,
 }
 
 impl TestDb {
     pub async fn new() -> Self {
         let tpl = template().await;
-        let name = format!("ideadb_t_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let name = format!("ideadb_t_{}_{}", run(), NEXT.fetch_add(1, Ordering::Relaxed));
         {
             let _guard = CREATE_LOCK.lock().await;
             admin()
@@ -72,11 +82,11 @@ impl TestDb {
         }
         let url = url_for(&name);
         let store = EventStore::new(&StoreConfig::new(url.clone())).unwrap();
-        Self { name, url, store }
+        Self { name, url, store, dropped: false }
     }
 
-    pub async fn drop(self) {
-        drop(self.store);
+    pub async fn drop(mut self) {
+        self.dropped = true;
         admin().await.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).await.unwrap();
     }
 
@@ -128,4 +138,24 @@ pub fn latest_migration() -> i32 {
         .filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix('V')?.split("__").next()?.parse().ok())
         .max()
         .unwrap()
+}
+
+impl Drop for TestDb {
+    /// A test that panicked never reached [`TestDb::drop`]: its database goes here, on a
+    /// thread of its own since the test's runtime may be gone.
+    fn drop(&mut self) {
+        if self.dropped {
+            return;
+        }
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                let (c, conn) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls).await.ok()?;
+                tokio::spawn(conn);
+                c.batch_execute(&sql).await.ok()
+            })
+        })
+        .join();
+    }
 }

@@ -261,3 +261,20 @@ async fn a_connection_killed_under_the_store_is_replaced_and_the_call_retried() 
     assert_eq!(s.count_events(&SearchParams::default()).await.unwrap(), 0, "reconnected and retried");
     db.drop().await;
 }
+
+#[tokio::test]
+async fn a_test_that_panics_still_drops_its_database() {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let failed = tokio::spawn(async move {
+        let db = TestDb::new().await;
+        tx.send(db.name.clone()).unwrap();
+        panic!("a failing test");
+    })
+    .await;
+    assert!(failed.is_err());
+    let name = rx.await.unwrap();
+    let (c, conn) = tokio_postgres::connect(&crate::harness::admin_url(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let left: i64 = c.query_one("SELECT count(*) FROM pg_database WHERE datname = $1", &[&name]).await.unwrap().get(0);
+    assert_eq!(left, 0, "{name} was left behind");
+}
