@@ -80,7 +80,7 @@ enum Command {
         /// Files hold one message, a JSON array of messages, or NDJSON.
         #[arg(required = true)]
         paths: Vec<String>,
-        #[arg(long, default_value_t = 2000)]
+        #[arg(long, default_value_t = ingest::BATCH_SIZE)]
         batch_size: usize,
         /// Parallel database writers.
         #[arg(long, default_value_t = 2)]

@@ -24,8 +24,6 @@ pub struct IngestApi;
 #[derive(Debug, Clone, Copy)]
 pub struct IngestLimit(pub usize);
 
-/// Messages are written in batches of this many.
-const BATCH: usize = 2000;
 /// The most messages one request may hold: more is a 413, so neither the work nor the reply
 /// of one request can grow without bound.
 const MAX_MESSAGES: usize = 100_000;
@@ -204,7 +202,7 @@ async fn store_all(store: &EventStore, parsed: Vec<Parsed>) -> Result<IngestResu
                 results.push(MessageResult { at, id, status: Outcome::Rejected, reason: Some(reason) })
             }
         }
-        if batch.len() >= BATCH || (i + 1 == n && !batch.is_empty()) {
+        if batch.len() >= crate::ingest::BATCH_SIZE || (i + 1 == n && !batch.is_empty()) {
             let out = store.insert_batch(std::mem::take(&mut batch)).await?;
             stored_ids.extend(out.stored);
             let refused: HashMap<String, String> = out.refused.into_iter().collect();

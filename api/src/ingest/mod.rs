@@ -44,9 +44,13 @@ pub struct Options {
     pub keep_storage_time: bool,
 }
 
+/// Messages stored per transaction: large enough that a COPY's fixed costs vanish, small
+/// enough that a batch redone after a conflict costs little.
+pub const BATCH_SIZE: usize = 2000;
+
 impl Default for Options {
     fn default() -> Self {
-        Self { batch_size: 2000, writers: 2, keep_storage_time: false }
+        Self { batch_size: BATCH_SIZE, writers: 2, keep_storage_time: false }
     }
 }
 
