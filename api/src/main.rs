@@ -126,10 +126,15 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
-    /// Show the database, its settings and every ideadb table.
+    /// Show the database, its settings, every ideadb table, the bytes per stored event and
+    /// the retention a server of this configuration applies.
     DbStatus {
         #[arg(long)]
         brief: bool,
+        /// The retention in force (as `serve --retention`; read from the same environment
+        /// variable and configuration key).
+        #[arg(long, env = "IDEADB_RETENTION", value_parser = parse_retention_text)]
+        retention: Option<String>,
     },
 }
 
@@ -274,8 +279,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store.migrate().await?;
             user(&store, action).await?;
         }
-        Command::DbStatus { brief } => {
-            let st = store.database_status(brief).await?;
+        Command::DbStatus { brief, retention } => {
+            let mut st = serde_json::to_value(store.database_status(brief).await?)?;
+            st["retention"] = retention.map_or(serde_json::Value::Null, serde_json::Value::String);
             println!("{}", serde_json::to_string_pretty(&st)?);
         }
         Command::Gen { .. } | Command::Openapi => unreachable!("handled above"),
@@ -418,6 +424,11 @@ async fn cleanup(
     println!("deleted {} expired thresholds", store.thresholds_clean(now).await?);
     println!("deleted {} orphaned thresholded-event records", store.thresholded_events_clean().await?);
     Ok(())
+}
+
+/// A retention as written, once it parses.
+fn parse_retention_text(s: &str) -> Result<String, String> {
+    parse_retention(s).map(|_| s.to_string())
 }
 
 /// A time in UTC, or a date alone (its midnight).

@@ -86,3 +86,30 @@ async fn the_server_applies_its_configured_retention() {
     assert_eq!(left, [3, 3, 3]);
     db.drop().await;
 }
+
+#[tokio::test]
+async fn db_status_shows_the_retention_in_force_and_the_bytes_per_event() {
+    let db = TestDb::new().await;
+    db.load(&[stored_at("one", Utc::now().naive_utc())]).await;
+    db.sql().await.batch_execute("ANALYZE").await.unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ideadb"))
+        .args(["db-status", "--brief"])
+        .env("DATABASE_URL", &db.url)
+        .env("IDEADB_RETENTION", "90d")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let st: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(st["retention"], "90d");
+    assert!(st["bytes_per_event"].as_f64().is_some_and(|b| b > 0.0), "{st}");
+    let none = ideadb(&db, &["db-status", "--brief"]);
+    assert_eq!(serde_json::from_slice::<Value>(&none.stdout).unwrap()["retention"], Value::Null);
+    let bad = Command::new(env!("CARGO_BIN_EXE_ideadb"))
+        .args(["db-status"])
+        .env("DATABASE_URL", &db.url)
+        .env("IDEADB_RETENTION", "5h")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    db.drop().await;
+}
