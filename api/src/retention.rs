@@ -1,5 +1,6 @@
 //! Retention: how long events are kept, and applying it. `ideadb cleanup` applies it once;
-//! the statistics leader inside `ideadb serve` applies the configured one every hour.
+//! the statistics leader inside `ideadb serve` applies the configured one a few batches at a
+//! time, every half minute.
 //!
 //! Deletes run in batches ordered by storage time, so no statement comes near the statement
 //! timeout however much has expired, and an interrupted run has deleted a prefix of what it
@@ -96,22 +97,27 @@ pub async fn expire_step(store: &EventStore, keep: TimeDelta, now: NaiveDateTime
 const STEP_BATCHES: u32 = 36;
 
 async fn expire(store: &EventStore, cut: NaiveDateTime, max_batches: u32) -> storage::Result<Expired> {
-    let mut out = Expired::default();
+    let events = in_batches(max_batches, || store.delete_stored_before(cut, BATCH)).await?;
+    let fingerprints =
+        in_batches(max_batches, || store.forget_fingerprints_before(cut - RECURRENCE_LOOKBACK, BATCH)).await?;
+    Ok(Expired { events, fingerprints })
+}
+
+/// Runs `delete` (one batch) until a batch comes back short or `max_batches` ran; the rows
+/// deleted in all.
+async fn in_batches<F: std::future::Future<Output = storage::Result<u64>>>(
+    max_batches: u32,
+    mut delete: impl FnMut() -> F,
+) -> storage::Result<u64> {
+    let mut total = 0;
     for _ in 0..max_batches {
-        let n = store.delete_stored_before(cut, BATCH).await?;
-        out.events += n;
+        let n = delete().await?;
+        total += n;
         if n < BATCH as u64 {
             break;
         }
     }
-    for _ in 0..max_batches {
-        let n = store.forget_fingerprints_before(cut - RECURRENCE_LOOKBACK, BATCH).await?;
-        out.fingerprints += n;
-        if n < BATCH as u64 {
-            break;
-        }
-    }
-    Ok(out)
+    Ok(total)
 }
 
 #[cfg(test)]

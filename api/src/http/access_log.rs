@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use ipnetwork::IpNetwork;
 use poem::middleware::ReqId;
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
+use poem::{Endpoint, IntoResponse, Request, Response, Result};
 use tracing::Instrument;
 
 /// The client a request comes from, as the access log names it.
@@ -23,16 +23,6 @@ use tracing::Instrument;
 pub struct ClientAddr(pub Option<IpAddr>);
 
 const SECRETS: &[&str] = &["api_key", "api_token", "password", "token"];
-
-pub struct AccessLog {
-    trusted: Arc<Vec<IpNetwork>>,
-}
-
-impl AccessLog {
-    pub fn new(trusted: Vec<IpNetwork>) -> Self {
-        Self { trusted: Arc::new(trusted) }
-    }
-}
 
 fn is_trusted(trusted: &[IpNetwork], ip: IpAddr) -> bool {
     trusted.iter().any(|n| n.contains(ip))
@@ -81,46 +71,31 @@ fn loggable(uri: &poem::http::Uri) -> String {
     out.escape_debug().to_string()
 }
 
-impl<E: Endpoint> Middleware<E> for AccessLog {
-    type Output = AccessLogEndpoint<E>;
-
-    fn transform(&self, ep: E) -> Self::Output {
-        AccessLogEndpoint { ep, trusted: self.trusted.clone() }
+/// Names the client, answers the request and logs it (for `EndpointExt::around`); `trusted`
+/// are the `--trusted-proxy` networks.
+pub async fn log<E: Endpoint>(ep: Arc<E>, mut req: Request, trusted: Arc<Vec<IpNetwork>>) -> Result<Response> {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
+    let addr = client(&trusted, peer, header("x-forwarded-for"), header("x-real-ip"));
+    let id = req.extensions().get::<ReqId>().map(|r| r.to_string()).unwrap_or_default();
+    let (method, target) = (req.method().clone(), loggable(req.uri()));
+    req.extensions_mut().insert(ClientAddr(addr));
+    let started = Instant::now();
+    // Everything logged while answering names the request.
+    let span = tracing::info_span!("request", request_id = %id);
+    let resp = match ep.call(req).instrument(span).await {
+        Ok(r) => r.into_response(),
+        Err(e) => e.into_response(),
+    };
+    let client = addr.map(|a| a.to_string()).unwrap_or_default();
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let status = resp.status().as_u16();
+    if status >= 500 {
+        tracing::error!(request_id = %id, %client, %method, target, status, ms, "request");
+    } else {
+        tracing::info!(request_id = %id, %client, %method, target, status, ms, "request");
     }
-}
-
-pub struct AccessLogEndpoint<E> {
-    ep: E,
-    trusted: Arc<Vec<IpNetwork>>,
-}
-
-impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
-    type Output = Response;
-
-    async fn call(&self, mut req: Request) -> Result<Self::Output> {
-        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-        let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
-        let addr = client(&self.trusted, peer, header("x-forwarded-for"), header("x-real-ip"));
-        let id = req.extensions().get::<ReqId>().map(|r| r.to_string()).unwrap_or_default();
-        let (method, target) = (req.method().clone(), loggable(req.uri()));
-        req.extensions_mut().insert(ClientAddr(addr));
-        let started = Instant::now();
-        // Everything logged while answering names the request.
-        let span = tracing::info_span!("request", request_id = %id);
-        let resp = match self.ep.call(req).instrument(span).await {
-            Ok(r) => r.into_response(),
-            Err(e) => e.into_response(),
-        };
-        let client = addr.map(|a| a.to_string()).unwrap_or_default();
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
-        let status = resp.status().as_u16();
-        if status >= 500 {
-            tracing::error!(request_id = %id, %client, %method, target, status, ms, "request");
-        } else {
-            tracing::info!(request_id = %id, %client, %method, target, status, ms, "request");
-        }
-        Ok(resp)
-    }
+    Ok(resp)
 }
 
 #[cfg(test)]

@@ -3,9 +3,11 @@
 //! and gets a 413 without being read further. Ingest has its own, configurable limit, applied
 //! by its handler while it reads.
 
+use std::sync::Arc;
+
 use poem::error::ResponseError;
 use poem::http::header::CONTENT_LENGTH;
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
+use poem::{Endpoint, IntoResponse, Request, Response, Result};
 
 use super::error::ApiError;
 
@@ -15,18 +17,6 @@ pub const LOGIN_LIMIT: usize = 4 << 10;
 pub const FORM_LIMIT: usize = 1 << 20;
 /// The route whose handler limits its own body.
 const INGEST: &str = "/api/events";
-
-pub struct BodyLimit;
-
-impl<E: Endpoint> Middleware<E> for BodyLimit {
-    type Output = BodyLimitEndpoint<E>;
-
-    fn transform(&self, ep: E) -> Self::Output {
-        BodyLimitEndpoint(ep)
-    }
-}
-
-pub struct BodyLimitEndpoint<E>(E);
 
 fn limit_of(path: &str) -> Option<usize> {
     match path.trim_end_matches('/') {
@@ -40,27 +30,24 @@ fn too_large(limit: usize) -> ApiError {
     ApiError::TooLarge(format!("the request body is larger than {limit} bytes"))
 }
 
-impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
-    type Output = Response;
-
-    async fn call(&self, mut req: Request) -> Result<Self::Output> {
-        if let Some(limit) = limit_of(req.uri().path()) {
-            let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-            if declared.is_some_and(|n| n > limit as u64) {
-                return Ok(too_large(limit).as_response());
-            }
-            // Without a declared length (chunked), the body is read here, up to the limit.
-            if declared.is_none() {
-                let body = match req.take_body().into_bytes_limit(limit).await {
-                    Ok(b) => b,
-                    Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(too_large(limit).as_response()),
-                    Err(e) => return Ok(ApiError::BadRequest(format!("the body cannot be read: {e}")).as_response()),
-                };
-                req.set_body(body);
-            }
+/// Answers the request unless its body is over its route's limit (for `EndpointExt::around`).
+pub async fn limit<E: Endpoint>(ep: Arc<E>, mut req: Request) -> Result<Response> {
+    if let Some(limit) = limit_of(req.uri().path()) {
+        let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Ok(too_large(limit).as_response());
         }
-        self.0.call(req).await.map(IntoResponse::into_response)
+        // Without a declared length (chunked), the body is read here, up to the limit.
+        if declared.is_none() {
+            let body = match req.take_body().into_bytes_limit(limit).await {
+                Ok(b) => b,
+                Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(too_large(limit).as_response()),
+                Err(e) => return Ok(ApiError::BadRequest(format!("the body cannot be read: {e}")).as_response()),
+            };
+            req.set_body(body);
+        }
     }
+    ep.call(req).await.map(IntoResponse::into_response)
 }
 
 #[cfg(test)]

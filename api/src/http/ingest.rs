@@ -4,8 +4,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use poem::http::header::CONTENT_LENGTH;
 use poem::web::Data;
-use poem::Body;
+use poem::{Body, Request};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiRequest, ApiResponse, Enum, Object, OpenApi};
 
@@ -100,7 +103,9 @@ fn place(at: Locator) -> String {
 }
 
 /// A message of the body: its place, and the event or (its ID if readable, why it was rejected).
-type Parsed = (String, Result<NewEvent, (Option<String>, String)>);
+/// The event is boxed: a parsed row is several hundred bytes, and a body of rejected lines
+/// would otherwise cost that much per line.
+type Parsed = (String, Result<Box<NewEvent>, (Option<String>, String)>);
 
 /// Each message of the body, parsed; None when there are more than [`MAX_MESSAGES`] (the
 /// rest is read through but not kept).
@@ -116,7 +121,7 @@ fn parse_all(body: &[u8]) -> Option<Vec<Parsed>> {
             Ok(row) => {
                 let mut event = NewEvent { row, raw };
                 crate::ingest::stamp(&mut event, false);
-                Ok(event)
+                Ok(Box::new(event))
             }
             Err(e) => {
                 let id = serde_json::from_slice::<serde_json::Value>(&raw)
@@ -128,6 +133,27 @@ fn parse_all(body: &[u8]) -> Option<Vec<Parsed>> {
         out.push((place(origin.at), parsed));
     });
     (!over).then_some(out)
+}
+
+/// The body in one buffer sized from its declared length: a buffer grown by doubling would
+/// briefly hold a large body about three times. Over `limit` is a 413, unread when the
+/// declared length says so.
+async fn read_body(body: Body, declared: Option<usize>, limit: usize) -> Result<Bytes, ApiError> {
+    let too_large =
+        || ApiError::TooLarge(format!("the body is larger than {limit} bytes; send fewer messages at a time"));
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut buf = BytesMut::with_capacity(declared.unwrap_or(0));
+    let mut chunks = body.into_bytes_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("the body cannot be read: {e}")))?;
+        if buf.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
 }
 
 #[OpenApi(prefix_path = "/api", tag = "ApiTags::Events")]
@@ -144,17 +170,13 @@ impl IngestApi {
         store: Data<&EventStore>,
         limit: Data<&IngestLimit>,
         caller: Auth,
+        req: &Request,
         messages: Messages,
     ) -> poem::Result<IngestResponse> {
         caller.require(&[Role::Maintainer, Role::Admin])?;
         let (Messages::Ndjson(Binary(body)) | Messages::Json(Binary(body))) = messages;
-        let bytes = body.into_bytes_limit(limit.0 .0).await.map_err(|e| match e {
-            poem::error::ReadBodyError::PayloadTooLarge => ApiError::TooLarge(format!(
-                "the body is larger than {} bytes; send fewer messages at a time",
-                limit.0 .0
-            )),
-            other => ApiError::BadRequest(format!("the body cannot be read: {other}")),
-        })?;
+        let declared = req.header(CONTENT_LENGTH).and_then(|v| v.parse().ok());
+        let bytes = read_body(body, declared, limit.0 .0).await?;
         let parsed = tokio::task::spawn_blocking(move || parse_all(&bytes))
             .await
             .map_err(|_| ApiError::Internal)?
@@ -195,7 +217,7 @@ async fn store_all(store: &EventStore, parsed: Vec<Parsed>) -> Result<IngestResu
                 });
                 if first {
                     pending.push(results.len() - 1);
-                    batch.push(ev);
+                    batch.push(*ev);
                 }
             }
             Err((id, reason)) => {

@@ -104,6 +104,9 @@ pub async fn serve(store: EventStore, cfg: ServeConfig, bound: impl FnOnce(Socke
     let cors = (!cfg.cors_origins.is_empty())
         .then(|| Cors::new().allow_origins(cfg.cors_origins.iter().map(String::as_str)).max_age(3600));
     let index = cfg.spa_dir.as_ref().and_then(|d| std::fs::read_to_string(d.join("index.html")).ok());
+    let app_policy = security_headers::AppPolicy::new(index.as_deref());
+    let allowed = allow::Allowed::from_spec(&api.spec());
+    let trusted = Arc::new(cfg.trusted_proxies.clone());
     let mut routes = Route::new().at("/api/openapi.json", spec).nest("/api/docs", docs).nest_no_strip("/api", api);
     match &cfg.spa_dir {
         Some(dir) => {
@@ -115,20 +118,20 @@ pub async fn serve(store: EventStore, cfg: ServeConfig, bound: impl FnOnce(Socke
         // Errors raised before a handler runs (no credentials, unknown route) are JSON too.
         .catch_all_error(|e| async move { error::from_poem(&e) })
         .with(form_post::FormPost)
-        .with(body_limit::BodyLimit)
+        .around(body_limit::limit)
         .with_if(cors.is_some(), cors.unwrap_or_default())
         .data(store)
         .data(auth)
         .data(ingest::IngestLimit(cfg.ingest_limit))
         // Exports may hold half the pool; the rest stays for everything else.
         .data(export::ExportSlots::new(pool_size / 2))
-        .with(allow::MethodAllow::from_spec(&openapi_json()))
+        .around(move |ep, req| allow::add(ep, req, allowed.clone()))
         // A panic is a bug; the client gets a JSON 500 with the request id, the server goes on.
         .with(CatchPanic::new().with_handler(|_| {
             error::json_error(StatusCode::INTERNAL_SERVER_ERROR, &error::ApiError::Internal.to_string())
         }))
-        .with(security_headers::SecurityHeaders::new(index.as_deref()))
-        .with(access_log::AccessLog::new(cfg.trusted_proxies.clone()))
+        .around(move |ep, req| security_headers::add(ep, req, app_policy.clone()))
+        .around(move |ep, req| access_log::log(ep, req, trusted.clone()))
         .with(RequestId::default());
     let acceptor = TcpListener::bind(cfg.bind).into_acceptor().await?;
     let local = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()).unwrap_or(cfg.bind);

@@ -4,29 +4,30 @@
 //! (by its hash, computed when the server starts); the API's JSON allows nothing; the API
 //! browser (Swagger UI) needs its inline script and styles.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use poem::http::HeaderValue;
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
+use poem::{Endpoint, IntoResponse, Request, Response, Result};
 use sha2::{Digest, Sha256};
 
 const API: &str = "default-src 'none'; frame-ancestors 'none'";
 const DOCS: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; \
                     img-src 'self' data:; frame-ancestors 'none'";
 
-pub struct SecurityHeaders {
-    app: HeaderValue,
-}
+/// The browser app's policy, fixed when the server starts.
+pub struct AppPolicy(HeaderValue);
 
-impl SecurityHeaders {
+impl AppPolicy {
     /// `index` is the app's index.html, when the app is served.
-    pub fn new(index: Option<&str>) -> Self {
+    pub fn new(index: Option<&str>) -> Arc<Self> {
         let hashes: String = index.map(inline_scripts).unwrap_or_default().iter().map(|s| format!(" '{s}'")).collect();
         let app = format!(
             "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self' 'unsafe-inline'; \
              img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
              form-action 'self'; frame-ancestors 'none'"
         );
-        Self { app: HeaderValue::from_str(&app).expect("an ASCII policy") }
+        Arc::new(Self(HeaderValue::from_str(&app).expect("an ASCII policy")))
     }
 }
 
@@ -46,42 +47,26 @@ fn inline_scripts(html: &str) -> Vec<String> {
     out
 }
 
-impl<E: Endpoint> Middleware<E> for SecurityHeaders {
-    type Output = SecurityHeadersEndpoint<E>;
-
-    fn transform(&self, ep: E) -> Self::Output {
-        SecurityHeadersEndpoint { ep, app: self.app.clone() }
-    }
-}
-
-pub struct SecurityHeadersEndpoint<E> {
-    ep: E,
-    app: HeaderValue,
-}
-
-impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
-    type Output = Response;
-
-    async fn call(&self, req: Request) -> Result<Self::Output> {
-        let path = req.uri().path().to_string();
-        let mut resp = match self.ep.call(req).await {
-            Ok(r) => r.into_response(),
-            Err(e) => e.into_response(),
-        };
-        let csp = if path.starts_with("/api/docs") {
-            HeaderValue::from_static(DOCS)
-        } else if path.starts_with("/api/") {
-            HeaderValue::from_static(API)
-        } else {
-            self.app.clone()
-        };
-        let h = resp.headers_mut();
-        h.insert("content-security-policy", csp);
-        h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-        h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-        h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-        Ok(resp)
-    }
+/// Answers the request and adds the headers (for `EndpointExt::around`).
+pub async fn add<E: Endpoint>(ep: Arc<E>, req: Request, app: Arc<AppPolicy>) -> Result<Response> {
+    let path = req.uri().path().to_string();
+    let mut resp = match ep.call(req).await {
+        Ok(r) => r.into_response(),
+        Err(e) => e.into_response(),
+    };
+    let csp = if path.starts_with("/api/docs") {
+        HeaderValue::from_static(DOCS)
+    } else if path.starts_with("/api/") {
+        HeaderValue::from_static(API)
+    } else {
+        app.0.clone()
+    };
+    let h = resp.headers_mut();
+    h.insert("content-security-policy", csp);
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    Ok(resp)
 }
 
 #[cfg(test)]
@@ -94,8 +79,8 @@ mod tests {
         let hashes = inline_scripts(page);
         let want = Sha256::digest(b"\nimport init from '/a.js';\n");
         assert_eq!(hashes, [format!("sha256-{}", base64::engine::general_purpose::STANDARD.encode(want))]);
-        let csp = SecurityHeaders::new(Some(page)).app;
+        let csp = &AppPolicy::new(Some(page)).0;
         assert!(csp.to_str().unwrap().contains(&format!("'{}'", hashes[0])));
-        assert!(!SecurityHeaders::new(None).app.to_str().unwrap().contains("sha256"));
+        assert!(!AppPolicy::new(None).0.to_str().unwrap().contains("sha256"));
     }
 }

@@ -209,7 +209,7 @@ impl EventStore {
                     outcome.duplicates.extend(dups.iter().map(id));
                     return Ok(outcome);
                 }
-                Err(e) if rows.len() > 1 && refuses_a_row(&e) => {
+                Err(e) if refuses_a_row(&e) => {
                     tracing::warn!(error = %e, "a batch was refused; storing its messages one by one");
                     return self.insert_one_by_one(rows, outcome).await;
                 }

@@ -101,8 +101,6 @@ impl EnumColumn {
 }
 
 impl EventStore {
-    /// Upserts the distinct values of freshly stored rows. Runs outside the batch
-    /// transaction so concurrent writers never wait on each other's enum rows.
     /// Records the values of rows just stored. The events are stored whatever happens here,
     /// so a failure is logged, not reported as the events' failure; the lists catch up from
     /// the events themselves (see `distinct_values`).
@@ -112,7 +110,9 @@ impl EventStore {
         }
     }
 
-    pub(crate) async fn record_enums(&self, rows: &[&PreparedRow]) -> Result<()> {
+    /// Upserts the distinct values of freshly stored rows. Runs outside the batch
+    /// transaction so concurrent writers never wait on each other's enum rows.
+    async fn record_enums(&self, rows: &[&PreparedRow]) -> Result<()> {
         for col in EnumColumn::ALL {
             let mut seen: BTreeMap<&str, NaiveDateTime> = BTreeMap::new();
             for r in rows {

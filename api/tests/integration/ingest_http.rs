@@ -174,6 +174,13 @@ async fn a_flood_of_junk_lines_gets_a_small_answer_and_leaves_memory_alone() {
     let db = TestDb::new().await;
     let key = account(&db, "feeder", &["maintainer"], true).await;
     let server = Server::start(&db.url);
+    // Under the cap: every message is counted, the first thousand are listed. This also
+    // warms the server up, so what follows measures the flood alone.
+    let resp = post(&server, &key, "application/x-ndjson", "1\n".repeat(2500)).await;
+    assert_eq!(resp.status(), 422);
+    let out: Value = resp.json().await.unwrap();
+    assert_eq!((out["rejected"].as_u64(), out["truncated"].as_bool()), (Some(2500), Some(true)));
+    assert_eq!(out["results"].as_array().unwrap().len(), 1000);
     let pid = server.child.id();
     let (_, before) = crate::server::memory_kib(pid);
     // 16 million lines of `1`: far over the message cap.
@@ -182,12 +189,6 @@ async fn a_flood_of_junk_lines_gets_a_small_answer_and_leaves_memory_alone() {
     assert!(msg.contains("100000 messages"), "{msg}");
     let (peak, _) = crate::server::memory_kib(pid);
     assert!(peak < before + 100 * 1024, "server memory {before} KiB before, peak {peak} KiB");
-    // Under the cap: every message is counted, the first thousand are listed.
-    let resp = post(&server, &key, "application/x-ndjson", "1\n".repeat(2500)).await;
-    assert_eq!(resp.status(), 422);
-    let out: Value = resp.json().await.unwrap();
-    assert_eq!((out["rejected"].as_u64(), out["truncated"].as_bool()), (Some(2500), Some(true)));
-    assert_eq!(out["results"].as_array().unwrap().len(), 1000);
     drop(server);
     db.drop().await;
 }
@@ -213,6 +214,13 @@ async fn a_message_the_database_refuses_is_reported_alone_and_its_batch_is_store
     let second = &out["results"][1];
     assert_eq!(second["status"], "rejected");
     assert!(second["reason"].as_str().unwrap().contains("refuse_me"), "{second}");
+    // Alone in its request it is refused the same way, not a server error.
+    let mut alone = bad.clone();
+    alone["ID"] = json!("refused-alone");
+    let resp = post(&server, &key, "application/json", serde_json::to_vec(&alone).unwrap()).await;
+    assert_eq!(resp.status(), 422);
+    let out: Value = resp.json().await.unwrap();
+    assert_eq!((out["stored"].as_u64(), out["rejected"].as_u64()), (Some(0), Some(1)), "{out}");
     // The same through the storage layer: the refused one is named, the others stored.
     let batch = [&events[3], &bad, &events[4]].iter().map(|m| crate::harness::event(m)).collect();
     let outcome = db.store.insert_batch(batch).await.unwrap();
