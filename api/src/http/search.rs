@@ -267,7 +267,7 @@ async fn run(store: &EventStore, pairs: Vec<(String, String)>) -> poem::Result<S
     out.pager_index_low = Some(skipped + 1);
     out.pager_index_high = Some(skipped + items.len() as u64);
     out.pager_index_limit = Some(skipped + limit);
-    out.sqlquery = Some(p.mogrify(QueryKind::Select));
+    out.sqlquery = store.mogrify(&p, QueryKind::Select).await.ok();
     out.form_data = Some(form_data(&p));
     out.next_cursor = page.next_cursor;
     out.items = Some(items);

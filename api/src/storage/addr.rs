@@ -28,6 +28,8 @@ pub(crate) struct AddrSearch<'a> {
     pub dirs: Vec<(char, &'a [IpRange])>,
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
+    /// The partition bound implied by `from` (see `query::Pruning`).
+    pub stored_from: Option<NaiveDateTime>,
     pub top: Option<Top<'a>>,
 }
 
@@ -187,6 +189,10 @@ impl AddrSearch<'_> {
                 let p = sql.bind(t);
                 sql.push(&format!(" AND {table}.detecttime {op} {p}"));
             }
+        }
+        if let Some(t) = self.stored_from.filter(|_| self.from.is_some()) {
+            let p = sql.bind(t);
+            sql.push(&format!(" AND {table}.storagetime >= {p}"));
         }
     }
 }

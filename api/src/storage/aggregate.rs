@@ -49,9 +49,10 @@ impl EventStore {
         column: AggregateColumn,
         limit: Option<u32>,
     ) -> Result<Vec<(String, i64)>> {
+        let pruning = self.pruning(params).await?;
         let mut q = Query::select();
         q.from(Events::Table)
-            .cond_where(params.condition())
+            .cond_where(params.condition(&pruning))
             .expr_as(sea_query::Expr::cust(column.expr()), sea_query::Alias::new("set"))
             .expr(sea_query::Expr::cust("count(*) AS cnt"))
             .group_by_col(sea_query::Alias::new("set"))
@@ -77,8 +78,9 @@ impl EventStore {
     ) -> Result<Vec<TimelineBucket>> {
         let time = if by_storage { "events.cesnet_storagetime" } else { "events.detecttime" };
         let secs = step.num_seconds().max(1) as f64;
+        let pruning = self.pruning(params).await?;
         let mut q = Query::select();
-        q.from(Events::Table).cond_where(params.condition()).expr_as(
+        q.from(Events::Table).cond_where(params.condition(&pruning)).expr_as(
             sea_query::Expr::cust_with_values(
                 format!("date_bin(make_interval(secs => $1), {time}, $2)"),
                 [sea_query::Value::from(secs), sea_query::Value::from(origin)],

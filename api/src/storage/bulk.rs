@@ -1,5 +1,5 @@
-//! Bulk loading: one transaction per batch, binary COPY into `events`, `events_json`,
-//! `events_addr` and `events_net16`.
+//! Bulk loading: one transaction per batch, binary COPY into `event_ids`, `events`,
+//! `events_json`, `events_addr` and `events_net16`.
 //!
 //! The COPY is optimistic: new IDs are the common case, so a batch first goes in without
 //! looking. A unique violation (an ID already stored, perhaps by a concurrent writer) rolls
@@ -41,13 +41,6 @@ const COLUMNS: &str = "id, detecttime, category, description, source_ip, target_
     source_port, target_port, source_type, target_type, protocol, node_name, node_type, \
     cesnet_storagetime, cesnet_resolvedabuses, cesnet_eventclass, cesnet_eventseverity, \
     cesnet_inspectionerrors, tlp, targetabuses, targetclass, targetseverity, category_detector";
-
-pub(crate) const INSERT_EVENT: &str = "INSERT INTO events (id, detecttime, category, description, source_ip, target_ip, \
-    source_ip_aggr_ip4, source_ip_aggr_ip6, target_ip_aggr_ip4, target_ip_aggr_ip6, \
-    source_port, target_port, source_type, target_type, protocol, node_name, node_type, \
-    cesnet_storagetime, cesnet_resolvedabuses, cesnet_eventclass, cesnet_eventseverity, \
-    cesnet_inspectionerrors, tlp, targetabuses, targetclass, targetseverity, category_detector) VALUES \
-    ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)";
 
 /// Joins a category and a detector in `events.category_detector`.
 pub(crate) const PAIR_SEPARATOR: char = '|';
@@ -196,12 +189,17 @@ impl EventStore {
                 outcome.duplicates.push(e.row.id);
             }
         }
+        let rows = self.with_partitions(rows, &mut outcome).await?;
+        if rows.is_empty() {
+            return Ok(outcome);
+        }
+        let mut rows = rows;
         self.compress_messages(&mut rows).await?;
         let types = self.ip_types().await?;
         let mut attempt = 0;
         loop {
             let mut client = self.client().await?;
-            match copy_batch(&mut client, &rows, &types, attempt > 0).await {
+            match copy_batch(self, &mut client, &rows, &types, attempt > 0).await {
                 Ok((fresh, dups)) => {
                     self.record_enums_after_store(&fresh).await;
                     let id = |r: &&PreparedRow| r.event.row.id.clone();
@@ -239,7 +237,7 @@ impl EventStore {
             let one = std::slice::from_ref(row);
             let id = row.event.row.id.clone();
             let mut client = self.client().await?;
-            match copy_batch(&mut client, one, &types, true).await {
+            match copy_batch(self, &mut client, one, &types, true).await {
                 Ok((fresh, _)) if !fresh.is_empty() => {
                     self.record_enums_after_store(&fresh).await;
                     outcome.stored.push(id);
@@ -253,6 +251,22 @@ impl EventStore {
             }
         }
         Ok(outcome)
+    }
+
+    /// The rows whose week has (or now has) its partitions; the others are refused, naming
+    /// the partition that could not be created.
+    async fn with_partitions(&self, rows: Vec<PreparedRow>, outcome: &mut BatchOutcome) -> Result<Vec<PreparedRow>> {
+        let failed = self.ensure_weeks(rows.iter().map(PreparedRow::storagetime)).await?;
+        if failed.is_empty() {
+            return Ok(rows);
+        }
+        let (ok, refused): (Vec<_>, Vec<_>) =
+            rows.into_iter().partition(|r| !failed.contains_key(&super::partitions::week_of(r.storagetime)));
+        for r in refused {
+            let reason = failed[&super::partitions::week_of(r.storagetime)].clone();
+            outcome.refused.push((r.event.row.id, reason));
+        }
+        Ok(ok)
     }
 
     /// Compresses the rows' messages for storage, when there is (or now can be) a dictionary.
@@ -275,64 +289,92 @@ fn refuses_a_row(e: &tokio_postgres::Error) -> bool {
         && ["22", "23", "54"].iter().any(|class| code.code().starts_with(class))
 }
 
-/// Stores the rows not stored yet; returns them and the ones that were (found only when
-/// `check`, after a unique violation).
+/// Stores the rows not stored yet in a transaction of its own; returns them and the ones
+/// that were (found only when `check`, after a unique violation).
 async fn copy_batch<'r>(
+    store: &EventStore,
     client: &mut deadpool_postgres::Object,
     rows: &'r [PreparedRow],
     types: &IpTypes,
     check: bool,
 ) -> Result<(Vec<&'r PreparedRow>, Vec<&'r PreparedRow>), tokio_postgres::Error> {
+    let ahead = store.ahead_to_record(rows.iter().map(|r| (r.event.row.detecttime, r.storagetime)));
     let tx = client.transaction().await?;
     // Losing the last batches on a server crash is acceptable: a re-run stores them
     // again, and nothing can be stored twice.
     tx.batch_execute("SET LOCAL synchronous_commit = off").await?;
+    let done = copy_rows(&tx, rows, types, check).await?;
+    super::partitions::record_ahead(&tx, &ahead).await?;
+    tx.commit().await?;
+    store.recorded_ahead(&ahead);
+    Ok(done)
+}
+
+/// Writes the rows not stored yet into every event table within `tx` (their partitions must
+/// exist); returns them and the ones already stored (found only when `check`).
+pub(crate) async fn copy_rows<'r>(
+    tx: &tokio_postgres::Transaction<'_>,
+    rows: &'r [PreparedRow],
+    types: &IpTypes,
+    check: bool,
+) -> Result<(Vec<&'r PreparedRow>, Vec<&'r PreparedRow>), tokio_postgres::Error> {
     let existing: HashSet<String> = if check {
         let ids: Vec<&str> = rows.iter().map(|r| r.event.row.id.as_str()).collect();
-        tx.query("SELECT id FROM events WHERE id = ANY($1)", &[&ids]).await?.iter().map(|r| r.get(0)).collect()
+        tx.query("SELECT id FROM event_ids WHERE id = ANY($1)", &[&ids]).await?.iter().map(|r| r.get(0)).collect()
     } else {
         HashSet::new()
     };
     let (fresh, dups): (Vec<&PreparedRow>, Vec<&PreparedRow>) =
         rows.iter().partition(|r| !existing.contains(&r.event.row.id));
-    if !fresh.is_empty() {
-        let sink = tx.copy_in(&format!("COPY events ({COLUMNS}) FROM STDIN (FORMAT binary)")).await?;
-        let w = BinaryCopyInWriter::new(sink, &event_types(types));
-        pin_mut!(w);
-        for r in &fresh {
-            w.as_mut().write(&r.params()).await?;
-        }
-        w.finish().await?;
-
-        let sink = tx.copy_in("COPY events_json (id, event) FROM STDIN (FORMAT binary)").await?;
-        let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::BYTEA]);
-        pin_mut!(w);
-        for r in &fresh {
-            w.as_mut().write(&[&r.event.row.id, &r.message()]).await?;
-        }
-        w.finish().await?;
-
-        let sink = tx.copy_in("COPY events_addr (id, dir, ip, v4, detecttime) FROM STDIN (FORMAT binary)").await?;
-        let types = [Type::TEXT, Type::CHAR, types.iprange.clone(), Type::INT8, Type::TIMESTAMP];
-        let w = BinaryCopyInWriter::new(sink, &types);
-        pin_mut!(w);
-        for r in &fresh {
-            for (dir, ip, v4) in r.addresses() {
-                w.as_mut().write(&[&r.event.row.id, &dir, ip, &v4, &r.event.row.detecttime]).await?;
-            }
-        }
-        w.finish().await?;
-
-        let sink = tx.copy_in("COPY events_net16 (id, dir, net16, detecttime) FROM STDIN (FORMAT binary)").await?;
-        let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::CHAR, Type::INT4, Type::TIMESTAMP]);
-        pin_mut!(w);
-        for r in &fresh {
-            for (dir, net) in r.nets16() {
-                w.as_mut().write(&[&r.event.row.id, &dir, &net, &r.event.row.detecttime]).await?;
-            }
-        }
-        w.finish().await?;
+    if fresh.is_empty() {
+        return Ok((fresh, dups));
     }
-    tx.commit().await?;
+    // First: a repeated ID fails here, before anything else is written.
+    let sink = tx.copy_in("COPY event_ids (id, storagetime) FROM STDIN (FORMAT binary)").await?;
+    let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::TIMESTAMP]);
+    pin_mut!(w);
+    for r in &fresh {
+        w.as_mut().write(&[&r.event.row.id, &r.storagetime]).await?;
+    }
+    w.finish().await?;
+
+    let sink = tx.copy_in(&format!("COPY events ({COLUMNS}) FROM STDIN (FORMAT binary)")).await?;
+    let w = BinaryCopyInWriter::new(sink, &event_types(types));
+    pin_mut!(w);
+    for r in &fresh {
+        w.as_mut().write(&r.params()).await?;
+    }
+    w.finish().await?;
+
+    let sink = tx.copy_in("COPY events_json (id, storagetime, event) FROM STDIN (FORMAT binary)").await?;
+    let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::TIMESTAMP, Type::BYTEA]);
+    pin_mut!(w);
+    for r in &fresh {
+        w.as_mut().write(&[&r.event.row.id, &r.storagetime, &r.message()]).await?;
+    }
+    w.finish().await?;
+
+    let sink =
+        tx.copy_in("COPY events_addr (id, dir, ip, v4, detecttime, storagetime) FROM STDIN (FORMAT binary)").await?;
+    let types = [Type::TEXT, Type::CHAR, types.iprange.clone(), Type::INT8, Type::TIMESTAMP, Type::TIMESTAMP];
+    let w = BinaryCopyInWriter::new(sink, &types);
+    pin_mut!(w);
+    for r in &fresh {
+        for (dir, ip, v4) in r.addresses() {
+            w.as_mut().write(&[&r.event.row.id, &dir, ip, &v4, &r.event.row.detecttime, &r.storagetime]).await?;
+        }
+    }
+    w.finish().await?;
+
+    let sink =
+        tx.copy_in("COPY events_net16 (id, dir, net16, detecttime, storagetime) FROM STDIN (FORMAT binary)").await?;
+    let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::CHAR, Type::INT4, Type::TIMESTAMP, Type::TIMESTAMP]);
+    pin_mut!(w);
+    for r in &fresh {
+        for (dir, net) in r.nets16() {
+            w.as_mut().write(&[&r.event.row.id, &dir, &net, &r.event.row.detecttime, &r.storagetime]).await?;
+        }
+    }
+    w.finish().await?;
     Ok((fresh, dups))
 }

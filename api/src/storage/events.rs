@@ -6,8 +6,9 @@ use sea_query_postgres::PostgresBinder;
 use serde_json::Value;
 use tokio_postgres::Row;
 
-use super::bulk::{NewEvent, PreparedRow};
+use super::bulk::NewEvent;
 use super::params::{Cursor, QueryKind, SearchParams};
+use super::query::Pruning;
 use super::{with_client, Error, EventStore, Result};
 use crate::idea::EventRow;
 
@@ -51,42 +52,23 @@ pub struct Page<T> {
 }
 
 impl EventStore {
-    /// Stores one message; a duplicate ID is [`Error::Integrity`].
+    /// Stores one message; a duplicate ID is [`Error::Integrity`], a message PostgreSQL
+    /// refuses [`Error::Data`].
     pub async fn insert_event(&self, event: NewEvent) -> Result<()> {
-        let mut row = PreparedRow::new(event, chrono::Utc::now().naive_utc());
-        self.compress_messages(std::slice::from_mut(&mut row)).await?;
-        let id = row.event.row.id.clone();
-        with_client!(self, |c| async {
-            let tx = c.transaction().await?;
-            tx.execute(super::bulk::INSERT_EVENT, &row.params()).await?;
-            tx.execute("INSERT INTO events_json (id, event) VALUES ($1, $2)", &[&id, &row.message()]).await?;
-            for (dir, ip, v4) in row.addresses() {
-                tx.execute(
-                    "INSERT INTO events_addr (id, dir, ip, v4, detecttime) VALUES ($1, $2, $3, $4, $5)",
-                    &[&id, &dir, ip, &v4, &row.event.row.detecttime],
-                )
-                .await?;
-            }
-            for (dir, net) in row.nets16() {
-                tx.execute(
-                    "INSERT INTO events_net16 (id, dir, net16, detecttime) VALUES ($1, $2, $3, $4)",
-                    &[&id, &dir, &net, &row.event.row.detecttime],
-                )
-                .await?;
-            }
-            tx.commit().await
-        })
-        .map_err(|e| match e {
-            Error::Integrity(_) => Error::Integrity(format!("an event with ID {id} is already stored")),
-            other => other,
-        })?;
-        self.record_enums_after_store(&[&row]).await;
+        let id = event.row.id.clone();
+        let outcome = self.insert_batch(vec![event]).await?;
+        if let Some((_, reason)) = outcome.refused.into_iter().next() {
+            return Err(Error::Data(reason));
+        }
+        if !outcome.duplicates.is_empty() {
+            return Err(Error::Integrity(format!("an event with ID {id} is already stored")));
+        }
         Ok(())
     }
 
     /// The stored message with this ID, if any.
     pub async fn fetch_event(&self, id: &str) -> Result<Option<StoredEvent>> {
-        let sql = "SELECT e.id, e.detecttime, e.cesnet_storagetime, j.event FROM events e JOIN events_json j USING (id) WHERE e.id = $1";
+        let sql = "SELECT e.id, e.detecttime, e.cesnet_storagetime, j.event FROM events e JOIN events_json j ON j.id = e.id AND j.storagetime = e.cesnet_storagetime WHERE e.id = $1";
         let row = with_client!(self, |c| c.query_opt(sql, &[&id]))?;
         Ok(self.decode_stored(row.iter().map(stored).collect()).await?.pop())
     }
@@ -99,7 +81,7 @@ impl EventStore {
 
     /// Deletes every event matching the parameters; returns how many.
     pub async fn delete_events(&self, params: &SearchParams) -> Result<u64> {
-        let (sql, values) = params.delete().build_postgres(PostgresQueryBuilder);
+        let (sql, values) = params.delete(&self.pruning(params).await?).build_postgres(PostgresQueryBuilder);
         with_client!(self, |c| c.execute(sql.as_str(), &values.as_params()))
     }
 
@@ -120,7 +102,8 @@ impl EventStore {
 
     /// The number of events matching the parameters (paging and sorting ignored).
     pub async fn count_events(&self, params: &SearchParams) -> Result<i64> {
-        let (sql, values) = params.select(QueryKind::Count).build_postgres(PostgresQueryBuilder);
+        let pruning = self.pruning(params).await?;
+        let (sql, values) = params.select_pruned(QueryKind::Count, &pruning).build_postgres(PostgresQueryBuilder);
         let row = with_client!(self, |c| c.query_one(sql.as_str(), &values.as_params()))?;
         Ok(row.get(0))
     }
@@ -143,8 +126,25 @@ impl EventStore {
     }
 
     async fn run_select(&self, params: &SearchParams, kind: QueryKind) -> Result<Vec<Row>> {
-        let (sql, values) = params.select(kind).build_postgres(PostgresQueryBuilder);
+        let pruning = self.pruning(params).await?;
+        let (sql, values) = params.select_pruned(kind, &pruning).build_postgres(PostgresQueryBuilder);
         with_client!(self, |c| c.query(sql.as_str(), &values.as_params()))
+    }
+
+    /// The SQL text that a search by these parameters runs, with values inlined (Mentat's
+    /// `mogrify`), partition bounds included. For display and EXPLAIN.
+    pub async fn mogrify(&self, params: &SearchParams, kind: QueryKind) -> Result<String> {
+        let pruning = self.pruning(params).await?;
+        Ok(params.select_pruned(kind, &pruning).to_string(PostgresQueryBuilder))
+    }
+
+    /// The partition bounds a search by these parameters may use.
+    pub(crate) async fn pruning(&self, params: &SearchParams) -> Result<Pruning> {
+        let stored_from = match params.dt_from {
+            Some(t) => Some(self.stored_from(t).await?),
+            None => None,
+        };
+        Ok(Pruning { stored_from })
     }
 
     /// The minimum or maximum of a time column (Mentat's `search_column_with`); None when empty.

@@ -25,7 +25,8 @@ impl EventStore {
     /// has stopped reading.
     pub async fn export_events(&self, params: &SearchParams, chunk: u32, stall: Duration) -> Result<EventChunks> {
         let params = SearchParams { page: 1, ..params.clone() };
-        let (sql, values) = params.select(QueryKind::Select).build_postgres(PostgresQueryBuilder);
+        let pruning = self.pruning(&params).await?;
+        let (sql, values) = params.select_pruned(QueryKind::Select, &pruning).build_postgres(PostgresQueryBuilder);
         let fetch = format!("FETCH {} FROM export", chunk.max(1));
         let client = self.client().await?;
         let opened = async {

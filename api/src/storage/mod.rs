@@ -14,12 +14,14 @@ mod export;
 pub mod ghost;
 mod message;
 mod params;
+mod partitions;
 mod query;
 mod schema;
 mod sessions;
 mod statistics;
 mod status;
 mod thresholds;
+mod upgrade;
 mod users;
 
 use std::time::Duration;
@@ -36,9 +38,11 @@ pub use enums::EnumColumn;
 pub use events::{Page, StoredEvent, TimeColumn};
 pub use export::EventChunks;
 pub use params::{Cursor, QueryKind, SearchParams, SortBy, SortDir, SortField, Values, ANY, EMPTY};
+pub use partitions::{week_of, PartitionStatus, WIDTH as PARTITION_WIDTH};
 pub use schema::EVENT_TABLES;
 pub use status::{DatabaseStatus, TableStatus};
 pub use thresholds::{RelapsedEvent, ThresholdRecord};
+pub use upgrade::{Moved, Progress};
 pub use users::{ApiKeyRecord, UserRecord};
 
 /// What can go wrong in the storage layer.
@@ -159,7 +163,7 @@ const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(120);
 
 /// ip4r's types have OIDs assigned at `CREATE EXTENSION`, so they are looked up once.
 #[derive(Debug, Clone)]
-struct IpTypes {
+pub(crate) struct IpTypes {
     iprange: Type,
     iprange_array: Type,
     ip4r: Type,
@@ -173,6 +177,7 @@ pub struct EventStore {
     config: tokio_postgres::Config,
     ip_types: std::sync::Arc<OnceCell<IpTypes>>,
     codec: std::sync::Arc<message::Codec>,
+    partitions: std::sync::Arc<partitions::Known>,
 }
 
 impl EventStore {
@@ -196,7 +201,13 @@ impl EventStore {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| Error::Setup(e.to_string()))?;
-        Ok(Self { pool, config: pg, ip_types: Default::default(), codec: Default::default() })
+        Ok(Self {
+            pool,
+            config: pg,
+            ip_types: Default::default(),
+            codec: Default::default(),
+            partitions: Default::default(),
+        })
     }
 
     /// A pooled client; a failed connect is retried once after a short pause.

@@ -40,7 +40,15 @@ pub(crate) enum Events {
 pub(crate) enum EventsJson {
     Table,
     Id,
+    Storagetime,
     Event,
+}
+
+/// What the store knows beyond the parameters that lets a statement skip partitions.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Pruning {
+    /// No event detected from `dt_from` on was stored before this (see `partitions`).
+    pub stored_from: Option<NaiveDateTime>,
 }
 
 impl SearchParams {
@@ -90,9 +98,10 @@ impl SearchParams {
     }
 
     /// The address lookups of these parameters: host, or source and target (ANDed).
-    fn addr_searches(&self) -> Vec<AddrSearch<'_>> {
+    fn addr_searches(&self, pruning: &Pruning) -> Vec<AddrSearch<'_>> {
         let top = self.addr_top();
-        let search = |dirs| AddrSearch { dirs, from: self.dt_from, to: self.dt_to, top };
+        let stored_from = pruning.stored_from;
+        let search = |dirs| AddrSearch { dirs, from: self.dt_from, to: self.dt_to, stored_from, top };
         if !self.host_addrs.is_empty() {
             return vec![search(vec![('s', &self.host_addrs), ('t', &self.host_addrs)])];
         }
@@ -104,15 +113,15 @@ impl SearchParams {
     }
 
     /// A count answered from the address tables alone (see `addr`), when that is exact.
-    fn addr_count(&self) -> Option<Expr> {
+    fn addr_count(&self, pruning: &Pruning) -> Option<Expr> {
         if self.after.is_some() || self.only_addresses().is_none() {
             return None;
         }
-        self.addr_searches().pop()?.count()
+        self.addr_searches(pruning).pop()?.count()
     }
 
     /// The WHERE condition shared by every statement kind.
-    pub(crate) fn condition(&self) -> Condition {
+    pub(crate) fn condition(&self, pruning: &Pruning) -> Condition {
         let mut c = Cond::all();
         let time = |col: Events, op: &str, v: NaiveDateTime| {
             Expr::cust_with_values(format!("events.{} {op} $1", col.to_string()), [v])
@@ -127,7 +136,10 @@ impl SearchParams {
                 c = c.add(time(col, op, v));
             }
         }
-        for search in self.addr_searches() {
+        if let Some(v) = pruning.stored_from.filter(|_| self.dt_from.is_some()) {
+            c = c.add(time(Events::CesnetStoragetime, ">=", v));
+        }
+        for search in self.addr_searches(pruning) {
             c = c.add(search.filter());
         }
         c = add_host_pair(c, &self.host_ports, &self.source_ports, &self.target_ports, port_filter);
@@ -182,14 +194,19 @@ impl SearchParams {
 
     /// The SELECT or COUNT statement of these parameters.
     pub fn select(&self, kind: QueryKind) -> SelectStatement {
+        self.select_pruned(kind, &Pruning::default())
+    }
+
+    /// [`select`](Self::select), reading only the partitions that `pruning` leaves.
+    pub(crate) fn select_pruned(&self, kind: QueryKind, pruning: &Pruning) -> SelectStatement {
         // Before the condition: an address-table count never visits `events`.
         if kind == QueryKind::Count {
-            if let Some(count) = self.addr_count() {
+            if let Some(count) = self.addr_count(pruning) {
                 return Query::select().expr(count).to_owned();
             }
         }
         let mut q = Query::select();
-        q.from(Events::Table).cond_where(self.condition());
+        q.from(Events::Table).cond_where(self.condition(pruning));
         match kind {
             QueryKind::Count => {
                 q.expr(Expr::cust("count(*)"));
@@ -222,6 +239,19 @@ impl SearchParams {
         }
         // Page first, then fetch the message bytes of that page only.
         let page = Alias::new("e");
+        let json_time = Expr::col((EventsJson::Table, EventsJson::Storagetime));
+        let mut join = Expr::col((EventsJson::Table, EventsJson::Id))
+            .equals((page.clone(), Events::Id))
+            .and(json_time.clone().equals((page.clone(), Events::CesnetStoragetime)));
+        // The page's storage-time bounds, repeated on the message table so that it too reads
+        // only their partitions.
+        let from = std::cmp::Ord::max(pruning.stored_from.filter(|_| self.dt_from.is_some()), self.st_from);
+        if let Some(t) = from {
+            join = join.and(json_time.clone().gte(t));
+        }
+        if let Some(t) = self.st_to {
+            join = join.and(json_time.lte(t));
+        }
         let mut outer = Query::select();
         outer
             .columns([
@@ -231,10 +261,7 @@ impl SearchParams {
             ])
             .column((EventsJson::Table, EventsJson::Event))
             .from_subquery(q, page.clone())
-            .inner_join(
-                EventsJson::Table,
-                Expr::col((EventsJson::Table, EventsJson::Id)).equals((page.clone(), Events::Id)),
-            );
+            .inner_join(EventsJson::Table, join);
         if let Some((col, order)) = sort {
             outer.order_by((page.clone(), col), order.clone()).order_by((page, Events::Id), order);
         }
@@ -242,11 +269,12 @@ impl SearchParams {
     }
 
     /// The DELETE statement of these parameters (sorting and paging do not apply).
-    pub fn delete(&self) -> DeleteStatement {
-        Query::delete().from_table(Events::Table).cond_where(self.condition()).to_owned()
+    pub(crate) fn delete(&self, pruning: &Pruning) -> DeleteStatement {
+        Query::delete().from_table(Events::Table).cond_where(self.condition(pruning)).to_owned()
     }
 
-    /// The SQL text with values inlined, for display (Mentat's `mogrify`). Never executed.
+    /// The SQL text with values inlined, for display (Mentat's `mogrify`). Never executed;
+    /// [`EventStore::mogrify`](super::EventStore::mogrify) adds the partition bounds.
     pub fn mogrify(&self, kind: QueryKind) -> String {
         self.select(kind).to_string(PostgresQueryBuilder)
     }

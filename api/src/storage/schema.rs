@@ -1,6 +1,7 @@
 //! Schema management: migrations (refinery, plain SQL in `migrations/`), Mentat's
 //! database_create/drop and index_create/drop.
 
+use super::upgrade::{Moved, Progress};
 use super::{with_client, Error, EventStore, Result};
 
 mod embedded {
@@ -11,9 +12,12 @@ mod embedded {
 const INDEX_MIGRATIONS: [&str; 2] =
     [include_str!("../../../migrations/V2__indexes.sql"), include_str!("../../../migrations/V6__net16.sql")];
 /// The tables that hold events: their sizes are what an event costs.
-pub const EVENT_TABLES: &[&str] = &["events", "events_json", "events_addr", "events_net16"];
+pub const EVENT_TABLES: &[&str] =
+    &["event_ids", "events", "events_json", "events_addr", "events_net16", "detect_ahead"];
 /// Every table the schema creates, for drop and status.
 pub(crate) const TABLES: &[&str] = &[
+    "event_ids",
+    "detect_ahead",
     "events",
     "events_json",
     "events_addr",
@@ -50,6 +54,12 @@ impl EventStore {
     /// Applies pending migrations; idempotent. Fails with a clear message when PostgreSQL is
     /// unreachable or the ip4r extension is not installed on the server.
     pub async fn migrate(&self) -> Result<()> {
+        self.migrate_with(&|_, _| {}).await.map(|_| ())
+    }
+
+    /// [`migrate`](Self::migrate), then the default indexes, the partitions of the coming
+    /// weeks and the move of a previous layout's events, reporting the move's progress.
+    pub async fn migrate_with(&self, progress: Progress<'_>) -> Result<Moved> {
         let (mut client, conn) = self
             .config
             .connect(tokio_postgres::NoTls)
@@ -70,11 +80,22 @@ impl EventStore {
             )));
         }
         client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
-        let result = embedded::migrations::runner().run_async(&mut client).await;
+        let result = match embedded::migrations::runner().run_async(&mut client).await {
+            Ok(_) => self.after_migrations(progress).await,
+            Err(e) => Err(Error::Setup(format!("migration failed: {e}"))),
+        };
         client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await?;
         drop(client);
         let _ = conn.await;
-        result.map(|_| ()).map_err(|e| Error::Setup(format!("migration failed: {e}")))
+        result
+    }
+
+    /// What plain SQL migrations cannot do: indexes on the partitioned tables (from the index
+    /// migrations, the one definition), partitions by the calendar, and moving data by code.
+    async fn after_migrations(&self, progress: Progress<'_>) -> Result<Moved> {
+        self.index_create().await?;
+        self.create_partitions_ahead(chrono::Utc::now().naive_utc()).await?;
+        self.move_previous_layout(progress).await
     }
 
     /// Mentat's `database_create`: the schema, as `migrate` builds it.
@@ -85,7 +106,7 @@ impl EventStore {
     /// Mentat's `database_drop`: removes every ideadb table and the migration history.
     pub async fn database_drop(&self) -> Result<()> {
         let sql = format!(
-            "DROP TABLE IF EXISTS {} CASCADE; DROP TABLE IF EXISTS refinery_schema_history; \
+            "DROP TABLE IF EXISTS {} CASCADE; DROP TABLE IF EXISTS refinery_schema_history, events_v9, events_json_v9; \
              DROP FUNCTION IF EXISTS events_forget() CASCADE;",
             TABLES.join(", ")
         );

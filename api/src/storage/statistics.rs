@@ -38,9 +38,10 @@ fn json(row: &StatsRow) -> [Value; 3] {
 impl EventStore {
     /// Events stored in `[from, to)`, oldest first.
     pub async fn events_stored_between(&self, from: NaiveDateTime, to: NaiveDateTime) -> Result<Vec<StoredEvent>> {
-        let sql =
-            "SELECT e.id, e.detecttime, e.cesnet_storagetime, j.event FROM events e JOIN events_json j USING (id) \
-                   WHERE e.cesnet_storagetime >= $1 AND e.cesnet_storagetime < $2 ORDER BY e.cesnet_storagetime, e.id";
+        let sql = "SELECT e.id, e.detecttime, e.cesnet_storagetime, j.event FROM events e \
+             JOIN events_json j ON j.id = e.id AND j.storagetime = e.cesnet_storagetime \
+             WHERE e.cesnet_storagetime >= $1 AND e.cesnet_storagetime < $2 \
+             AND j.storagetime >= $1 AND j.storagetime < $2 ORDER BY e.cesnet_storagetime, e.id";
         let rows = with_client!(self, |c| c.query(sql, &[&from, &to]))?;
         self.decode_stored(rows.iter().map(stored).collect()).await
     }

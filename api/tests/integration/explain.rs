@@ -1,5 +1,6 @@
 //! The main query shapes use the intended indexes: no sequential scan of `events` for an
-//! address, time or category filter on a realistically sized, analysed table.
+//! address, time or category filter on a realistically sized, analysed table, and a
+//! detection-time bound reads only the partitions it needs.
 
 use chrono::TimeDelta;
 use ideadb::idea::IpRange;
@@ -87,15 +88,21 @@ async fn main_query_shapes_use_indexes() {
         let kinds: &[QueryKind] =
             if name.starts_with("latest") { &[QueryKind::Select] } else { &[QueryKind::Select, QueryKind::Count] };
         for &kind in kinds {
-            let sql = format!("EXPLAIN {}", p.mogrify(kind));
+            let sql = format!("EXPLAIN {}", db.store.mogrify(&p, kind).await.unwrap());
             let plan: Vec<String> = c.query(sql.as_str(), &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
             let plan = plan.join("\n");
-            assert!(
-                !plan.contains("Seq Scan on events ") && !plan.contains("Seq Scan on events\n"),
-                "{name} ({kind:?}) scans events:\n{plan}"
-            );
+            assert!(!scans_rows_of_events(&plan), "{name} ({kind:?}) scans events:\n{plan}");
             assert!(indexes.iter().any(|i| plan.contains(i)), "{name} ({kind:?}) uses none of {indexes:?}:\n{plan}");
         }
     }
     db.drop().await;
+}
+
+/// A sequential scan of a partition of `events` that holds rows (an empty partition, such as
+/// one created ahead, is rightly scanned: there is nothing to read).
+fn scans_rows_of_events(plan: &str) -> bool {
+    plan.lines().filter(|l| l.contains("Seq Scan on events_w")).any(|l| {
+        let rows = l.split("rows=").nth(1).and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok());
+        rows.is_none_or(|n: u64| n > 1)
+    })
 }

@@ -1,0 +1,287 @@
+//! Weekly partitions of the event tables by storage time.
+//!
+//! A week (Monday 00:00 to Monday 00:00, UTC) is one partition of each of [`PARTITIONED`],
+//! named `<table>_w<YYYYMMDD>` after its Monday. `migrate` and the leader inside `serve`
+//! create the current week and [`AHEAD_WEEKS`] more, so ingest normally finds its partition;
+//! a message stored for another week (history imported with its storage times) has its
+//! week created before its batch is written. There is no default partition: it would be
+//! read by every search, since a lower time bound cannot rule it out.
+//!
+//! Partitions are created detached and then attached, which locks the parent table only
+//! against schema changes, not against searches or writes, and never waits long for a lock
+//! ([`LOCK_WAIT`]): a week that cannot be created is reported by name and its messages are
+//! refused, while the rest of a batch is stored.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta};
+
+use super::{with_client, Error, EventStore, Result};
+
+/// The tables partitioned by storage time, with their partition column.
+pub(crate) const PARTITIONED: [(&str, &str); 4] = [
+    ("events", "cesnet_storagetime"),
+    ("events_json", "storagetime"),
+    ("events_addr", "storagetime"),
+    ("events_net16", "storagetime"),
+];
+/// The width of a partition.
+pub const WIDTH: TimeDelta = TimeDelta::days(7);
+/// Weeks created ahead of the current one.
+const AHEAD_WEEKS: i64 = 4;
+/// The longest wait for a lock when creating or dropping a partition.
+const LOCK_WAIT: &str = "5s";
+
+/// The Monday that starts the week of `t`.
+pub fn week_of(t: NaiveDateTime) -> NaiveDate {
+    let day = t.date();
+    day - TimeDelta::days(i64::from(day.weekday().num_days_from_monday()))
+}
+
+fn start(week: NaiveDate) -> NaiveDateTime {
+    week.and_time(chrono::NaiveTime::MIN)
+}
+
+/// The partition of `table` (or of an index) for `week`.
+pub(crate) fn partition_name(table: &str, week: NaiveDate) -> String {
+    format!("{table}{}", week_suffix(week))
+}
+
+fn week_suffix(week: NaiveDate) -> String {
+    format!("_w{}", week.format("%Y%m%d"))
+}
+
+/// The week a partition name stands for.
+fn week_of_name(table: &str, name: &str) -> Option<NaiveDate> {
+    let date = name.strip_prefix(table)?.strip_prefix("_w")?;
+    NaiveDate::parse_from_str(date, "%Y%m%d").ok()
+}
+
+/// What this process knows of the partitions and of detection times running ahead, so a
+/// batch costs no catalog lookup and no write for either in the common case.
+#[derive(Default)]
+pub(crate) struct Known {
+    weeks: Mutex<HashSet<NaiveDate>>,
+    /// The largest DetectTime − storage time recorded per week, in seconds.
+    ahead: Mutex<HashMap<NaiveDate, f64>>,
+}
+
+/// One week's partitions, for `db-status` and retention.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartitionStatus {
+    pub from: NaiveDateTime,
+    pub to: NaiveDateTime,
+    /// Events in the week (the planner's estimate, exact after a load or ANALYZE).
+    pub rows: i64,
+    /// Every partition of the week, with indexes and TOAST.
+    pub bytes: i64,
+}
+
+impl EventStore {
+    /// Creates the partitions of the current week and the next few (idempotent).
+    pub async fn create_partitions_ahead(&self, now: NaiveDateTime) -> Result<()> {
+        let this = week_of(now);
+        for i in 0..=AHEAD_WEEKS {
+            self.create_week(this + WIDTH * i as i32).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes sure every week of `times` has its partitions; returns the weeks that could not
+    /// be created, each with the reason (naming the partition).
+    pub(crate) async fn ensure_weeks(
+        &self,
+        times: impl Iterator<Item = NaiveDateTime>,
+    ) -> Result<HashMap<NaiveDate, String>> {
+        let wanted: HashSet<NaiveDate> = times.map(week_of).collect();
+        let missing: Vec<NaiveDate> = {
+            let known = self.partitions.weeks.lock().expect("partition cache");
+            wanted.into_iter().filter(|w| !known.contains(w)).collect()
+        };
+        if missing.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let existing = self.partition_weeks().await?;
+        self.partitions.weeks.lock().expect("partition cache").extend(existing.iter().copied());
+        let mut failed = HashMap::new();
+        for week in missing.into_iter().filter(|w| !existing.contains(w)) {
+            match self.create_week(week).await {
+                Ok(()) => {}
+                Err(e @ Error::Connection(_)) => return Err(e),
+                Err(e) => {
+                    let name = partition_name("events", week);
+                    tracing::error!(partition = %name, error = %e, "cannot create a partition");
+                    failed.insert(week, format!("the partition {name} cannot be created: {e}"));
+                }
+            }
+        }
+        Ok(failed)
+    }
+
+    /// Creates the partitions of one week, all or none.
+    async fn create_week(&self, week: NaiveDate) -> Result<()> {
+        let (from, to) = (start(week), start(week + WIDTH));
+        let mut sql = format!("SET LOCAL lock_timeout = '{LOCK_WAIT}';");
+        for (table, _) in PARTITIONED {
+            let name = partition_name(table, week);
+            sql.push_str(&format!(
+                "CREATE TABLE IF NOT EXISTS \"{name}\" (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS);\
+                 DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = '\"{name}\"'::regclass) THEN \
+                 ALTER TABLE {table} ATTACH PARTITION \"{name}\" FOR VALUES FROM ('{from}') TO ('{to}'); END IF; END $$;"
+            ));
+            // The indexes that ATTACH made get their parent index's name and the week, so a
+            // plan names the index it uses the same way in every partition.
+            sql.push_str(&format!(
+                "DO $$ DECLARE r record; BEGIN FOR r IN SELECT c.relname AS child, p.relname AS parent \
+                 FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid \
+                 JOIN pg_inherits i ON i.inhrelid = x.indexrelid JOIN pg_class p ON p.oid = i.inhparent \
+                 WHERE x.indrelid = '\"{name}\"'::regclass AND c.relname <> p.relname || '{suffix}' LOOP \
+                 EXECUTE format('ALTER INDEX %I RENAME TO %I', r.child, r.parent || '{suffix}'); END LOOP; END $$;",
+                suffix = week_suffix(week),
+            ));
+        }
+        with_client!(self, |c| async {
+            let tx = c.transaction().await?;
+            tx.batch_execute(&sql).await?;
+            tx.commit().await
+        })?;
+        self.partitions.weeks.lock().expect("partition cache").insert(week);
+        Ok(())
+    }
+
+    /// The weeks that have partitions, oldest first.
+    pub(crate) async fn partition_weeks(&self) -> Result<Vec<NaiveDate>> {
+        let sql = "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+                   WHERE i.inhparent = 'events'::regclass";
+        let rows = with_client!(self, |c| c.query(sql, &[]))?;
+        let mut weeks: Vec<NaiveDate> = rows.iter().filter_map(|r| week_of_name("events", r.get(0))).collect();
+        weeks.sort_unstable();
+        Ok(weeks)
+    }
+
+    /// Every week's partitions with their rows and size, oldest first.
+    pub async fn partitions(&self) -> Result<Vec<PartitionStatus>> {
+        let mut out = Vec::new();
+        for week in self.partition_weeks().await? {
+            let names: Vec<String> = PARTITIONED.iter().map(|(t, _)| partition_name(t, week)).collect();
+            let sql = "SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::bigint, \
+                       COALESCE(sum(GREATEST(c.reltuples::bigint, COALESCE(s.n_live_tup, 0))) \
+                           FILTER (WHERE c.relname = $2), 0)::bigint \
+                       FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
+                       WHERE c.relname = ANY($1) AND c.relkind = 'r'";
+            let row = with_client!(self, |c| c.query_one(sql, &[&names, &names[0]]))?;
+            out.push(PartitionStatus {
+                from: start(week),
+                to: start(week + WIDTH),
+                bytes: row.get(0),
+                rows: row.get(1),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Drops the partitions of one week whole; its IDs leave `event_ids` first, in batches,
+    /// so an interrupted drop leaves a consistent store and finishes when run again.
+    pub(crate) async fn drop_week(&self, week: NaiveDate, batch: i64) -> Result<u64> {
+        let events = partition_name("events", week);
+        let forget = format!(
+            "WITH b AS (SELECT id FROM \"{events}\" WHERE id > $1 ORDER BY id LIMIT $2), \
+             d AS (DELETE FROM event_ids WHERE id IN (SELECT id FROM b)) SELECT count(*), max(id) FROM b"
+        );
+        let mut last = String::new();
+        let mut total = 0;
+        loop {
+            let row = with_client!(self, |c| c.query_one(forget.as_str(), &[&last, &batch]))?;
+            let n: i64 = row.get(0);
+            total += n as u64;
+            match row.get::<_, Option<String>>(1) {
+                Some(max) if n == batch => last = max,
+                _ => break,
+            }
+        }
+        let mut sql = format!("SET LOCAL lock_timeout = '{LOCK_WAIT}';");
+        for (table, _) in PARTITIONED {
+            sql.push_str(&format!("DROP TABLE IF EXISTS \"{}\";", partition_name(table, week)));
+        }
+        let week_start = start(week);
+        with_client!(self, |c| async {
+            let tx = c.transaction().await?;
+            tx.batch_execute(&sql).await?;
+            tx.execute("DELETE FROM detect_ahead WHERE week = $1", &[&week_start]).await?;
+            tx.commit().await
+        })?;
+        self.partitions.weeks.lock().expect("partition cache").remove(&week);
+        self.partitions.ahead.lock().expect("partition cache").remove(&week);
+        Ok(total)
+    }
+
+    /// The lowest storage time an event detected at or after `detected` can have: `detected`
+    /// itself, or the start of an earlier week whose events ran ahead that far.
+    pub(crate) async fn stored_from(&self, detected: NaiveDateTime) -> Result<NaiveDateTime> {
+        let sql = "SELECT LEAST($1::timestamp, (SELECT min(week) FROM detect_ahead \
+                   WHERE week + make_interval(days => $2) + ahead > $1))";
+        let days = WIDTH.num_days() as i32;
+        let row = with_client!(self, |c| c.query_one(sql, &[&detected, &days]))?;
+        Ok(row.get(0))
+    }
+
+    /// The weeks of these (detection, storage) times whose detection ran further ahead of
+    /// storage than recorded, with the new maximum in seconds: what [`record_ahead`] writes.
+    pub(crate) fn ahead_to_record(
+        &self,
+        times: impl Iterator<Item = (NaiveDateTime, NaiveDateTime)>,
+    ) -> Vec<(NaiveDateTime, f64)> {
+        let mut max: HashMap<NaiveDate, f64> = HashMap::new();
+        for (detected, stored) in times.filter(|(d, s)| d > s) {
+            let secs = (detected - stored).as_seconds_f64();
+            let m = max.entry(week_of(stored)).or_insert(secs);
+            *m = m.max(secs);
+        }
+        let known = self.partitions.ahead.lock().expect("partition cache");
+        max.into_iter().filter(|(w, s)| known.get(w).is_none_or(|k| s > k)).map(|(w, s)| (start(w), s)).collect()
+    }
+
+    /// Remembers what a committed batch recorded.
+    pub(crate) fn recorded_ahead(&self, rows: &[(NaiveDateTime, f64)]) {
+        let mut known = self.partitions.ahead.lock().expect("partition cache");
+        for (week, secs) in rows {
+            let k = known.entry(week.date()).or_insert(*secs);
+            *k = k.max(*secs);
+        }
+    }
+}
+
+/// Records in `tx` how far detection ran ahead of storage (see [`EventStore::ahead_to_record`]).
+pub(crate) async fn record_ahead(
+    tx: &tokio_postgres::Transaction<'_>,
+    rows: &[(NaiveDateTime, f64)],
+) -> Result<(), tokio_postgres::Error> {
+    for (week, secs) in rows {
+        tx.execute(
+            "INSERT INTO detect_ahead (week, ahead) VALUES ($1, make_interval(secs => $2)) \
+             ON CONFLICT (week) DO UPDATE SET ahead = GREATEST(detect_ahead.ahead, EXCLUDED.ahead)",
+            &[week, secs],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weeks_start_on_monday_and_names_round_trip() {
+        let t = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+        let monday = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        assert_eq!(week_of(t("2026-11-23 00:00:00")), monday);
+        assert_eq!(week_of(t("2026-11-29 23:59:59")), monday);
+        assert_eq!(week_of(t("2026-11-30 00:00:00")), monday + WIDTH);
+        let name = partition_name("events_addr", monday);
+        assert_eq!(name, "events_addr_w20261123");
+        assert_eq!(week_of_name("events_addr", &name), Some(monday));
+        assert_eq!(week_of_name("events", &name), None);
+    }
+}
