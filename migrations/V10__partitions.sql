@@ -86,6 +86,26 @@ CREATE TABLE detect_ahead (
     ahead interval NOT NULL
 );
 
+-- The index set of V2 and V6 on the event tables, again on the partitioned tables (each
+-- partition gets its own, named after these and its week). The primary key of `events`
+-- now serves lookups by ID, and (cesnet_storagetime, id) the storage-time sort.
+CREATE INDEX IF NOT EXISTS events_detecttime_idx ON events USING btree (detecttime, id);
+CREATE INDEX IF NOT EXISTS events_cesnet_storagetime_idx ON events USING btree (cesnet_storagetime, id);
+CREATE INDEX IF NOT EXISTS events_cesnet_eventseverity_idx ON events USING btree (cesnet_eventseverity) WHERE cesnet_eventseverity IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_combined_idx ON events USING gin (
+    category, node_name, protocol, source_port, target_port, source_type, target_type,
+    node_type, cesnet_resolvedabuses, cesnet_inspectionerrors, targetabuses, category_detector
+) WITH (gin_pending_list_limit = 16384);
+CREATE INDEX IF NOT EXISTS events_description_idx ON events USING gin (description gin_trgm_ops)
+    WITH (gin_pending_list_limit = 16384);
+CREATE INDEX IF NOT EXISTS events_addr_source_v4_idx ON events_addr USING btree (v4, detecttime) WHERE dir = 's' AND v4 IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_addr_target_v4_idx ON events_addr USING btree (v4, detecttime) WHERE dir = 't' AND v4 IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_addr_source_idx ON events_addr USING gist (ip, detecttime) WHERE dir = 's' AND v4 IS NULL;
+CREATE INDEX IF NOT EXISTS events_addr_target_idx ON events_addr USING gist (ip, detecttime) WHERE dir = 't' AND v4 IS NULL;
+CREATE INDEX IF NOT EXISTS events_addr_time_idx ON events_addr USING brin (detecttime) WITH (pages_per_range = 8);
+CREATE INDEX IF NOT EXISTS events_net16_idx ON events_net16 USING btree (dir, net16, detecttime) INCLUDE (id);
+CREATE INDEX IF NOT EXISTS events_net16_time_idx ON events_net16 USING brin (detecttime) WITH (pages_per_range = 8);
+
 CREATE OR REPLACE FUNCTION events_forget() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM events_json j USING gone g WHERE j.id = g.id AND j.storagetime = g.cesnet_storagetime;

@@ -267,7 +267,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
         }
         Command::Migrate => {
-            store.migrate().await?;
+            let bar = if std::io::stderr().is_terminal() {
+                ProgressBar::new(0).with_style(
+                    ProgressStyle::with_template("moving events into partitions {bar:40} {pos}/{len}, ETA {eta}")
+                        .expect("a valid template"),
+                )
+            } else {
+                ProgressBar::hidden()
+            };
+            let moved = store
+                .migrate_with(&|done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                })
+                .await?;
+            bar.finish_and_clear();
+            if moved.events > 0 {
+                println!("moved {} events into the partitioned tables", moved.events);
+            }
+            for (id, why) in &moved.left {
+                eprintln!("event {id} stays in events_v9: {why}");
+            }
             println!("schema is at version {}", store.schema_version().await?.unwrap_or(0));
         }
         Command::Ingest { paths, batch_size, writers, keep_storage_time } => {
@@ -408,9 +428,9 @@ async fn cleanup(
     if let Some(keep) = events {
         let gone = retention::expire_events(store, keep, now, dry_run).await?;
         if dry_run {
-            println!("would delete {} events", gone.events);
+            println!("would delete {} events (weeks dropped whole: {})", gone.events, gone.weeks);
         } else {
-            println!("deleted {} events", gone.events);
+            println!("deleted {} events (weeks dropped whole: {})", gone.events, gone.weeks);
             println!("deleted {} recurrence fingerprints", gone.fingerprints);
         }
     }

@@ -2,9 +2,11 @@
 //! the statistics leader inside `ideadb serve` applies the configured one a few batches at a
 //! time, every half minute.
 //!
-//! Deletes run in batches ordered by storage time, so no statement comes near the statement
-//! timeout however much has expired, and an interrupted run has deleted a prefix of what it
-//! would have: running it again finishes the job.
+//! Weeks that ended before the cut go whole: their partitions are dropped (their IDs leave
+//! `event_ids` first, in batches). Only the week that straddles the cut loses rows one by
+//! one, in batches ordered by storage time, so no statement comes near the statement timeout
+//! however much has expired, and an interrupted run has deleted a prefix of what it would
+//! have: running it again finishes the job.
 
 use chrono::{NaiveDateTime, TimeDelta};
 
@@ -68,6 +70,8 @@ pub fn parse_retention(s: &str) -> Result<TimeDelta, String> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Expired {
     pub events: u64,
+    /// Weeks whose partitions were (or would be) dropped whole.
+    pub weeks: u64,
     /// Recurrence fingerprints older than the events kept need.
     pub fingerprints: u64,
 }
@@ -81,7 +85,9 @@ pub async fn expire_events(
     dry_run: bool,
 ) -> storage::Result<Expired> {
     if dry_run {
-        return Ok(Expired { events: store.count_stored_before(now - keep).await?, fingerprints: 0 });
+        let cut = now - keep;
+        let weeks = store.partitions().await?.iter().filter(|p| p.to <= cut).count() as u64;
+        return Ok(Expired { events: store.count_stored_before(cut).await?, weeks, fingerprints: 0 });
     }
     expire(store, now - keep, u32::MAX).await
 }
@@ -97,10 +103,15 @@ pub async fn expire_step(store: &EventStore, keep: TimeDelta, now: NaiveDateTime
 const STEP_BATCHES: u32 = 36;
 
 async fn expire(store: &EventStore, cut: NaiveDateTime, max_batches: u32) -> storage::Result<Expired> {
-    let events = in_batches(max_batches, || store.delete_stored_before(cut, BATCH)).await?;
+    let (mut events, mut weeks) = (0, 0);
+    for p in store.partitions().await?.iter().filter(|p| p.to <= cut) {
+        events += store.drop_week(p.from, BATCH).await?;
+        weeks += 1;
+    }
+    events += in_batches(max_batches, || store.delete_stored_before(cut, BATCH)).await?;
     let fingerprints =
         in_batches(max_batches, || store.forget_fingerprints_before(cut - RECURRENCE_LOOKBACK, BATCH)).await?;
-    Ok(Expired { events, fingerprints })
+    Ok(Expired { events, weeks, fingerprints })
 }
 
 /// Runs `delete` (one batch) until a batch comes back short or `max_batches` ran; the rows

@@ -259,6 +259,9 @@ pub async fn run(store: EventStore, keep: Option<TimeDelta>) {
             }
         }
         if leader.is_some() {
+            if let Err(e) = store.create_partitions_ahead(Utc::now().naive_utc()).await {
+                tracing::error!(error = %e, "cannot create the partitions of the coming weeks; retrying next time");
+            }
             if let Err(e) = lead(&store, &mut live).await {
                 live = None;
                 tracing::warn!(error = %e, "statistician: a window failed; retrying next time");

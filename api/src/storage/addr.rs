@@ -20,6 +20,7 @@ use chrono::NaiveDateTime;
 use sea_query::{Expr, Value};
 
 use super::params::{Cursor, SortDir};
+use super::partitions::Pruning;
 use crate::idea::IpRange;
 
 /// Which rows of `events_addr` an address filter selects.
@@ -28,8 +29,8 @@ pub(crate) struct AddrSearch<'a> {
     pub dirs: Vec<(char, &'a [IpRange])>,
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
-    /// The partition bound implied by `from` (see `query::Pruning`).
-    pub stored_from: Option<NaiveDateTime>,
+    /// The partitions that `from` leaves.
+    pub pruning: &'a Pruning,
     pub top: Option<Top<'a>>,
 }
 
@@ -190,9 +191,8 @@ impl AddrSearch<'_> {
                 sql.push(&format!(" AND {table}.detecttime {op} {p}"));
             }
         }
-        if let Some(t) = self.stored_from.filter(|_| self.from.is_some()) {
-            let p = sql.bind(t);
-            sql.push(&format!(" AND {table}.storagetime >= {p}"));
+        if let Some(cond) = self.pruning.sql(&format!("{table}.storagetime"), |t| sql.bind(t)) {
+            sql.push(&format!(" AND {cond}"));
         }
     }
 }

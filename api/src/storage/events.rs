@@ -8,7 +8,7 @@ use tokio_postgres::Row;
 
 use super::bulk::NewEvent;
 use super::params::{Cursor, QueryKind, SearchParams};
-use super::query::Pruning;
+use super::partitions::Pruning;
 use super::{with_client, Error, EventStore, Result};
 use crate::idea::EventRow;
 
@@ -140,11 +140,10 @@ impl EventStore {
 
     /// The partition bounds a search by these parameters may use.
     pub(crate) async fn pruning(&self, params: &SearchParams) -> Result<Pruning> {
-        let stored_from = match params.dt_from {
-            Some(t) => Some(self.stored_from(t).await?),
-            None => None,
-        };
-        Ok(Pruning { stored_from })
+        match params.dt_from {
+            Some(t) => self.pruning_from(t).await,
+            None => Ok(Pruning::default()),
+        }
     }
 
     /// The minimum or maximum of a time column (Mentat's `search_column_with`); None when empty.

@@ -67,12 +67,49 @@ pub(crate) struct Known {
     ahead: Mutex<HashMap<NaiveDate, f64>>,
 }
 
+/// The storage times a search bounded by detection time can match, so that it reads only
+/// their partitions: from the bound on, and the earlier weeks whose events ran ahead far
+/// enough to reach it. Exact: an event is stored no earlier than it was detected, except by
+/// as much as `detect_ahead` records for its week.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Pruning {
+    pub detected_from: Option<NaiveDateTime>,
+    /// Starts of the earlier weeks to read too.
+    pub weeks_ahead: Vec<NaiveDateTime>,
+}
+
+impl Pruning {
+    /// The condition on the storage-time column `col`, its values bound by `bind` (which
+    /// returns the placeholder); None without a detection-time bound.
+    pub fn sql(&self, col: &str, mut bind: impl FnMut(NaiveDateTime) -> String) -> Option<String> {
+        let from = self.detected_from?;
+        let mut terms = vec![format!("{col} >= {}", bind(from))];
+        for w in &self.weeks_ahead {
+            terms.push(format!("({col} >= {} AND {col} < {})", bind(*w), bind(*w + WIDTH)));
+        }
+        Some(format!("({})", terms.join(" OR ")))
+    }
+
+    /// [`sql`](Self::sql) as an expression.
+    pub fn expr(&self, col: &str) -> Option<sea_query::Expr> {
+        let mut values = Vec::new();
+        let text = self.sql(col, |t| {
+            values.push(sea_query::Value::from(t));
+            format!("${}", values.len())
+        })?;
+        Some(sea_query::Expr::cust_with_values(text, values))
+    }
+}
+
+/// Below this many rows (by the estimate, which lags a load) a week's rows are counted.
+const EXACT_BELOW: i64 = 100_000;
+
 /// One week's partitions, for `db-status` and retention.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PartitionStatus {
     pub from: NaiveDateTime,
     pub to: NaiveDateTime,
-    /// Events in the week (the planner's estimate, exact after a load or ANALYZE).
+    /// Events in the week: counted in a small week, else the planner's estimate.
     pub rows: i64,
     /// Every partition of the week, with indexes and TOAST.
     pub bytes: i64,
@@ -81,11 +118,11 @@ pub struct PartitionStatus {
 impl EventStore {
     /// Creates the partitions of the current week and the next few (idempotent).
     pub async fn create_partitions_ahead(&self, now: NaiveDateTime) -> Result<()> {
-        let this = week_of(now);
-        for i in 0..=AHEAD_WEEKS {
-            self.create_week(this + WIDTH * i as i32).await?;
+        let failed = self.ensure_weeks((0..=AHEAD_WEEKS).map(|i| now + WIDTH * i as i32)).await?;
+        match failed.into_values().next() {
+            Some(reason) => Err(Error::Setup(reason)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Makes sure every week of `times` has its partitions; returns the weeks that could not
@@ -171,19 +208,20 @@ impl EventStore {
                        FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
                        WHERE c.relname = ANY($1) AND c.relkind = 'r'";
             let row = with_client!(self, |c| c.query_one(sql, &[&names, &names[0]]))?;
-            out.push(PartitionStatus {
-                from: start(week),
-                to: start(week + WIDTH),
-                bytes: row.get(0),
-                rows: row.get(1),
-            });
+            let mut rows: i64 = row.get(1);
+            if rows < EXACT_BELOW {
+                let count = format!("SELECT count(*) FROM \"{}\"", names[0]);
+                rows = with_client!(self, |c| c.query_one(count.as_str(), &[]))?.get(0);
+            }
+            out.push(PartitionStatus { from: start(week), to: start(week + WIDTH), bytes: row.get(0), rows });
         }
         Ok(out)
     }
 
     /// Drops the partitions of one week whole; its IDs leave `event_ids` first, in batches,
     /// so an interrupted drop leaves a consistent store and finishes when run again.
-    pub(crate) async fn drop_week(&self, week: NaiveDate, batch: i64) -> Result<u64> {
+    pub async fn drop_week(&self, from: NaiveDateTime, batch: i64) -> Result<u64> {
+        let week = week_of(from);
         let events = partition_name("events", week);
         let forget = format!(
             "WITH b AS (SELECT id FROM \"{events}\" WHERE id > $1 ORDER BY id LIMIT $2), \
@@ -216,14 +254,13 @@ impl EventStore {
         Ok(total)
     }
 
-    /// The lowest storage time an event detected at or after `detected` can have: `detected`
-    /// itself, or the start of an earlier week whose events ran ahead that far.
-    pub(crate) async fn stored_from(&self, detected: NaiveDateTime) -> Result<NaiveDateTime> {
-        let sql = "SELECT LEAST($1::timestamp, (SELECT min(week) FROM detect_ahead \
-                   WHERE week + make_interval(days => $2) + ahead > $1))";
+    /// The storage times that events detected at or after `detected` can have (see [`Pruning`]).
+    pub(crate) async fn pruning_from(&self, detected: NaiveDateTime) -> Result<Pruning> {
+        let sql = "SELECT week FROM detect_ahead WHERE week < $1 AND week + make_interval(days => $2) + ahead > $1 \
+                   ORDER BY week";
         let days = WIDTH.num_days() as i32;
-        let row = with_client!(self, |c| c.query_one(sql, &[&detected, &days]))?;
-        Ok(row.get(0))
+        let rows = with_client!(self, |c| c.query(sql, &[&detected, &days]))?;
+        Ok(Pruning { detected_from: Some(detected), weeks_ahead: rows.iter().map(|r| r.get(0)).collect() })
     }
 
     /// The weeks of these (detection, storage) times whose detection ran further ahead of

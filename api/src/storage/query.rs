@@ -14,6 +14,7 @@ use sea_query::{
 
 use super::addr::{AddrSearch, Top};
 use super::params::{QueryKind, SearchParams, SortBy, SortDir, SortField, Values, ANY, EMPTY};
+use super::partitions::Pruning;
 use crate::idea::IpRange;
 
 #[derive(Iden, Clone, Copy)]
@@ -42,13 +43,6 @@ pub(crate) enum EventsJson {
     Id,
     Storagetime,
     Event,
-}
-
-/// What the store knows beyond the parameters that lets a statement skip partitions.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Pruning {
-    /// No event detected from `dt_from` on was stored before this (see `partitions`).
-    pub stored_from: Option<NaiveDateTime>,
 }
 
 impl SearchParams {
@@ -98,10 +92,9 @@ impl SearchParams {
     }
 
     /// The address lookups of these parameters: host, or source and target (ANDed).
-    fn addr_searches(&self, pruning: &Pruning) -> Vec<AddrSearch<'_>> {
+    fn addr_searches<'a>(&'a self, pruning: &'a Pruning) -> Vec<AddrSearch<'a>> {
         let top = self.addr_top();
-        let stored_from = pruning.stored_from;
-        let search = |dirs| AddrSearch { dirs, from: self.dt_from, to: self.dt_to, stored_from, top };
+        let search = |dirs| AddrSearch { dirs, from: self.dt_from, to: self.dt_to, pruning, top };
         if !self.host_addrs.is_empty() {
             return vec![search(vec![('s', &self.host_addrs), ('t', &self.host_addrs)])];
         }
@@ -136,8 +129,8 @@ impl SearchParams {
                 c = c.add(time(col, op, v));
             }
         }
-        if let Some(v) = pruning.stored_from.filter(|_| self.dt_from.is_some()) {
-            c = c.add(time(Events::CesnetStoragetime, ">=", v));
+        if let Some(e) = pruning.expr("events.cesnet_storagetime") {
+            c = c.add(e);
         }
         for search in self.addr_searches(pruning) {
             c = c.add(search.filter());
@@ -245,8 +238,10 @@ impl SearchParams {
             .and(json_time.clone().equals((page.clone(), Events::CesnetStoragetime)));
         // The page's storage-time bounds, repeated on the message table so that it too reads
         // only their partitions.
-        let from = std::cmp::Ord::max(pruning.stored_from.filter(|_| self.dt_from.is_some()), self.st_from);
-        if let Some(t) = from {
+        if let Some(e) = pruning.expr("events_json.storagetime") {
+            join = join.and(e);
+        }
+        if let Some(t) = self.st_from {
             join = join.and(json_time.clone().gte(t));
         }
         if let Some(t) = self.st_to {
@@ -396,7 +391,7 @@ mod tests {
             sql.contains(r#"ORDER BY "events"."detecttime" DESC, "events"."id" DESC LIMIT 50 OFFSET 500) AS "e""#),
             "{sql}"
         );
-        assert!(sql.ends_with(r#"INNER JOIN "events_json" ON "events_json"."id" = "e"."id" ORDER BY "e"."detecttime" DESC, "e"."id" DESC"#), "{sql}");
+        assert!(sql.ends_with(r#"INNER JOIN "events_json" ON "events_json"."id" = "e"."id" AND "events_json"."storagetime" = "e"."cesnet_storagetime" ORDER BY "e"."detecttime" DESC, "e"."id" DESC"#), "{sql}");
     }
 
     #[test]

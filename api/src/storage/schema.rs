@@ -8,9 +8,13 @@ mod embedded {
     refinery::embed_migrations!("../migrations");
 }
 
-/// The migrations that create the default index set, for index_create/index_drop.
-const INDEX_MIGRATIONS: [&str; 2] =
-    [include_str!("../../../migrations/V2__indexes.sql"), include_str!("../../../migrations/V6__net16.sql")];
+/// The migrations that create the default index set, for index_create/index_drop; where
+/// several define an index, the last one's definition counts.
+const INDEX_MIGRATIONS: [&str; 3] = [
+    include_str!("../../../migrations/V2__indexes.sql"),
+    include_str!("../../../migrations/V6__net16.sql"),
+    include_str!("../../../migrations/V10__partitions.sql"),
+];
 /// The tables that hold events: their sizes are what an event costs.
 pub const EVENT_TABLES: &[&str] =
     &["event_ids", "events", "events_json", "events_addr", "events_net16", "detect_ahead"];
@@ -60,6 +64,17 @@ impl EventStore {
     /// [`migrate`](Self::migrate), then the default indexes, the partitions of the coming
     /// weeks and the move of a previous layout's events, reporting the move's progress.
     pub async fn migrate_with(&self, progress: Progress<'_>) -> Result<Moved> {
+        self.run_migrations(None, progress).await
+    }
+
+    /// Applies the migrations up to `version` alone, as an older release did: for tests of
+    /// upgrades.
+    #[doc(hidden)]
+    pub async fn migrate_to(&self, version: i32) -> Result<()> {
+        self.run_migrations(Some(version), &|_, _| {}).await.map(|_| ())
+    }
+
+    async fn run_migrations(&self, target: Option<i32>, progress: Progress<'_>) -> Result<Moved> {
         let (mut client, conn) = self
             .config
             .connect(tokio_postgres::NoTls)
@@ -80,7 +95,12 @@ impl EventStore {
             )));
         }
         client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
-        let result = match embedded::migrations::runner().run_async(&mut client).await {
+        let mut runner = embedded::migrations::runner();
+        if let Some(v) = target {
+            runner = runner.set_target(refinery::Target::Version(v));
+        }
+        let result = match runner.run_async(&mut client).await {
+            Ok(_) if target.is_some() => Ok(Moved::default()),
             Ok(_) => self.after_migrations(progress).await,
             Err(e) => Err(Error::Setup(format!("migration failed: {e}"))),
         };
@@ -90,10 +110,9 @@ impl EventStore {
         result
     }
 
-    /// What plain SQL migrations cannot do: indexes on the partitioned tables (from the index
-    /// migrations, the one definition), partitions by the calendar, and moving data by code.
+    /// What plain SQL migrations cannot do: partitions by the calendar, and moving data by
+    /// code.
     async fn after_migrations(&self, progress: Progress<'_>) -> Result<Moved> {
-        self.index_create().await?;
         self.create_partitions_ahead(chrono::Utc::now().naive_utc()).await?;
         self.move_previous_layout(progress).await
     }
@@ -121,9 +140,7 @@ impl EventStore {
 
     /// Mentat's `index_drop`: drops every index of the default set (keys stay).
     pub async fn index_drop(&self) -> Result<()> {
-        let names: Vec<String> = default_indexes()
-            .filter_map(|stmt| stmt.split("IF NOT EXISTS ").nth(1)?.split_whitespace().next().map(String::from))
-            .collect();
+        let names: Vec<String> = default_indexes().map(|stmt| index_name(&stmt)).collect();
         let sql = format!("DROP INDEX IF EXISTS {}", names.join(", "));
         with_client!(self, |c| c.batch_execute(&sql))
     }
@@ -141,12 +158,23 @@ impl EventStore {
 }
 
 /// The `CREATE INDEX` statements of the index migrations (their other statements create
-/// tables and fill them, which only a migration may do once).
+/// tables and fill them, which only a migration may do once), the last definition of each.
 fn default_indexes() -> impl Iterator<Item = String> {
-    INDEX_MIGRATIONS.into_iter().flat_map(|file| {
+    let all = INDEX_MIGRATIONS.into_iter().flat_map(|file| {
         let code: Vec<&str> = file.lines().filter(|l| !l.trim_start().starts_with("--")).collect();
         let code = code.join("\n");
         let stmts: Vec<String> = code.split(';').map(str::trim).map(String::from).collect();
         stmts.into_iter().filter(|stmt| stmt.starts_with("CREATE INDEX"))
-    })
+    });
+    let mut by_name: Vec<(String, String)> = Vec::new();
+    for stmt in all {
+        let name = index_name(&stmt);
+        by_name.retain(|(n, _)| *n != name);
+        by_name.push((name, stmt));
+    }
+    by_name.into_iter().map(|(_, stmt)| stmt)
+}
+
+fn index_name(stmt: &str) -> String {
+    stmt.split("IF NOT EXISTS ").nth(1).and_then(|s| s.split_whitespace().next()).unwrap_or_default().to_string()
 }

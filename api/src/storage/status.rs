@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
+use super::partitions::PartitionStatus;
 use super::schema::{EVENT_TABLES, TABLES};
 use super::{with_client, Error, EventStore, Result};
 
@@ -31,6 +32,8 @@ pub struct DatabaseStatus {
     /// Bytes of everything that holds events (heaps, TOAST, indexes of the event tables) per
     /// stored event; None without events.
     pub bytes_per_event: Option<f64>,
+    /// The weeks of the event tables, oldest first.
+    pub partitions: Vec<PartitionStatus>,
 }
 
 const SETTINGS: &[&str] = &[
@@ -61,10 +64,13 @@ impl EventStore {
         if !TABLES.contains(&table) {
             return Err(Error::Data(format!("unknown table {table:?}")));
         }
-        // reltuples is -1 until the first ANALYZE; the live-tuple counter is current after any load.
-        let sizes = "SELECT GREATEST(c.reltuples::bigint, COALESCE(s.n_live_tup, 0)), pg_total_relation_size(c.oid), \
-                     pg_indexes_size(c.oid) FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
-                     WHERE c.oid = to_regclass($1)";
+        // reltuples is -1 until the first ANALYZE; the live-tuple counter is current after any
+        // load. A partitioned table is the sum of its partitions.
+        let sizes = "SELECT COALESCE(sum(GREATEST(c.reltuples::bigint, COALESCE(s.n_live_tup, 0))) \
+                         FILTER (WHERE c.relkind = 'r'), 0)::bigint, \
+                     COALESCE(sum(pg_total_relation_size(c.oid)), 0)::bigint, COALESCE(sum(pg_indexes_size(c.oid)), 0)::bigint \
+                     FROM pg_partition_tree(to_regclass($1)) t JOIN pg_class c ON c.oid = t.relid \
+                     LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid";
         let row = with_client!(self, |c| c.query_one(sizes, &[&table]))?;
         let mut st = TableStatus {
             table: table.to_string(),
@@ -120,6 +126,7 @@ impl EventStore {
             schema_version: self.schema_version().await?,
             settings,
             tables,
+            partitions: self.partitions().await?,
         })
     }
 

@@ -85,6 +85,15 @@ impl TestDb {
         Self { name, url, store, dropped: false }
     }
 
+    /// An empty database without any schema, for tests of migrations.
+    pub async fn blank() -> Self {
+        let name = format!("ideadb_t_{}_{}", run(), NEXT.fetch_add(1, Ordering::Relaxed));
+        admin().await.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create a database");
+        let url = url_for(&name);
+        let store = EventStore::new(&StoreConfig::new(url.clone())).unwrap();
+        Self { name, url, store, dropped: false }
+    }
+
     pub async fn drop(mut self) {
         self.dropped = true;
         admin().await.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).await.unwrap();

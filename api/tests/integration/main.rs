@@ -15,6 +15,7 @@ mod ingest_http;
 mod maintenance;
 mod model;
 mod openapi;
+mod partitions;
 mod query;
 mod retention;
 mod search_http;

@@ -14,10 +14,16 @@ use crate::model::{expected, Msg};
 
 async fn seeded() -> (TestDb, Vec<Msg>) {
     let db = TestDb::new().await;
-    let mut msgs = fixture();
-    msgs.extend(generated(3000, 10, 42));
+    let msgs = model_messages();
     db.load(&msgs).await;
     (db, msgs.iter().map(Msg::new).collect())
+}
+
+/// The messages the model tests search: the corpus fixture and generated ones.
+pub fn model_messages() -> Vec<serde_json::Value> {
+    let mut msgs = fixture();
+    msgs.extend(generated(3000, 10, 42));
+    msgs
 }
 
 async fn ids(db: &TestDb, p: &SearchParams) -> Vec<String> {
@@ -31,10 +37,11 @@ async fn ids(db: &TestDb, p: &SearchParams) -> Vec<String> {
         .collect()
 }
 
-async fn check(db: &TestDb, all: &[Msg], p: &SearchParams) -> usize {
+pub async fn check(db: &TestDb, all: &[Msg], p: &SearchParams) -> usize {
     let got: BTreeSet<String> = ids(db, p).await.into_iter().collect();
     let want: BTreeSet<String> = expected(p, all).into_iter().collect();
-    assert_eq!(got, want, "params: {p:?}\nsql: {}", p.mogrify(ideadb::storage::QueryKind::Select));
+    let sql = db.store.mogrify(p, ideadb::storage::QueryKind::Select).await.unwrap();
+    assert_eq!(got, want, "params: {p:?}\nsql: {sql}");
     assert_eq!(db.store.count_events(p).await.unwrap() as usize, want.len(), "count for {p:?}");
     want.len()
 }
@@ -46,8 +53,25 @@ fn ip(s: &str) -> IpRange {
 #[tokio::test]
 async fn each_parameter_alone_matches_the_model() {
     let (db, all) = seeded().await;
+    let cases = parameter_cases(&all);
+    let mut nonempty = 0;
+    for (name, p) in &cases {
+        let n = check(&db, &all, p).await;
+        nonempty += usize::from(n > 0);
+        println!("{name}: {n} matches");
+    }
+    assert!(
+        nonempty >= cases.len() - 3,
+        "most cases must match something to mean anything ({nonempty}/{})",
+        cases.len()
+    );
+    db.drop().await;
+}
+
+/// Each parameter alone, with values present in the data.
+pub fn parameter_cases(all: &[Msg]) -> Vec<(&'static str, SearchParams)> {
     let t0 = all.iter().map(|m| m.detect).max().unwrap();
-    let cases: Vec<(&str, SearchParams)> = vec![
+    vec![
         ("dt_from", SearchParams { dt_from: Some(t0 - TimeDelta::days(2)), ..Default::default() }),
         ("dt_to", SearchParams { dt_to: Some(t0 - TimeDelta::days(8)), ..Default::default() }),
         (
@@ -121,23 +145,11 @@ async fn each_parameter_alone_matches_the_model() {
         ("detector types any not", SearchParams { detector_types: Values::of([ANY]).negated(), ..Default::default() }),
         ("inspection errors any", SearchParams { inspection_errs: Values::of([ANY]), ..Default::default() }),
         ("empty or value", SearchParams { classes: Values::of([EMPTY, "attempt-login"]), ..Default::default() }),
-    ];
-    let mut nonempty = 0;
-    for (name, p) in &cases {
-        let n = check(&db, &all, p).await;
-        nonempty += usize::from(n > 0);
-        println!("{name}: {n} matches");
-    }
-    assert!(
-        nonempty >= cases.len() - 3,
-        "most cases must match something to mean anything ({nonempty}/{})",
-        cases.len()
-    );
-    db.drop().await;
+    ]
 }
 
 /// Random parameter sets drawn from the values present in the data.
-fn random_params(r: &mut SmallRng, all: &[Msg]) -> SearchParams {
+pub fn random_params(r: &mut SmallRng, all: &[Msg]) -> SearchParams {
     let pick = |r: &mut SmallRng| &all[r.random_range(0..all.len())];
     let mut p = SearchParams::default();
     let vals = |r: &mut SmallRng, pool: Vec<String>| -> Values {

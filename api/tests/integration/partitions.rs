@@ -1,0 +1,243 @@
+//! Weekly partitions: exact searches whatever the senders' clocks say, detection-time bounds
+//! that read only the partitions they need, IDs unique across partitions, a week that cannot
+//! be created, retention by dropping weeks, and the move of a previous layout's database.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use chrono::{NaiveDateTime, TimeDelta, Utc};
+use ideadb::idea::IpRange;
+use ideadb::storage::{week_of, QueryKind, SearchParams};
+use rand::SeedableRng;
+use serde_json::{json, Value};
+
+use crate::harness::{event, TestDb};
+use crate::model::Msg;
+use crate::query::{check, model_messages, parameter_cases, random_params};
+
+fn msg(id: &str, detected: NaiveDateTime, stored: NaiveDateTime) -> Value {
+    json!({"Format": "IDEA0", "ID": id, "DetectTime": detected.and_utc().to_rfc3339(), "Category": ["Test"],
+           "Source": [{"IP4": ["192.0.2.7"]}], "Target": [{"IP4": ["198.51.100.1"]}], "Node": [{"Name": "org.det"}],
+           "_CESNET": {"StorageTime": stored.and_utc().to_rfc3339()}})
+}
+
+fn partition(week_in: NaiveDateTime) -> String {
+    format!("events_w{}", week_of(week_in).format("%Y%m%d"))
+}
+
+fn ideadb(db: &TestDb, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ideadb")).args(args).env("DATABASE_URL", &db.url).output().unwrap()
+}
+
+#[tokio::test]
+async fn detection_times_ahead_of_or_far_behind_storage_are_found_and_bounds_prune_partitions() {
+    let db = TestDb::new().await;
+    let now = Utc::now().naive_utc();
+    let (old, mid) = (now - TimeDelta::days(60), now - TimeDelta::days(30));
+    let msgs = vec![
+        // Sent two years late.
+        msg("late", now - TimeDelta::days(730), now - TimeDelta::hours(1)),
+        // A detector clock two months fast, stored two months ago.
+        msg("ahead-old", now + TimeDelta::days(1), old),
+        msg("ahead-now", now + TimeDelta::days(3), now - TimeDelta::hours(1)),
+        msg("plain-old", old - TimeDelta::hours(1), old),
+        msg("plain-mid", mid - TimeDelta::hours(1), mid),
+        msg("plain-now", now - TimeDelta::hours(2), now - TimeDelta::hours(1)),
+    ];
+    db.load(&msgs).await;
+    let all: Vec<Msg> = msgs.iter().map(Msg::new).collect();
+    let addr = IpRange::parse("192.0.2.7").unwrap();
+    let from = |t: NaiveDateTime| SearchParams { dt_from: Some(t), ..Default::default() };
+    let cases = [
+        from(now + TimeDelta::hours(12)),
+        from(now - TimeDelta::days(1)),
+        from(mid - TimeDelta::days(1)),
+        SearchParams {
+            dt_from: Some(now - TimeDelta::days(731)),
+            dt_to: Some(now - TimeDelta::days(729)),
+            ..Default::default()
+        },
+        SearchParams { source_addrs: vec![addr], dt_from: Some(now), ..Default::default() },
+        SearchParams {
+            source_addrs: vec![addr],
+            dt_from: Some(now),
+            limit: Some(10),
+            sortby: ideadb::storage::SortBy::parse("time.desc"),
+            ..Default::default()
+        },
+    ];
+    let found: Vec<usize> = futures_util::future::join_all(cases.iter().map(|p| check(&db, &all, p))).await;
+    assert_eq!(found, [2, 3, 4, 1, 2, 2], "ahead events are found from any bound, the late one by its own time");
+
+    // From yesterday: the week of the fast clock is read, the quiet week between is not.
+    let sql = db.store.mogrify(&from(now - TimeDelta::days(1)), QueryKind::Select).await.unwrap();
+    let plan: Vec<String> =
+        db.sql().await.query(&format!("EXPLAIN {sql}"), &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    let plan = plan.join("\n");
+    assert!(plan.contains(&partition(old)), "{plan}");
+    assert!(!plan.contains(&partition(mid)), "{plan}");
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn an_id_is_stored_once_across_partitions_and_a_week_that_cannot_be_created_is_named() {
+    let db = TestDb::new().await;
+    let now = Utc::now().naive_utc();
+    let first = msg("once", now - TimeDelta::days(100), now - TimeDelta::days(100));
+    db.load(std::slice::from_ref(&first)).await;
+    let again = msg("once", now, now);
+    let out = db.store.insert_batch(vec![event(&again)]).await.unwrap();
+    assert_eq!(out.duplicates, ["once"], "{out:?}");
+    let stored = db.store.fetch_event("once").await.unwrap().unwrap();
+    assert_eq!(stored.raw, serde_json::to_vec(&first).unwrap(), "the first copy is kept");
+
+    // Something else already holds the name of the partition for a week of 2001.
+    let blocked = NaiveDateTime::parse_from_str("2001-01-03 12:00:00", "%Y-%m-%d %H:%M:%S").unwrap();
+    db.sql().await.batch_execute(&format!("CREATE TABLE {} (x integer)", partition(blocked))).await.unwrap();
+    let out = db
+        .store
+        .insert_batch(vec![event(&msg("in-2001", blocked, blocked)), event(&msg("today", now, now))])
+        .await
+        .unwrap();
+    assert_eq!(out.stored, ["today"], "{out:?}");
+    assert_eq!(out.refused.len(), 1, "{out:?}");
+    assert_eq!(out.refused[0].0, "in-2001");
+    assert!(out.refused[0].1.contains(&partition(blocked)), "{out:?}");
+    db.drop().await;
+}
+
+async fn count(c: &tokio_postgres::Client, table: &str) -> i64 {
+    c.query_one(&format!("SELECT count(*) FROM {table}"), &[]).await.unwrap().get(0)
+}
+
+#[tokio::test]
+async fn retention_drops_whole_weeks_and_deletes_only_the_straddling_weeks_rows() {
+    let db = TestDb::new().await;
+    let now = Utc::now().naive_utc();
+    let cut = now - TimeDelta::seconds(31_556_926);
+    let gone_week = cut - TimeDelta::days(20);
+    let mut msgs: Vec<Value> =
+        (0..300).map(|i| msg(&format!("gone{i}"), gone_week, gone_week + TimeDelta::minutes(i))).collect();
+    // Either side of the cut, in the week that straddles it.
+    msgs.push(msg("before-cut", cut - TimeDelta::hours(1), cut - TimeDelta::minutes(1)));
+    msgs.push(msg("after-cut", cut, cut + TimeDelta::minutes(10)));
+    msgs.push(msg("recent", now, now));
+    db.load(&msgs).await;
+    let c = db.sql().await;
+    let straddling = week_of(cut - TimeDelta::minutes(1)) == week_of(cut + TimeDelta::minutes(10));
+
+    let out = ideadb(&db, &["cleanup", "--events", "1y", "--dry-run"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("would delete 301 events") && said.contains("weeks dropped whole: 1"), "{said}");
+    let out = ideadb(&db, &["cleanup", "--events", "1y"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && said.contains("deleted 301 events"), "{said}");
+
+    let gone: bool = c.query_one("SELECT to_regclass($1) IS NULL", &[&partition(gone_week)]).await.unwrap().get(0);
+    assert!(gone, "the expired week's partition is dropped");
+    let left: BTreeSet<String> =
+        c.query("SELECT id FROM events", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(left, BTreeSet::from(["after-cut".to_string(), "recent".into()]), "straddling: {straddling}");
+    for table in ["event_ids", "events_json"] {
+        assert_eq!(count(&c, table).await, 2, "{table} follows events");
+    }
+    for table in ["events_addr", "events_net16"] {
+        assert_eq!(count(&c, table).await, 4, "{table}: a source and a target each");
+    }
+
+    let status = ideadb(&db, &["db-status", "--brief"]);
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let weeks = status["partitions"].as_array().unwrap();
+    assert!(weeks.iter().any(|w| w["rows"].as_i64() >= Some(1) && w["bytes"].as_i64() > Some(0)), "{weeks:?}");
+    assert!(weeks.iter().all(|w| w["from"].as_str() > Some(&*gone_week.to_string())), "{weeks:?}");
+    db.drop().await;
+}
+
+/// A database of the previous release (schema version 9), filled the way it filled it.
+async fn previous_release(db: &TestDb, msgs: &[Value]) {
+    db.store.migrate_to(9).await.unwrap();
+    let c = db.sql().await;
+    let now = Utc::now().naive_utc();
+    for m in msgs {
+        let raw = serde_json::to_vec(m).unwrap();
+        let row = ideadb::idea::parse(&raw).unwrap();
+        let stored = row.storagetime.unwrap_or(now);
+        c.execute(
+            "INSERT INTO events (id, detecttime, category, node_name, cesnet_storagetime) VALUES ($1, $2, $3, $4, $5)",
+            &[&row.id, &row.detecttime, &row.category, &row.node_name, &stored],
+        )
+        .await
+        .unwrap();
+        c.execute("INSERT INTO events_json (id, event) VALUES ($1, $2)", &[&row.id, &raw]).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn migrate_moves_a_previous_release_database_resuming_after_a_kill_and_loses_nothing() {
+    let db = TestDb::blank().await;
+    let msgs = model_messages();
+    previous_release(&db, &msgs).await;
+    let c = db.sql().await;
+    let stored_before: Vec<(String, NaiveDateTime)> = c
+        .query("SELECT id, cesnet_storagetime FROM events ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+
+    // The new tables, then a row of the second batch held: the first batch moves, then the
+    // move waits there and is killed, as by a power cut.
+    db.store.migrate_to(10).await.unwrap();
+    let holder = db.sql().await;
+    holder.batch_execute("BEGIN").await.unwrap();
+    let second = &stored_before[2_500].0;
+    holder.execute("SELECT 1 FROM events_v9 WHERE id = $1 FOR UPDATE", &[second]).await.unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ideadb"))
+        .arg("migrate")
+        .env("DATABASE_URL", &db.url)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut moved = 0;
+    for _ in 0..600 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        moved = count(&c, "event_ids").await;
+        if moved > 0 {
+            break;
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(moved, 2_000, "one batch moved before the kill");
+    assert_eq!(count(&c, "events_v9").await as usize, msgs.len() - 2_000);
+
+    let out = ideadb(&db, &["migrate"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("moved {} events", msgs.len() - 2_000)));
+    let v9: bool = c.query_one("SELECT to_regclass('events_v9') IS NULL", &[]).await.unwrap().get(0);
+    assert!(v9, "the old tables are gone once empty");
+    assert_eq!(db.store.schema_version().await.unwrap(), Some(crate::harness::latest_migration()));
+
+    for ((id, stored), m) in stored_before.iter().zip({
+        let mut sorted: Vec<&Value> = msgs.iter().collect();
+        sorted.sort_by(|a, b| a["ID"].as_str().cmp(&b["ID"].as_str()));
+        sorted
+    }) {
+        let e = db.store.fetch_event(id).await.unwrap().unwrap_or_else(|| panic!("{id} lost"));
+        assert_eq!(e.raw, serde_json::to_vec(m).unwrap(), "{id}: the bytes received");
+        assert_eq!(e.storagetime, *stored, "{id}: its storage time");
+    }
+    let all: Vec<Msg> = msgs.iter().map(Msg::new).collect();
+    for (name, p) in parameter_cases(&all) {
+        check(&db, &all, &p).await;
+        println!("{name}: as the model says");
+    }
+    let mut r = rand::rngs::SmallRng::seed_from_u64(3);
+    for _ in 0..100 {
+        check(&db, &all, &random_params(&mut r, &all)).await;
+    }
+    db.drop().await;
+}
