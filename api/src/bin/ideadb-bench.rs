@@ -36,6 +36,12 @@ struct Args {
     /// api, stats; size (bytes per event) runs on its own data.
     #[arg(long, value_delimiter = ',')]
     only: Vec<Part>,
+    /// Events of the scale run (`--only scale`), streamed from `ideadb gen` into ingest.
+    #[arg(long, default_value_t = 30_000_000)]
+    scale_events: u64,
+    /// Days of storage time the scale run spans (a year of partitions).
+    #[arg(long, default_value_t = 365)]
+    scale_days: u32,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -45,6 +51,7 @@ enum Part {
     Api,
     Stats,
     Size,
+    Scale,
 }
 
 #[tokio::main]
@@ -94,6 +101,10 @@ async fn main() -> anyhow::Result<()> {
     }
     if runs(Part::Size) {
         size(&admin, &bin).await?;
+    }
+    // Only when asked: it takes the better part of an hour and most of the disk.
+    if args.only.contains(&Part::Scale) {
+        scale(&admin, &bin, args.scale_events, args.scale_days, args.runs).await?;
     }
     Ok(())
 }
@@ -145,6 +156,12 @@ fn migrated_db(admin: &str, bin: &Path, db: &str) -> anyhow::Result<String> {
     Ok(url)
 }
 
+/// The peak resident memory of a process so far, in KiB.
+fn peak_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Runs `ideadb ingest` into `url`; returns seconds and peak RSS in MB.
 fn ingest(bin: &Path, url: &str, data: &Path) -> anyhow::Result<(f64, f64)> {
     let t = Instant::now();
@@ -152,12 +169,9 @@ fn ingest(bin: &Path, url: &str, data: &Path) -> anyhow::Result<(f64, f64)> {
         .args(["ingest", "--keep-storage-time", data.to_str().unwrap()])
         .env("DATABASE_URL", url)
         .spawn()?;
-    let status = format!("/proc/{}/status", child.id());
     let mut peak_kb = 0u64;
     loop {
-        if let Some(kb) = std::fs::read_to_string(&status).ok().and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        }) {
+        if let Some(kb) = peak_kib(child.id()) {
             peak_kb = peak_kb.max(kb);
         }
         if let Some(st) = child.try_wait()? {
@@ -178,9 +192,10 @@ async fn compare_ingest(admin: &str, bin: &Path, work: &Path, n: u64, days: u32)
     let ours_rate = n as f64 / ours;
     println!("ours (validate + binary COPY, 2 writers): {ours_rate:.0} events/s, peak RSS {rss:.0} MB");
 
+    // Mentat's two tables, unpartitioned: the layout of schema version 9.
     let url = fresh_db(admin, "ideadb_bench_cmp")?;
     let store = EventStore::new(&StoreConfig::new(url.clone()))?;
-    store.migrate().await?;
+    store.migrate_to(9).await?;
     let text = std::fs::read_to_string(&data)?;
     let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
     tokio::spawn(conn);
@@ -437,7 +452,7 @@ async fn search(admin: &str, db: &str, end: NaiveDateTime, days: u32, runs: usiz
     println!("| query | p50 | p95 | runs |\n|---|---|---|---|");
     let base_runs = runs.min(50);
     let mentat_24 = c
-        .prepare("SELECT e.id, j.event FROM events e JOIN events_json j USING (id) WHERE (e.source_ip_aggr_ip4 && $1::text::ip4r AND $1::text::iprange && ANY(e.source_ip)) AND e.detecttime >= $2 ORDER BY e.detecttime DESC LIMIT 100")
+        .prepare("SELECT e.id, j.event FROM events e JOIN events_json j ON j.id = e.id AND j.storagetime = e.cesnet_storagetime WHERE (e.source_ip_aggr_ip4 && $1::text::ip4r AND $1::text::iprange && ANY(e.source_ip)) AND e.detecttime >= $2 ORDER BY e.detecttime DESC LIMIT 100")
         .await?;
     let s = timed(base_runs, |i| {
         let (c, q, net, from) = (&c, &mentat_24, format!("{}/24", a4(v4(i) & 0xffff_ff00)), starts[i]);
@@ -450,7 +465,7 @@ async fn search(admin: &str, db: &str, end: NaiveDateTime, days: u32, runs: usiz
     println!("{}", s.line("Mentat: source /24 + 7 days (aggr && x AND x && ANY(array))"));
     println!("ratio (p50): {:.0}x", s.pct(0.5) / ours_24);
     let mentat_one = c
-        .prepare("SELECT e.id, j.event FROM events e JOIN events_json j USING (id) WHERE (e.source_ip_aggr_ip4 && $1::text::ip4r AND $1::text::iprange && ANY(e.source_ip)) ORDER BY e.detecttime DESC LIMIT 100")
+        .prepare("SELECT e.id, j.event FROM events e JOIN events_json j ON j.id = e.id AND j.storagetime = e.cesnet_storagetime WHERE (e.source_ip_aggr_ip4 && $1::text::ip4r AND $1::text::iprange && ANY(e.source_ip)) ORDER BY e.detecttime DESC LIMIT 100")
         .await?;
     let s = timed(base_runs, |i| {
         let (c, q, ip) = (&c, &mentat_one, a4(v4(i)));
@@ -463,7 +478,7 @@ async fn search(admin: &str, db: &str, end: NaiveDateTime, days: u32, runs: usiz
     println!("{}", s.line("Mentat: one source address, all time"));
     println!("ratio (p50): {:.0}x", s.pct(0.5) / ours_one);
     let mentat_catdet = c
-        .prepare("SELECT e.id, j.event FROM events e JOIN events_json j USING (id) WHERE e.category && $1::text[] AND e.node_name && $2::text[] AND e.detecttime >= $3 ORDER BY e.detecttime DESC, e.id DESC LIMIT 100")
+        .prepare("SELECT e.id, j.event FROM events e JOIN events_json j ON j.id = e.id AND j.storagetime = e.cesnet_storagetime WHERE e.category && $1::text[] AND e.node_name && $2::text[] AND e.detecttime >= $3 ORDER BY e.detecttime DESC, e.id DESC LIMIT 100")
         .await?;
     let s = timed(base_runs, |i| {
         let (cat, det) = pairs[i % pairs.len()].clone();
@@ -493,7 +508,7 @@ async fn search(admin: &str, db: &str, end: NaiveDateTime, days: u32, runs: usiz
     println!("ratio (p50): {:.1}x", s.pct(0.5) / results["count16"].pct(0.5));
     let s = timed(base_runs.min(20), |_| {
         let c = &c;
-        async move { c.query("SELECT e.id, j.event FROM events e JOIN events_json j USING (id) ORDER BY e.detecttime DESC, e.id DESC OFFSET 100000 LIMIT 100", &[]).await?; Ok(()) }
+        async move { c.query("SELECT e.id, j.event FROM events e JOIN events_json j ON j.id = e.id AND j.storagetime = e.cesnet_storagetime ORDER BY e.detecttime DESC, e.id DESC OFFSET 100000 LIMIT 100", &[]).await?; Ok(()) }
     })
     .await?;
     println!("{}", s.line("OFFSET 100,000 (Hawat's paging)"));
@@ -825,5 +840,222 @@ async fn size(admin: &str, bin: &Path) -> anyhow::Result<()> {
     }
     println!("| **all** | **{:.0}** | (target ≤ 1,600) |", st.bytes_per_event.unwrap_or(0.0));
     psql(admin, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))?;
+    Ok(())
+}
+
+/// Lines per progress mark of the scale run.
+const MARK: u64 = 1_000_000;
+/// The stretch whose ingest rate is compared at the start and the end of the scale run.
+const STRETCH: u64 = 3_000_000;
+
+/// Issue 12's scale run: `events` over `days` of storage time (a partition a week) streamed
+/// from `ideadb gen` through this process into `ideadb ingest`, which marks when each
+/// million was handed over; then the ingest rate of the first and the last 3,000,000, the
+/// peak RSS of ingest, bytes per event, the searches, and retention of the oldest month.
+async fn scale(admin: &str, bin: &Path, events: u64, days: u32, runs: usize) -> anyhow::Result<()> {
+    use std::io::Write;
+    ensure!(events >= 2 * STRETCH && events % MARK == 0, "--scale-events: a multiple of 1,000,000, at least 6,000,000");
+    let db = "ideadb_bench_scale";
+    let url = migrated_db(admin, bin, db)?;
+    let mut gen = Command::new(bin)
+        .args(["gen", "--count", &events.to_string(), "--days", &days.to_string(), "--seed", "1"])
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut ingest = Command::new(bin)
+        .args(["ingest", "--keep-storage-time", "-"])
+        .env("DATABASE_URL", &url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()?;
+    let (src, dst) = (gen.stdout.take().context("gen's output")?, ingest.stdin.take().context("ingest's input")?);
+    let t0 = Instant::now();
+    let copier = std::thread::spawn(move || -> std::io::Result<Vec<f64>> {
+        let (mut r, mut w) = (BufReader::with_capacity(1 << 20, src), std::io::BufWriter::with_capacity(1 << 20, dst));
+        let (mut line, mut n, mut marks) = (Vec::new(), 0u64, Vec::new());
+        while r.read_until(b'\n', &mut line)? > 0 {
+            w.write_all(&line)?;
+            line.clear();
+            n += 1;
+            if n % MARK == 0 {
+                marks.push(t0.elapsed().as_secs_f64());
+                eprintln!("scale: {n} events handed to ingest after {:.0} s", t0.elapsed().as_secs_f64());
+            }
+        }
+        w.flush()?;
+        Ok(marks)
+    });
+    let mut peak = 0;
+    let done = loop {
+        peak = peak.max(peak_kib(ingest.id()).unwrap_or(0));
+        if let Some(st) = ingest.try_wait()? {
+            break st;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let took = t0.elapsed().as_secs_f64();
+    let marks = copier.join().map_err(|_| anyhow::anyhow!("the copier panicked"))??;
+    ensure!(gen.wait()?.success() && done.success(), "generating or ingesting failed");
+    let at = |n: u64| marks[(n / MARK - 1) as usize];
+    let first = STRETCH as f64 / at(STRETCH);
+    let last = STRETCH as f64 / (took - at(events - STRETCH));
+    println!("\n## Scale: {events} events over {days} days of storage time\n");
+    println!(
+        "ingest: {:.0} events/s overall ({took:.0} s), peak RSS {:.0} MB",
+        events as f64 / took,
+        peak as f64 / 1024.0
+    );
+    println!(
+        "first {STRETCH}: {first:.0} events/s; last {STRETCH}: {last:.0} events/s ({:.0}% of the first)",
+        100.0 * last / first
+    );
+
+    let store = EventStore::new(&StoreConfig::new(url.clone()))?;
+    let t = Instant::now();
+    psql(&url, "VACUUM ANALYZE")?;
+    println!("vacuum and analyse: {:.0} s", t.elapsed().as_secs_f64());
+    let st = store.database_status(true).await?;
+    println!(
+        "bytes per event: {:.0}; partitions: {}; database {:.1} GB",
+        st.bytes_per_event.unwrap_or(0.0),
+        st.partitions.len(),
+        st.database_bytes as f64 / 1e9
+    );
+    scale_searches(&store, &url, runs).await?;
+
+    let oldest = store.partitions().await?.first().map(|p| p.from).context("no partitions")?;
+    let newest =
+        store.search_column_with(ideadb::storage::TimeColumn::StorageTime, true).await?.context("no events")?;
+    let keep = newest - (oldest + TimeDelta::days(30));
+    let t = Instant::now();
+    let gone = ideadb::retention::expire_events(&store, keep, newest, false).await?;
+    println!(
+        "retention of the oldest month: {} events ({} weeks dropped whole) in {:.1} s",
+        gone.events,
+        gone.weeks,
+        t.elapsed().as_secs_f64()
+    );
+    psql(admin, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))?;
+    Ok(())
+}
+
+/// The search shapes of the storage benchmark on the scale database: warm p50/p95, and
+/// the planning time of each as PostgreSQL reports it.
+async fn scale_searches(store: &EventStore, url: &str, runs: usize) -> anyhow::Result<()> {
+    let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    let newest: NaiveDateTime = c.query_one("SELECT max(detecttime) FROM events", &[]).await?.get(0);
+    let sample: Vec<u32> = c
+        .query("SELECT v4 FROM events_addr TABLESAMPLE SYSTEM (0.01) WHERE v4 IS NOT NULL AND dir = 's' LIMIT 500", &[])
+        .await?
+        .iter()
+        .map(|r| r.get::<_, i64>(0) as u32)
+        .collect();
+    ensure!(!sample.is_empty(), "no sampled addresses");
+    let a4 = |i: usize| std::net::Ipv4Addr::from(sample[i % sample.len()]).to_string();
+    let week = newest - TimeDelta::days(7);
+    let latest = SortBy::parse("time.desc");
+    let own = ideadb::gen::CONSTITUENCY;
+    let shapes: Vec<(&str, Box<dyn Fn(usize) -> SearchParams>, bool)> = vec![
+        (
+            "latest 100 in 7 days",
+            Box::new(move |_| SearchParams {
+                dt_from: Some(week),
+                sortby: latest,
+                limit: Some(100),
+                ..Default::default()
+            }),
+            false,
+        ),
+        (
+            "source /24 + 7 days",
+            Box::new(move |i| SearchParams {
+                source_addrs: vec![IpRange::parse(&format!("{}/24", a4(i))).unwrap()],
+                dt_from: Some(week),
+                sortby: latest,
+                limit: Some(100),
+                ..Default::default()
+            }),
+            false,
+        ),
+        (
+            "one address over all time",
+            Box::new(move |i| SearchParams {
+                source_addrs: vec![IpRange::parse(&a4(i)).unwrap()],
+                sortby: latest,
+                limit: Some(100),
+                ..Default::default()
+            }),
+            false,
+        ),
+        (
+            "category + detector + 7 days",
+            Box::new(move |_| SearchParams {
+                categories: Values::of(["Attempt.Login"]),
+                detectors: Values::of(["cz.cesnet.kippo"]),
+                dt_from: Some(week),
+                sortby: latest,
+                limit: Some(100),
+                ..Default::default()
+            }),
+            false,
+        ),
+        (
+            "count of a target /16 in 1 day",
+            Box::new(move |i| {
+                let from = newest - TimeDelta::days(1 + (i % 20) as i64);
+                SearchParams {
+                    target_addrs: vec![
+                        IpRange::parse(&format!("{}/16", std::net::Ipv4Addr::from(own[i % own.len()]))).unwrap()
+                    ],
+                    dt_from: Some(from),
+                    dt_to: Some(from + TimeDelta::days(1)),
+                    ..Default::default()
+                }
+            }),
+            true,
+        ),
+    ];
+    let deep = c
+        .query_one("SELECT detecttime, id FROM events ORDER BY detecttime DESC, id DESC OFFSET 100000 LIMIT 1", &[])
+        .await?;
+    let deep = Cursor { time: deep.get(0), id: deep.get(1) };
+    let mut shapes = shapes;
+    shapes.push((
+        "a page 100,000 deep (cursor)",
+        Box::new(move |_| SearchParams {
+            sortby: latest,
+            limit: Some(100),
+            after: Some(deep.clone()),
+            ..Default::default()
+        }),
+        false,
+    ));
+    println!("\n| query | p50 ms | p95 ms | planning ms |\n|---|---|---|---|");
+    for (name, params, count) in &shapes {
+        let plan: String = {
+            let sql = store
+                .mogrify(
+                    &params(0),
+                    if *count { ideadb::storage::QueryKind::Count } else { ideadb::storage::QueryKind::Select },
+                )
+                .await?;
+            let rows = c.query(&format!("EXPLAIN (ANALYZE, SUMMARY) {sql}"), &[]).await?;
+            rows.iter().map(|r| r.get::<_, String>(0)).find(|l| l.starts_with("Planning Time")).unwrap_or_default()
+        };
+        let s = timed(runs, |i| {
+            let p = params(i);
+            async move {
+                if *count {
+                    store.count_events(&p).await?;
+                } else {
+                    store.search_events(&p).await?;
+                }
+                Ok(())
+            }
+        })
+        .await?;
+        let planning = plan.split_whitespace().nth(2).unwrap_or("?");
+        println!("| {name} | {:.1} | {:.1} | {planning} |", s.pct(0.5), s.pct(0.95));
+    }
     Ok(())
 }

@@ -30,6 +30,8 @@ pub(crate) const PARTITIONED: [(&str, &str); 4] = [
 pub const WIDTH: TimeDelta = TimeDelta::days(7);
 /// Weeks created ahead of the current one.
 const AHEAD_WEEKS: i64 = 4;
+/// Serialises the creation of partitions (several writers, several servers).
+const CREATE_LOCK: i64 = 0x1dea_db01;
 /// The longest wait for a lock when creating or dropping a partition.
 const LOCK_WAIT: &str = "5s";
 
@@ -159,7 +161,8 @@ impl EventStore {
     /// Creates the partitions of one week, all or none.
     async fn create_week(&self, week: NaiveDate) -> Result<()> {
         let (from, to) = (start(week), start(week + WIDTH));
-        let mut sql = format!("SET LOCAL lock_timeout = '{LOCK_WAIT}';");
+        // Writers that need the same week at once take turns; the second finds it made.
+        let mut sql = format!("SET LOCAL lock_timeout = '{LOCK_WAIT}'; SELECT pg_advisory_xact_lock({CREATE_LOCK});");
         for (table, _) in PARTITIONED {
             let name = partition_name(table, week);
             sql.push_str(&format!(

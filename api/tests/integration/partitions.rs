@@ -106,6 +106,30 @@ async fn an_id_is_stored_once_across_partitions_and_a_week_that_cannot_be_create
     db.drop().await;
 }
 
+#[tokio::test]
+async fn writers_that_need_the_same_new_weeks_at_once_both_store() {
+    let db = TestDb::new().await;
+    let stores: Vec<_> = (0..3)
+        .map(|_| ideadb::storage::EventStore::new(&ideadb::storage::StoreConfig::new(db.url.clone())).unwrap())
+        .collect();
+    let base = Utc::now().naive_utc() - TimeDelta::days(400);
+    // Each writer's batch spans the same ten weeks that no partition covers yet.
+    let batches = stores.iter().enumerate().map(|(w, s)| {
+        let batch = (0..10)
+            .map(|k| {
+                let t = base + TimeDelta::weeks(k);
+                event(&msg(&format!("w{w}-{k}"), t, t))
+            })
+            .collect();
+        s.insert_batch(batch)
+    });
+    for out in futures_util::future::join_all(batches).await {
+        let out = out.unwrap();
+        assert_eq!(out.stored.len(), 10, "{out:?}");
+    }
+    db.drop().await;
+}
+
 async fn count(c: &tokio_postgres::Client, table: &str) -> i64 {
     c.query_one(&format!("SELECT count(*) FROM {table}"), &[]).await.unwrap().get(0)
 }
