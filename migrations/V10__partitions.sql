@@ -106,6 +106,12 @@ CREATE INDEX IF NOT EXISTS events_addr_time_idx ON events_addr USING brin (detec
 CREATE INDEX IF NOT EXISTS events_net16_idx ON events_net16 USING btree (dir, net16, detecttime) INCLUDE (id);
 CREATE INDEX IF NOT EXISTS events_net16_time_idx ON events_net16 USING brin (detecttime) WITH (pages_per_range = 8);
 
+-- Weeks whose partitions were compacted once they ended (see `partitions.rs`).
+CREATE TABLE compacted_weeks (
+    week      timestamp PRIMARY KEY,
+    compacted timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC')
+);
+
 CREATE OR REPLACE FUNCTION events_forget() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM events_json j USING gone g WHERE j.id = g.id AND j.storagetime = g.cesnet_storagetime;

@@ -259,9 +259,7 @@ pub async fn run(store: EventStore, keep: Option<TimeDelta>) {
             }
         }
         if leader.is_some() {
-            if let Err(e) = store.create_partitions_ahead(Utc::now().naive_utc()).await {
-                tracing::error!(error = %e, "cannot create the partitions of the coming weeks; retrying next time");
-            }
+            maintain_partitions(&store).await;
             if let Err(e) = lead(&store, &mut live).await {
                 live = None;
                 tracing::warn!(error = %e, "statistician: a window failed; retrying next time");
@@ -279,6 +277,18 @@ pub async fn run(store: EventStore, keep: Option<TimeDelta>) {
             }
         }
         tokio::time::sleep(SLICE).await;
+    }
+}
+
+/// The leader's care of the partitions: the coming weeks created, one ended week compacted
+/// per turn.
+async fn maintain_partitions(store: &EventStore) {
+    let now = Utc::now().naive_utc();
+    if let Err(e) = store.create_partitions_ahead(now).await {
+        tracing::error!(error = %e, "cannot create the partitions of the coming weeks; retrying next time");
+    }
+    if let Err(e) = store.compact_ended_weeks(now, 1).await {
+        tracing::warn!(error = %e, "compacting an ended week failed; retrying next time");
     }
 }
 

@@ -825,8 +825,13 @@ async fn size(admin: &str, bin: &Path) -> anyhow::Result<()> {
         .stderr(Stdio::null())
         .status()?;
     ensure!(gen.wait()?.success() && status.success(), "generating or ingesting failed");
+    // As the statistics leader of a server does to each week once it has ended.
+    let store = EventStore::new(&StoreConfig::new(url.clone()))?;
+    let t = Instant::now();
+    let weeks = store.compact_ended_weeks(Utc::now().naive_utc(), usize::MAX).await?;
+    println!("compacted {} ended weeks in {:.1} s", weeks.len(), t.elapsed().as_secs_f64());
     psql(&url, "VACUUM ANALYZE")?;
-    let st = EventStore::new(&StoreConfig::new(url))?.database_status(true).await?;
+    let st = store.database_status(true).await?;
     let events = st.tables.iter().find(|t| t.table == "events").map_or(1, |t| t.rows_estimate.max(1));
     println!("\n## Bytes per event ({events} events, `ideadb gen --count 300000 --days 30 --seed 1`, VACUUMed)\n");
     println!("| table | bytes per event | of which indexes |\n|---|---|---|");

@@ -7,6 +7,11 @@
 //! week created before its batch is written. There is no default partition: it would be
 //! read by every search, since a lower time bound cannot rule it out.
 //!
+//! A week that has ended gets no more rows (except from an import), so the leader compacts
+//! it once: its indexes are rebuilt, which packs the GIN indexes that grew by their pending
+//! lists and the b-trees that grew by page splits to a third of their size or less, and its
+//! tables are vacuumed, which lets counts read the indexes alone.
+//!
 //! Partitions are created detached and then attached, which locks the parent table only
 //! against schema changes, not against searches or writes, and never waits long for a lock
 //! ([`LOCK_WAIT`]): a week that cannot be created is reported by name and its messages are
@@ -30,6 +35,8 @@ pub(crate) const PARTITIONED: [(&str, &str); 4] = [
 pub const WIDTH: TimeDelta = TimeDelta::days(7);
 /// Weeks created ahead of the current one.
 const AHEAD_WEEKS: i64 = 4;
+/// How long after its end a week is compacted: what arrives late arrives by then.
+const COMPACT_AFTER: TimeDelta = TimeDelta::hours(1);
 /// Serialises the creation of partitions (several writers, several servers).
 const CREATE_LOCK: i64 = 0x1dea_db01;
 /// The longest wait for a lock when creating or dropping a partition.
@@ -115,6 +122,8 @@ pub struct PartitionStatus {
     pub rows: i64,
     /// Every partition of the week, with indexes and TOAST.
     pub bytes: i64,
+    /// Compacted since the week ended.
+    pub compacted: bool,
 }
 
 impl EventStore {
@@ -202,6 +211,7 @@ impl EventStore {
 
     /// Every week's partitions with their rows and size, oldest first.
     pub async fn partitions(&self) -> Result<Vec<PartitionStatus>> {
+        let compacted = self.compacted_weeks().await?;
         let mut out = Vec::new();
         for week in self.partition_weeks().await? {
             let names: Vec<String> = PARTITIONED.iter().map(|(t, _)| partition_name(t, week)).collect();
@@ -216,9 +226,60 @@ impl EventStore {
                 let count = format!("SELECT count(*) FROM \"{}\"", names[0]);
                 rows = with_client!(self, |c| c.query_one(count.as_str(), &[]))?.get(0);
             }
-            out.push(PartitionStatus { from: start(week), to: start(week + WIDTH), bytes: row.get(0), rows });
+            out.push(PartitionStatus {
+                from: start(week),
+                to: start(week + WIDTH),
+                bytes: row.get(0),
+                rows,
+                compacted: compacted.contains(&start(week)),
+            });
         }
         Ok(out)
+    }
+
+    /// Compacts up to `max` weeks that ended at least [`COMPACT_AFTER`] before `now` and were
+    /// not compacted yet, newest first; returns their starts. Runs on a connection of its
+    /// own, without a statement timeout: rebuilding a week's indexes takes minutes at
+    /// national scale, and blocks neither searches nor writers.
+    pub async fn compact_ended_weeks(&self, now: NaiveDateTime, max: usize) -> Result<Vec<NaiveDateTime>> {
+        let done = self.compacted_weeks().await?;
+        let mut due: Vec<NaiveDate> = self
+            .partition_weeks()
+            .await?
+            .into_iter()
+            .filter(|w| start(*w + WIDTH) + COMPACT_AFTER <= now && !done.contains(&start(*w)))
+            .collect();
+        due.reverse();
+        due.truncate(max);
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (client, conn) = self
+            .config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|e| Error::Connection(format!("cannot connect to {}: {e}", self.describe())))?;
+        let conn = tokio::spawn(conn);
+        client.batch_execute("SET statement_timeout = 0").await?;
+        for week in &due {
+            for (table, _) in PARTITIONED {
+                let name = partition_name(table, *week);
+                client.batch_execute(&format!("REINDEX TABLE CONCURRENTLY \"{name}\"")).await?;
+                client.batch_execute(&format!("VACUUM (ANALYZE) \"{name}\"")).await?;
+            }
+            client
+                .execute("INSERT INTO compacted_weeks (week) VALUES ($1) ON CONFLICT DO NOTHING", &[&start(*week)])
+                .await?;
+            tracing::info!(week = %week, "compacted the partitions of an ended week");
+        }
+        drop(client);
+        let _ = conn.await;
+        Ok(due.into_iter().map(start).collect())
+    }
+
+    async fn compacted_weeks(&self) -> Result<HashSet<NaiveDateTime>> {
+        let rows = with_client!(self, |c| c.query("SELECT week FROM compacted_weeks", &[]))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     /// Drops the partitions of one week whole; its IDs leave `event_ids` first, in batches,
@@ -250,6 +311,7 @@ impl EventStore {
             let tx = c.transaction().await?;
             tx.batch_execute(&sql).await?;
             tx.execute("DELETE FROM detect_ahead WHERE week = $1", &[&week_start]).await?;
+            tx.execute("DELETE FROM compacted_weeks WHERE week = $1", &[&week_start]).await?;
             tx.commit().await
         })?;
         self.partitions.weeks.lock().expect("partition cache").remove(&week);

@@ -22,6 +22,7 @@ pub const EVENT_TABLES: &[&str] =
 pub(crate) const TABLES: &[&str] = &[
     "event_ids",
     "detect_ahead",
+    "compacted_weeks",
     "events",
     "events_json",
     "events_addr",

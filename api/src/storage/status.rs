@@ -69,8 +69,9 @@ impl EventStore {
         let sizes = "SELECT COALESCE(sum(GREATEST(c.reltuples::bigint, COALESCE(s.n_live_tup, 0))) \
                          FILTER (WHERE c.relkind = 'r'), 0)::bigint, \
                      COALESCE(sum(pg_total_relation_size(c.oid)), 0)::bigint, COALESCE(sum(pg_indexes_size(c.oid)), 0)::bigint \
-                     FROM pg_partition_tree(to_regclass($1)) t JOIN pg_class c ON c.oid = t.relid \
-                     LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid";
+                     FROM pg_class c \
+                     LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
+                     WHERE c.oid = to_regclass($1) OR c.oid IN (SELECT relid FROM pg_partition_tree(to_regclass($1)))";
         let row = with_client!(self, |c| c.query_one(sizes, &[&table]))?;
         let mut st = TableStatus {
             table: table.to_string(),

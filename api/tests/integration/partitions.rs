@@ -130,6 +130,43 @@ async fn writers_that_need_the_same_new_weeks_at_once_both_store() {
     db.drop().await;
 }
 
+async fn index_bytes_of_week(c: &tokio_postgres::Client, week_in: NaiveDateTime) -> i64 {
+    let pattern = format!("%_w{}", week_of(week_in).format("%Y%m%d"));
+    let sql = "SELECT sum(pg_relation_size(oid))::bigint FROM pg_class WHERE relkind = 'i' AND relname LIKE $1";
+    c.query_one(sql, &[&pattern]).await.unwrap().get(0)
+}
+
+#[tokio::test]
+async fn an_ended_week_is_compacted_once_and_searches_as_before() {
+    let db = TestDb::new().await;
+    let now = Utc::now().naive_utc();
+    let then = now - TimeDelta::days(21);
+    let mut msgs = crate::harness::generated(4000, 1, 5);
+    for (i, m) in msgs.iter_mut().enumerate() {
+        let at = then + TimeDelta::seconds(i as i64);
+        m["_CESNET"]["StorageTime"] = json!(at.and_utc().to_rfc3339());
+    }
+    db.load(&msgs).await;
+    let c = db.sql().await;
+    c.batch_execute("VACUUM").await.unwrap();
+    let before = index_bytes_of_week(&c, then).await;
+
+    let done = db.store.compact_ended_weeks(now, 10).await.unwrap();
+    assert_eq!(done, [week_of(then).and_hms_opt(0, 0, 0).unwrap()], "only the ended week with events");
+    let after = index_bytes_of_week(&c, then).await;
+    assert!(after * 2 < before, "indexes of the week: {before} bytes before, {after} after");
+    assert!(db.store.compact_ended_weeks(now, 10).await.unwrap().is_empty(), "once");
+    let weeks = db.store.partitions().await.unwrap();
+    assert!(weeks.iter().any(|w| w.compacted && w.rows == 4000), "{weeks:?}");
+
+    let all: Vec<Msg> = msgs.iter().map(Msg::new).collect();
+    for (name, p) in parameter_cases(&all) {
+        check(&db, &all, &p).await;
+        println!("{name}: as the model says");
+    }
+    db.drop().await;
+}
+
 async fn count(c: &tokio_postgres::Client, table: &str) -> i64 {
     c.query_one(&format!("SELECT count(*) FROM {table}"), &[]).await.unwrap().get(0)
 }
