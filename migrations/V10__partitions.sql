@@ -112,13 +112,22 @@ CREATE TABLE compacted_weeks (
     compacted timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC')
 );
 
+-- The deleted events' storage times bound every statement, so each reads only the
+-- partitions that held them.
 CREATE OR REPLACE FUNCTION events_forget() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    lo timestamp;
+    hi timestamp;
 BEGIN
-    DELETE FROM events_json j USING gone g WHERE j.id = g.id AND j.storagetime = g.cesnet_storagetime;
+    SELECT min(cesnet_storagetime), max(cesnet_storagetime) INTO lo, hi FROM gone;
+    DELETE FROM events_json j USING gone g
+        WHERE j.storagetime >= lo AND j.storagetime <= hi AND j.id = g.id AND j.storagetime = g.cesnet_storagetime;
     DELETE FROM events_addr a USING gone g
-        WHERE a.storagetime = g.cesnet_storagetime AND a.detecttime = g.detecttime AND a.id = g.id;
+        WHERE a.storagetime >= lo AND a.storagetime <= hi
+          AND a.storagetime = g.cesnet_storagetime AND a.detecttime = g.detecttime AND a.id = g.id;
     DELETE FROM events_net16 n USING gone g
-        WHERE n.storagetime = g.cesnet_storagetime AND n.detecttime = g.detecttime AND n.id = g.id;
+        WHERE n.storagetime >= lo AND n.storagetime <= hi
+          AND n.storagetime = g.cesnet_storagetime AND n.detecttime = g.detecttime AND n.id = g.id;
     DELETE FROM event_ids i USING gone g WHERE i.id = g.id;
     RETURN NULL;
 END $$;

@@ -108,7 +108,9 @@ async fn expire(store: &EventStore, cut: NaiveDateTime, max_batches: u32) -> sto
         events += store.drop_week(p.from, BATCH).await?;
         weeks += 1;
     }
-    events += in_batches(max_batches, || store.delete_stored_before(cut, BATCH)).await?;
+    // Older weeks are gone: what is left before the cut is in the cut's own week.
+    let week = storage::week_of(cut).and_time(chrono::NaiveTime::MIN);
+    events += in_batches(max_batches, || store.delete_stored_between(week, cut, BATCH)).await?;
     let fingerprints =
         in_batches(max_batches, || store.forget_fingerprints_before(cut - RECURRENCE_LOOKBACK, BATCH)).await?;
     Ok(Expired { events, weeks, fingerprints })

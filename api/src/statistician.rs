@@ -244,6 +244,7 @@ const SLICE: Duration = Duration::from_secs(30);
 pub async fn run(store: EventStore, keep: Option<TimeDelta>) {
     let mut leader: Option<tokio_postgres::Client> = None;
     let mut live: Option<LiveWindow> = None;
+    let mut compaction: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         if leader.as_ref().is_none_or(|c| c.is_closed()) {
             live = None;
@@ -259,7 +260,7 @@ pub async fn run(store: EventStore, keep: Option<TimeDelta>) {
             }
         }
         if leader.is_some() {
-            maintain_partitions(&store).await;
+            maintain_partitions(&store, &mut compaction).await;
             if let Err(e) = lead(&store, &mut live).await {
                 live = None;
                 tracing::warn!(error = %e, "statistician: a window failed; retrying next time");
@@ -280,15 +281,21 @@ pub async fn run(store: EventStore, keep: Option<TimeDelta>) {
     }
 }
 
-/// The leader's care of the partitions: the coming weeks created, one ended week compacted
-/// per turn.
-async fn maintain_partitions(store: &EventStore) {
+/// The leader's care of the partitions: the coming weeks created, and one ended week
+/// compacted at a time, in the background, since a week of a national feed takes minutes
+/// and the statistics must not wait for it.
+async fn maintain_partitions(store: &EventStore, compaction: &mut Option<tokio::task::JoinHandle<()>>) {
     let now = Utc::now().naive_utc();
     if let Err(e) = store.create_partitions_ahead(now).await {
         tracing::error!(error = %e, "cannot create the partitions of the coming weeks; retrying next time");
     }
-    if let Err(e) = store.compact_ended_weeks(now, 1).await {
-        tracing::warn!(error = %e, "compacting an ended week failed; retrying next time");
+    if compaction.as_ref().is_none_or(|c| c.is_finished()) {
+        let store = store.clone();
+        *compaction = Some(tokio::spawn(async move {
+            if let Err(e) = store.compact_ended_weeks(now, 1).await {
+                tracing::warn!(error = %e, "compacting an ended week failed; retrying next time");
+            }
+        }));
     }
 }
 

@@ -85,12 +85,14 @@ impl EventStore {
         with_client!(self, |c| c.execute(sql.as_str(), &values.as_params()))
     }
 
-    /// Deletes up to `batch` of the events stored before `cut`, oldest first, with their
-    /// message bytes and address rows; returns how many.
-    pub async fn delete_stored_before(&self, cut: NaiveDateTime, batch: i64) -> Result<u64> {
-        let sql = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE cesnet_storagetime < $1 \
-                   ORDER BY cesnet_storagetime LIMIT $2)";
-        with_client!(self, |c| c.execute(sql, &[&cut, &batch]))
+    /// Deletes up to `batch` of the events stored from `from` to before `cut`, oldest
+    /// first, with their message bytes and address rows; returns how many. Both bounds keep
+    /// the statement to the partitions between them.
+    pub async fn delete_stored_between(&self, from: NaiveDateTime, cut: NaiveDateTime, batch: i64) -> Result<u64> {
+        let sql = "DELETE FROM events WHERE cesnet_storagetime >= $1 AND cesnet_storagetime < $2 AND (id, cesnet_storagetime) IN \
+                   (SELECT id, cesnet_storagetime FROM events WHERE cesnet_storagetime >= $1 AND cesnet_storagetime < $2 \
+                   ORDER BY cesnet_storagetime LIMIT $3)";
+        with_client!(self, |c| c.execute(sql, &[&from, &cut, &batch]))
     }
 
     /// The number of events stored before `cut`.

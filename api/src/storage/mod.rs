@@ -38,7 +38,7 @@ pub use enums::EnumColumn;
 pub use events::{Page, StoredEvent, TimeColumn};
 pub use export::EventChunks;
 pub use params::{Cursor, QueryKind, SearchParams, SortBy, SortDir, SortField, Values, ANY, EMPTY};
-pub use partitions::{week_of, PartitionStatus, WIDTH as PARTITION_WIDTH};
+pub use partitions::{week_of, PartitionStatus};
 pub use schema::EVENT_TABLES;
 pub use status::{DatabaseStatus, TableStatus};
 pub use thresholds::{RelapsedEvent, ThresholdRecord};

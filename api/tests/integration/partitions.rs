@@ -167,6 +167,27 @@ async fn an_ended_week_is_compacted_once_and_searches_as_before() {
     db.drop().await;
 }
 
+#[tokio::test]
+async fn the_server_compacts_ended_weeks_in_the_background() {
+    let db = TestDb::new().await;
+    let then = Utc::now().naive_utc() - TimeDelta::days(15);
+    let msgs: Vec<Value> = (0..50).map(|i| msg(&format!("e{i}"), then, then + TimeDelta::minutes(i))).collect();
+    db.load(&msgs).await;
+    let _server = crate::server::Server::start_with(&db.url, &[]);
+    let c = db.sql().await;
+    let mut compacted = 0;
+    for _ in 0..120 {
+        compacted = count(&c, "compacted_weeks").await;
+        if compacted > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(compacted, 1, "the ended week is compacted by the leader");
+    assert_eq!(db.store.count_events(&SearchParams::default()).await.unwrap(), 50);
+    db.drop().await;
+}
+
 async fn count(c: &tokio_postgres::Client, table: &str) -> i64 {
     c.query_one(&format!("SELECT count(*) FROM {table}"), &[]).await.unwrap().get(0)
 }
