@@ -86,7 +86,7 @@ pub async fn expire_events(
 ) -> storage::Result<Expired> {
     if dry_run {
         let cut = now - keep;
-        let weeks = store.partitions().await?.iter().filter(|p| p.to <= cut).count() as u64;
+        let weeks = store.weeks_ended_by(cut).await?.len() as u64;
         return Ok(Expired { events: store.count_stored_before(cut).await?, weeks, fingerprints: 0 });
     }
     expire(store, now - keep, u32::MAX).await
@@ -104,8 +104,8 @@ const STEP_BATCHES: u32 = 36;
 
 async fn expire(store: &EventStore, cut: NaiveDateTime, max_batches: u32) -> storage::Result<Expired> {
     let (mut events, mut weeks) = (0, 0);
-    for p in store.partitions().await?.iter().filter(|p| p.to <= cut) {
-        events += store.drop_week(p.from, BATCH).await?;
+    for week in store.weeks_ended_by(cut).await? {
+        events += store.drop_week(week, BATCH).await?;
         weeks += 1;
     }
     // Older weeks are gone: what is left before the cut is in the cut's own week.

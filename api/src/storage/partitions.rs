@@ -204,6 +204,13 @@ impl EventStore {
         Ok(weeks)
     }
 
+    /// The weeks that ended at or before `cut`, oldest first. Reads the catalog alone, so it
+    /// never waits for a lock on a partition.
+    pub(crate) async fn weeks_ended_by(&self, cut: NaiveDateTime) -> Result<Vec<NaiveDate>> {
+        let weeks = self.partition_weeks().await?;
+        Ok(weeks.into_iter().filter(|w| start(*w + WIDTH) <= cut).collect())
+    }
+
     /// Every week's partitions with their rows and size, oldest first.
     pub async fn partitions(&self) -> Result<Vec<PartitionStatus>> {
         let compacted = self.compacted_weeks().await?;
@@ -279,8 +286,7 @@ impl EventStore {
 
     /// Drops the partitions of one week whole; its IDs leave `event_ids` first, in batches,
     /// so an interrupted drop leaves a consistent store and finishes when run again.
-    pub async fn drop_week(&self, from: NaiveDateTime, batch: i64) -> Result<u64> {
-        let week = week_of(from);
+    pub(crate) async fn drop_week(&self, week: NaiveDate, batch: i64) -> Result<u64> {
         let events = partition_name("events", week);
         let forget = format!(
             "WITH b AS (SELECT id FROM \"{events}\" WHERE id > $1 ORDER BY id LIMIT $2), \
