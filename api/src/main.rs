@@ -249,14 +249,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats { from, to } => {
             store.migrate().await?;
             let to = to.unwrap_or_else(|| Utc::now().naive_utc());
-            let bar = if std::io::stderr().is_terminal() {
-                ProgressBar::new(0).with_style(
-                    ProgressStyle::with_template("{bar:40} {pos}/{len} windows, {per_sec}, ETA {eta}")
-                        .expect("a valid template"),
-                )
-            } else {
-                ProgressBar::hidden()
-            };
+            let bar = progress_bar("{bar:40} {pos}/{len} windows, {per_sec}, ETA {eta}");
             let started = std::time::Instant::now();
             let events = ideadb::statistician::backfill(&store, from, to, &bar).await?;
             bar.finish_and_clear();
@@ -267,14 +260,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
         }
         Command::Migrate => {
-            let bar = if std::io::stderr().is_terminal() {
-                ProgressBar::new(0).with_style(
-                    ProgressStyle::with_template("moving events into partitions {bar:40} {pos}/{len}, ETA {eta}")
-                        .expect("a valid template"),
-                )
-            } else {
-                ProgressBar::hidden()
-            };
+            let bar = progress_bar("moving events into partitions {bar:40} {pos}/{len}, ETA {eta}");
             let moved = store
                 .migrate_with(&|done, total| {
                     bar.set_length(total);
@@ -444,6 +430,14 @@ async fn cleanup(
     println!("deleted {} expired thresholds", store.thresholds_clean(now).await?);
     println!("deleted {} orphaned thresholded-event records", store.thresholded_events_clean().await?);
     Ok(())
+}
+
+/// A progress bar on a terminal, nothing otherwise.
+fn progress_bar(template: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    ProgressBar::new(0).with_style(ProgressStyle::with_template(template).expect("a valid template"))
 }
 
 /// A retention as written, once it parses.

@@ -859,7 +859,10 @@ const STRETCH: u64 = 3_000_000;
 /// peak RSS of ingest, bytes per event, the searches, and retention of the oldest month.
 async fn scale(admin: &str, bin: &Path, events: u64, days: u32, runs: usize) -> anyhow::Result<()> {
     use std::io::Write;
-    ensure!(events >= 2 * STRETCH && events % MARK == 0, "--scale-events: a multiple of 1,000,000, at least 6,000,000");
+    ensure!(
+        events >= 2 * STRETCH && events.is_multiple_of(MARK),
+        "--scale-events: a multiple of 1,000,000, at least 6,000,000"
+    );
     let db = "ideadb_bench_scale";
     let url = migrated_db(admin, bin, db)?;
     let mut gen = Command::new(bin)
@@ -943,6 +946,9 @@ async fn scale(admin: &str, bin: &Path, events: u64, days: u32, runs: usize) -> 
     Ok(())
 }
 
+/// A search shape: its name, its parameters for run i, and whether it counts.
+type Shape<'a> = (&'static str, Box<dyn Fn(usize) -> SearchParams + 'a>, bool);
+
 /// The search shapes of the storage benchmark on the scale database: warm p50/p95, and
 /// the planning time of each as PostgreSQL reports it.
 async fn scale_searches(store: &EventStore, url: &str, runs: usize) -> anyhow::Result<()> {
@@ -960,7 +966,7 @@ async fn scale_searches(store: &EventStore, url: &str, runs: usize) -> anyhow::R
     let week = newest - TimeDelta::days(7);
     let latest = SortBy::parse("time.desc");
     let own = ideadb::gen::CONSTITUENCY;
-    let shapes: Vec<(&str, Box<dyn Fn(usize) -> SearchParams>, bool)> = vec![
+    let shapes: Vec<Shape<'_>> = vec![
         (
             "latest 100 in 7 days",
             Box::new(move |_| SearchParams {

@@ -225,6 +225,21 @@ impl EventStore {
         }
     }
 
+    /// A connection outside the pool and without a statement timeout, for work that takes
+    /// minutes (migrations, rebuilding indexes); drop the client, then await the task.
+    pub(crate) async fn unpooled_client(
+        &self,
+    ) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>)> {
+        let (client, conn) = self
+            .config
+            .connect(NoTls)
+            .await
+            .map_err(|e| Error::Connection(format!("cannot connect to {}: {e}", self.describe())))?;
+        let conn = tokio::spawn(conn);
+        client.batch_execute("SET statement_timeout = 0").await?;
+        Ok((client, conn))
+    }
+
     /// The most connections the pool opens.
     pub fn pool_size(&self) -> usize {
         self.pool.status().max_size

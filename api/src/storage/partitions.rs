@@ -256,13 +256,7 @@ impl EventStore {
         if due.is_empty() {
             return Ok(Vec::new());
         }
-        let (client, conn) = self
-            .config
-            .connect(tokio_postgres::NoTls)
-            .await
-            .map_err(|e| Error::Connection(format!("cannot connect to {}: {e}", self.describe())))?;
-        let conn = tokio::spawn(conn);
-        client.batch_execute("SET statement_timeout = 0").await?;
+        let (client, conn) = self.unpooled_client().await?;
         for week in &due {
             for table in PARTITIONED {
                 let name = partition_name(table, *week);

@@ -76,14 +76,8 @@ impl EventStore {
     }
 
     async fn run_migrations(&self, target: Option<i32>, progress: Progress<'_>) -> Result<Moved> {
-        let (mut client, conn) = self
-            .config
-            .connect(tokio_postgres::NoTls)
-            .await
-            .map_err(|e| Error::Connection(format!("cannot connect to {}: {e}", self.describe())))?;
-        let conn = tokio::spawn(conn);
         // Building an index on a large table takes longer than any query may.
-        client.batch_execute("SET statement_timeout = 0").await?;
+        let (mut client, conn) = self.unpooled_client().await?;
         let available =
             client.query_opt("SELECT 1 FROM pg_available_extensions WHERE name = 'ip4r'", &[]).await?.is_some();
         if !available {
