@@ -298,26 +298,35 @@ async fn copy_batch<'r>(
     types: &IpTypes,
     check: bool,
 ) -> Result<(Vec<&'r PreparedRow>, Vec<&'r PreparedRow>), tokio_postgres::Error> {
-    let ahead = store.ahead_to_record(rows.iter().map(|r| (r.event.row.detecttime, r.storagetime)));
     let tx = client.transaction().await?;
     // Losing the last batches on a server crash is acceptable: a re-run stores them
     // again, and nothing can be stored twice.
     tx.batch_execute("SET LOCAL synchronous_commit = off").await?;
-    let done = copy_rows(&tx, rows, types, check).await?;
-    super::partitions::record_ahead(&tx, &ahead).await?;
+    let copied = copy_rows(store, &tx, rows, types, check).await?;
     tx.commit().await?;
-    store.recorded_ahead(&ahead);
-    Ok(done)
+    store.recorded_ahead(&copied.ahead);
+    Ok((copied.fresh, copied.dups))
+}
+
+/// What [`copy_rows`] wrote.
+pub(crate) struct Copied<'r> {
+    pub fresh: Vec<&'r PreparedRow>,
+    pub dups: Vec<&'r PreparedRow>,
+    /// How far detection ran ahead, as recorded: the caller tells the store once the
+    /// transaction has committed ([`EventStore::recorded_ahead`]).
+    pub ahead: Vec<(chrono::NaiveDateTime, f64)>,
 }
 
 /// Writes the rows not stored yet into every event table within `tx` (their partitions must
-/// exist); returns them and the ones already stored (found only when `check`).
+/// exist), and how far their detection times ran ahead; returns them and the ones already
+/// stored (found only when `check`).
 pub(crate) async fn copy_rows<'r>(
+    store: &EventStore,
     tx: &tokio_postgres::Transaction<'_>,
     rows: &'r [PreparedRow],
     types: &IpTypes,
     check: bool,
-) -> Result<(Vec<&'r PreparedRow>, Vec<&'r PreparedRow>), tokio_postgres::Error> {
+) -> Result<Copied<'r>, tokio_postgres::Error> {
     let existing: HashSet<String> = if check {
         let ids: Vec<&str> = rows.iter().map(|r| r.event.row.id.as_str()).collect();
         tx.query("SELECT id FROM event_ids WHERE id = ANY($1)", &[&ids]).await?.iter().map(|r| r.get(0)).collect()
@@ -326,9 +335,11 @@ pub(crate) async fn copy_rows<'r>(
     };
     let (fresh, dups): (Vec<&PreparedRow>, Vec<&PreparedRow>) =
         rows.iter().partition(|r| !existing.contains(&r.event.row.id));
+    let ahead = store.ahead_to_record(fresh.iter().map(|r| (r.event.row.detecttime, r.storagetime)));
     if fresh.is_empty() {
-        return Ok((fresh, dups));
+        return Ok(Copied { fresh, dups, ahead });
     }
+    super::partitions::record_ahead(tx, &ahead).await?;
     // First: a repeated ID fails here, before anything else is written.
     let sink = tx.copy_in("COPY event_ids (id, storagetime) FROM STDIN (FORMAT binary)").await?;
     let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::TIMESTAMP]);
@@ -376,5 +387,5 @@ pub(crate) async fn copy_rows<'r>(
         }
     }
     w.finish().await?;
-    Ok((fresh, dups))
+    Ok(Copied { fresh, dups, ahead })
 }

@@ -214,25 +214,31 @@ impl EventStore {
     /// Every week's partitions with their rows and size, oldest first.
     pub async fn partitions(&self) -> Result<Vec<PartitionStatus>> {
         let compacted = self.compacted_weeks().await?;
+        // Every partition of every table in one pass, summed per week.
+        let sql = "SELECT substring(c.relname from '_w([0-9]{8})$'), \
+                   sum(pg_total_relation_size(c.oid))::bigint, \
+                   COALESCE(sum(GREATEST(c.reltuples::bigint, COALESCE(s.n_live_tup, 0))) \
+                       FILTER (WHERE p.relname = 'events'), 0)::bigint \
+                   FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent \
+                   LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
+                   WHERE p.relname = ANY($1) GROUP BY 1 ORDER BY 1";
+        let rows = with_client!(self, |c| c.query(sql, &[&PARTITIONED.as_slice()]))?;
         let mut out = Vec::new();
-        for week in self.partition_weeks().await? {
-            let names: Vec<String> = PARTITIONED.iter().map(|t| partition_name(t, week)).collect();
-            let sql = "SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::bigint, \
-                       COALESCE(sum(GREATEST(c.reltuples::bigint, COALESCE(s.n_live_tup, 0))) \
-                           FILTER (WHERE c.relname = $2), 0)::bigint \
-                       FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
-                       WHERE c.relname = ANY($1) AND c.relkind = 'r'";
-            let row = with_client!(self, |c| c.query_one(sql, &[&names, &names[0]]))?;
-            let mut rows: i64 = row.get(1);
-            if rows < EXACT_BELOW {
-                let count = format!("SELECT count(*) FROM \"{}\"", names[0]);
-                rows = with_client!(self, |c| c.query_one(count.as_str(), &[]))?.get(0);
+        for r in &rows {
+            let Some(week) = r.get::<_, Option<&str>>(0).and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok())
+            else {
+                continue;
+            };
+            let mut events: i64 = r.get(2);
+            if events < EXACT_BELOW {
+                let count = format!("SELECT count(*) FROM \"{}\"", partition_name("events", week));
+                events = with_client!(self, |c| c.query_one(count.as_str(), &[]))?.get(0);
             }
             out.push(PartitionStatus {
                 from: start(week),
                 to: start(week + WIDTH),
-                bytes: row.get(0),
-                rows,
+                bytes: r.get(1),
+                rows: events,
                 compacted: compacted.contains(&start(week)),
             });
         }

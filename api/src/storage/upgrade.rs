@@ -74,14 +74,12 @@ impl EventStore {
         self.compress_messages(&mut rows).await?;
         let types = self.ip_types().await?;
         let ids: Vec<&str> = rows.iter().map(|r| r.event.row.id.as_str()).collect();
-        let ahead = self.ahead_to_record(rows.iter().map(|r| (r.event.row.detecttime, r.storagetime())));
-        let fresh = with_client!(self, |c| async {
+        let (fresh, ahead) = with_client!(self, |c| async {
             let tx = c.transaction().await?;
-            let (fresh, _) = copy_rows(&tx, &rows, &types, true).await?;
-            super::partitions::record_ahead(&tx, &ahead).await?;
+            let copied = copy_rows(self, &tx, &rows, &types, true).await?;
             tx.execute("DELETE FROM events_json_v9 WHERE id = ANY($1)", &[&ids]).await?;
             tx.execute("DELETE FROM events_v9 WHERE id = ANY($1)", &[&ids]).await?;
-            tx.commit().await.map(|()| fresh.len())
+            tx.commit().await.map(|()| (copied.fresh.len(), copied.ahead))
         })?;
         self.recorded_ahead(&ahead);
         tracing::debug!(fresh, moved = rows.len(), "moved a batch of the previous layout");
