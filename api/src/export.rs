@@ -18,14 +18,6 @@ pub enum Format {
 }
 
 impl Format {
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Format::Ndjson => "application/x-ndjson",
-            Format::Json => "application/json",
-            Format::Csv => "text/csv; charset=utf-8",
-        }
-    }
-
     pub fn extension(self) -> &'static str {
         match self {
             Format::Ndjson => "ndjson",

@@ -6,6 +6,7 @@ pub mod chart;
 pub mod config;
 pub mod dashboard;
 pub mod export;
+pub mod form_grammar;
 pub mod gen;
 pub mod http;
 pub mod idea;

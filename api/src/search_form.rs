@@ -13,9 +13,10 @@
 //!   bookmarked or shared search relative to when it is run.
 //! - Every problem is reported as `(field, message)`, and each message names the bad value.
 
-use chrono::{DateTime, NaiveDateTime, TimeDelta, TimeZone, Timelike, Utc};
+use chrono::{DateTime, NaiveDateTime, Offset, TimeDelta, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
+use crate::form_grammar::Grammar;
 use crate::idea::IpRange;
 use crate::storage::{Cursor, SearchParams, SortBy, Values};
 
@@ -79,13 +80,18 @@ pub fn parse(pairs: &[(String, String)], tz: Tz, now: DateTime<Utc>) -> Result<S
 
 /// The form's time zone: `tz`, an IANA name, default UTC.
 pub fn zone(pairs: &[(String, String)]) -> Result<Tz, (String, String)> {
-    let name = pairs.iter().rev().find(|(k, _)| k == "tz").map(|(_, v)| v.trim()).filter(|z| !z.is_empty());
-    match name {
-        None => Ok(chrono_tz::UTC),
-        Some(z) => z
-            .parse()
-            .map_err(|_| ("tz".to_string(), format!("\"{z}\" is not a time zone name (e.g. Europe/Prague or UTC)"))),
+    let Some(raw) = pairs.iter().rev().find(|(k, _)| k == "tz").map(|(_, v)| v.as_str()) else {
+        return Ok(chrono_tz::UTC);
+    };
+    let z = raw.trim();
+    let bad = || ("tz".to_string(), format!("\"{z}\" is not a time zone name (e.g. Europe/Prague or UTC)"));
+    if !Grammar::TimeZone.accepts(raw) {
+        return Err(bad());
     }
+    if z.is_empty() {
+        return Ok(chrono_tz::UTC);
+    }
+    z.parse().map_err(|_| bad())
 }
 
 /// A dashboard's range, in UTC, and the zone its timeline is aligned in.
@@ -146,15 +152,26 @@ impl Form<'_> {
         self.errors.push((field.to_string(), message));
     }
 
-    /// Comma-separated items over every occurrence; blanks and repeats dropped.
-    fn items(&self, key: &str) -> Vec<String> {
+    /// Comma-separated items over every occurrence, trimmed of ASCII spaces as the grammar
+    /// says; blanks and repeats dropped. Every occurrence must be written as `grammar` wants;
+    /// for one that is not, the first bad item is named by `what`.
+    fn items(&mut self, key: &str, grammar: Grammar, what: &str) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
+        let mut bad = Vec::new();
         for v in self.all(key) {
-            for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let items = v.split(',').map(|i| i.trim_matches(|c: char| c.is_ascii_whitespace()));
+            if !grammar.accepts(v) {
+                bad.push(items.clone().find(|i| !grammar.accepts(i)).unwrap_or(v).to_string());
+                continue;
+            }
+            for item in items.filter(|s| !s.is_empty()) {
                 if !out.iter().any(|o| o.eq_ignore_ascii_case(item)) {
                     out.push(item.to_string());
                 }
             }
+        }
+        for item in bad {
+            self.error(key, format!("\"{item}\" is not {what}"));
         }
         out
     }
@@ -164,19 +181,23 @@ impl Form<'_> {
             .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "y" | "yes" | "true" | "on"))
     }
 
-    fn values(&self, key: &str, not: Option<&str>) -> Values {
-        Values { values: self.items(key), negate: not.is_some_and(|n| self.flag(n)) }
+    /// PostgreSQL text cannot hold NUL, so a value with one is an error, not a query that fails.
+    fn values(&mut self, key: &str, not: Option<&str>) -> Values {
+        let values = self.items(key, Grammar::Text, "a value without NUL characters");
+        Values { values, negate: not.is_some_and(|n| self.flag(n)) }
     }
 
     fn addrs(&mut self, key: &str) -> Vec<IpRange> {
+        let what = "an IPv4 or IPv6 address, network (CIDR) or range (a-b)";
         let mut out = Vec::new();
-        for item in self.items(key) {
-            match IpRange::parse(&item.replace("[.]", ".").replace("[:]", ":")) {
-                Ok(r) if !out.contains(&r) => out.push(r),
-                Ok(_) => {}
-                Err(_) => {
-                    self.error(key, format!("\"{item}\" is not an IPv4 or IPv6 address, network (CIDR) or range (a-b)"))
-                }
+        for item in self.items(key, Grammar::Addresses, what) {
+            let plain = item.replace("[.]", ".").replace("[:]", ":");
+            // A range written high to low is the same set of addresses.
+            let swapped = || plain.split_once('-').and_then(|(a, b)| IpRange::parse(&format!("{b}-{a}")).ok());
+            match IpRange::parse(&plain).ok().or_else(swapped) {
+                Some(r) if !out.contains(&r) => out.push(r),
+                Some(_) => {}
+                None => self.error(key, format!("\"{item}\" is not {what}")),
             }
         }
         out
@@ -184,7 +205,7 @@ impl Form<'_> {
 
     fn ports(&mut self, key: &str) -> Vec<u16> {
         let mut out = Vec::new();
-        for item in self.items(key) {
+        for item in self.items(key, Grammar::Ports, "a port number (0-65535)") {
             match item.parse::<u16>() {
                 Ok(p) => out.push(p),
                 Err(_) => self.error(key, format!("\"{item}\" is not a port number (0-65535)")),
@@ -193,76 +214,60 @@ impl Form<'_> {
         out
     }
 
-    fn time(&mut self, key: &str) -> Option<NaiveDateTime> {
-        let v = self.one(key)?.trim().to_string();
-        if v.is_empty() {
+    /// The last value of `key` if it is written as `grammar` wants, trimmed; an error naming
+    /// `what` if it is not. None when absent or blank.
+    fn checked(&mut self, key: &str, grammar: Grammar, what: impl FnOnce(&str) -> String) -> Option<String> {
+        let v = self.one(key)?;
+        if !grammar.accepts(v) {
+            let message = what(v.trim());
+            self.error(key, message);
             return None;
         }
+        Some(v.trim().to_string()).filter(|v| !v.is_empty())
+    }
+
+    fn time(&mut self, key: &str) -> Option<NaiveDateTime> {
+        let tz = self.tz;
+        let what = |v: &str| {
+            format!(
+                "\"{v}\" is not a date and time: use YYYY-MM-DD HH:MM[:SS] (in {tz}), RFC 3339 with Z or an offset, \
+                 or now-N with a unit s, m, h, d or w (now-24h)"
+            )
+        };
+        let v = self.checked(key, Grammar::Time, what)?;
         let parsed = parse_time(&v, self.tz).or_else(|| relative(&v, self.now));
         if parsed.is_none() {
-            let msg = format!(
-                "\"{v}\" is not a date and time: use YYYY-MM-DD HH:MM[:SS] (in {}), ISO 8601 with Z or an offset, \
-                 or now-N with a unit s, m, h, d or w (now-24h)",
-                self.tz
-            );
-            self.error(key, msg);
+            self.error(key, what(&v));
         }
         parsed
     }
 
     fn description(&mut self) -> Option<String> {
-        let v = self.one("description")?.to_string();
-        if v.contains('\0') {
-            self.error("description", "the description must not contain NUL characters".into());
-            return None;
-        }
-        Some(v).filter(|s| !s.trim().is_empty())
+        let v =
+            self.checked("description", Grammar::Text, |_| "the description must not contain NUL characters".into());
+        v.map(|_| self.one("description").unwrap_or_default().to_string())
     }
 
     fn page(&mut self) -> u32 {
-        match self.one("page").map(str::trim).filter(|s| !s.is_empty()).map(String::from) {
-            None => 1,
-            Some(v) => match v.parse::<u32>() {
-                Ok(n) if n >= 1 => n,
-                _ => {
-                    self.error("page", format!("\"{v}\" is not a page number (1 or more)"));
-                    1
-                }
-            },
-        }
+        let v = self.checked("page", Grammar::Page, |v| format!("\"{v}\" is not a page number (1 or more)"));
+        v.and_then(|v| v.parse().ok()).unwrap_or(1)
     }
 
     fn limit(&mut self) -> u32 {
-        match self.one("limit").map(str::trim).filter(|s| !s.is_empty()).map(String::from) {
-            None => DEFAULT_LIMIT,
-            Some(v) => match v.parse::<u32>() {
-                Ok(n) if PAGE_SIZES.contains(&n) => n,
-                _ => {
-                    self.error("limit", format!("\"{v}\" is not one of the page sizes {PAGE_SIZES:?}"));
-                    DEFAULT_LIMIT
-                }
-            },
-        }
+        let v = self
+            .checked("limit", Grammar::PageSize, |v| format!("\"{v}\" is not one of the page sizes {PAGE_SIZES:?}"));
+        v.and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_LIMIT)
     }
 
     fn sortby(&mut self) -> SortBy {
-        let Some(v) = self.one("sortby").map(str::trim).filter(|s| !s.is_empty()).map(String::from) else {
-            return SortBy::default();
-        };
-        SortBy::parse(&v).unwrap_or_else(|| {
-            let msg = format!("\"{v}\" is not a sort order (time, detecttime or storagetime, then .asc or .desc)");
-            self.error("sortby", msg);
-            SortBy::default()
-        })
+        let what =
+            |v: &str| format!("\"{v}\" is not a sort order (time, detecttime or storagetime, then .asc or .desc)");
+        self.checked("sortby", Grammar::SortOrder, what).and_then(|v| SortBy::parse(&v)).unwrap_or_default()
     }
 
     fn cursor(&mut self) -> Option<Cursor> {
-        let v = self.one("after").map(str::trim).filter(|s| !s.is_empty())?.to_string();
-        let c = Cursor::decode(&v);
-        if c.is_none() {
-            self.error("after", format!("\"{v}\" is not a cursor returned by a previous search (next_cursor)"));
-        }
-        c
+        let what = |v: &str| format!("\"{v}\" is not a cursor returned by a previous search (next_cursor)");
+        self.checked("after", Grammar::Cursor, what).and_then(|v| Cursor::decode(&v))
     }
 }
 
@@ -270,10 +275,22 @@ impl Form<'_> {
 pub fn parse_time(v: &str, tz: Tz) -> Option<NaiveDateTime> {
     const LOCAL: [&str; 4] = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"];
     if let Some(t) = LOCAL.iter().find_map(|f| NaiveDateTime::parse_from_str(v, f).ok()) {
-        // A local time skipped by a DST change has no UTC instant; an ambiguous one takes the earlier.
-        return tz.from_local_datetime(&t).earliest().map(|d| d.naive_utc());
+        return local_to_utc(t, tz);
     }
     DateTime::parse_from_rfc3339(v).ok().map(|d| d.naive_utc())
+}
+
+/// A local time in UTC. An ambiguous one (clocks turned back) is the earlier instant; one that
+/// a change skipped (clocks turned forward) is read as the wall clock would have shown it
+/// without the change, i.e. with the offset before it, as most calendars do.
+fn local_to_utc(t: NaiveDateTime, tz: Tz) -> Option<NaiveDateTime> {
+    if let Some(d) = tz.from_local_datetime(&t).earliest() {
+        return Some(d.naive_utc());
+    }
+    // The offset in force a day before; skipped stretches are hours long (a day at most, as
+    // Samoa's in 2011).
+    let before = tz.offset_from_utc_datetime(&(t - TimeDelta::days(2))).fix();
+    t.checked_sub_signed(TimeDelta::seconds(i64::from(before.local_minus_utc())))
 }
 
 /// `now`, or `now-N<unit>` with unit s, m, h, d or w.
@@ -362,6 +379,21 @@ mod tests {
             let errs = form(&[("dt_from", bad)]).unwrap_err();
             assert!(errs[0].1.contains(&format!("\"{bad}\"")), "{bad}: {errs:?}");
         }
+    }
+
+    #[test]
+    fn values_that_the_database_cannot_hold_are_form_errors() {
+        // A NUL in a category reached PostgreSQL and failed the search with a 500.
+        let errs = form(&[("categories", "Recon.Scanning,a\0b"), ("classes", "x")]).unwrap_err();
+        assert_eq!(errs, [("categories".to_string(), "\"a\0b\" is not a value without NUL characters".to_string())]);
+    }
+
+    #[test]
+    fn ranges_either_way_round_and_skipped_local_times_are_read() {
+        let p = form(&[("source_addrs", "192.0.2.9 - 192.0.2.1"), ("dt_from", "2024-03-31 02:30")]).unwrap();
+        assert_eq!(p.source_addrs[0].to_string(), "192.0.2.1-192.0.2.9");
+        // Prague skipped 02:00-03:00 that night; 02:30 is read with the winter offset, UTC+1.
+        assert_eq!(p.dt_from.unwrap().to_string(), "2024-03-31 01:30:00");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! thousand cases; `make fuzz` runs the same properties with `PROPTEST_CASES` in the millions.
 
 use chrono::{DateTime, Utc};
+use ideadb::form_grammar::Grammar;
 use ideadb::idea::{self, IpRange};
 use ideadb::search_form;
 use proptest::prelude::*;
@@ -62,6 +63,14 @@ fn any_json() -> impl Strategy<Value = Value> {
             prop::collection::vec((key.clone(), inner), 0..8).prop_map(|kv| Value::Object(kv.into_iter().collect())),
         ]
     })
+}
+
+/// `(field, value)` with values written as `grammar` says (its anchors dropped: proptest
+/// generates whole strings).
+fn admitted(field: &'static str, grammar: Grammar) -> impl Strategy<Value = (&'static str, String)> {
+    let p = grammar.pattern();
+    let body = p.strip_prefix('^').and_then(|p| p.strip_suffix('$')).expect("anchored");
+    proptest::string::string_regex(body).expect("proptest reads the grammar").prop_map(move |v| (field, v))
 }
 
 fn now() -> DateTime<Utc> {
@@ -141,6 +150,24 @@ proptest! {
             }
         }
         let _ = search_form::parse_range(&pairs, now());
+    }
+
+    #[test]
+    fn every_value_the_grammar_admits_is_read(
+        (field, value) in prop_oneof![
+            admitted("dt_from", Grammar::Time), admitted("st_to", Grammar::Time),
+            admitted("source_addrs", Grammar::Addresses), admitted("host_ports", Grammar::Ports),
+            admitted("page", Grammar::Page), admitted("limit", Grammar::PageSize),
+            admitted("sortby", Grammar::SortOrder), admitted("after", Grammar::Cursor),
+            admitted("categories", Grammar::Text), admitted("description", Grammar::Text),
+        ],
+        tz in admitted("tz", Grammar::TimeZone),
+    ) {
+        let pairs = vec![(field.to_string(), value), (tz.0.to_string(), tz.1)];
+        let zone = search_form::zone(&pairs);
+        prop_assert!(zone.is_ok(), "{:?}", zone);
+        let parsed = search_form::parse(&pairs, zone.unwrap(), now());
+        prop_assert!(parsed.is_ok(), "{:?}: {:?}", pairs, parsed);
     }
 
     #[test]

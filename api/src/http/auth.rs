@@ -82,26 +82,30 @@ fn bare_key(header: &str) -> &str {
 }
 
 async fn from_header(req: &Request, key: ApiKey) -> poem::Result<Caller> {
-    if let Some(token) = strip_prefix(&key.key, "bearer ") {
-        return from_token(req, token).await;
-    }
-    let store = req.data::<EventStore>().ok_or(ApiError::Internal)?;
-    let user = store.user_by_api_key(&api_key_hash(bare_key(&key.key))).await.map_err(ApiError::from)?;
-    let user = user.ok_or_else(|| ApiError::Unauthorized("the API key is not valid".into()))?;
-    Ok(admit(user, None)?)
+    Ok(of_key(req, &key.key).await?)
 }
 
 async fn from_bearer(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
-    from_token(req, &bearer.token).await
+    Ok(of_token(req, &bearer.token).await?)
 }
 
-async fn from_token(req: &Request, token: &str) -> poem::Result<Caller> {
+async fn of_key(req: &Request, key: &str) -> Result<Caller, ApiError> {
+    if let Some(token) = strip_prefix(key, "bearer ") {
+        return of_token(req, token).await;
+    }
+    let store = req.data::<EventStore>().ok_or(ApiError::Internal)?;
+    let user = store.user_by_api_key(&api_key_hash(bare_key(key))).await?;
+    let user = user.ok_or_else(|| ApiError::Unauthorized("the API key is not valid".into()))?;
+    admit(user, None)
+}
+
+async fn of_token(req: &Request, token: &str) -> Result<Caller, ApiError> {
     let state = req.data::<std::sync::Arc<AuthState>>().ok_or(ApiError::Internal)?;
     let claims = state.keys.verify(token).map_err(|e| ApiError::Unauthorized(e.to_string()))?;
     let store = req.data::<EventStore>().ok_or(ApiError::Internal)?;
-    let user = store.session_user(claims.jti).await.map_err(ApiError::from)?;
+    let user = store.session_user(claims.jti).await?;
     let user = user.ok_or_else(|| ApiError::Unauthorized("the login session has ended; log in again".into()))?;
-    Ok(admit(user, Some(claims.jti))?)
+    admit(user, Some(claims.jti))
 }
 
 /// The caller, if the account may act at all.

@@ -12,7 +12,8 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use serde_json::{json, Map, Value};
 
 use super::auth::Auth;
-use super::error::{ApiError, ErrorBody};
+use super::error::{form_errors, Answer, ApiError};
+use super::form_params::{Aggregation, FormTime, FormValue, TimeZoneName};
 use super::search::{last, query_pairs};
 use super::ApiTags;
 use crate::chart::{self, Kind};
@@ -108,9 +109,6 @@ enum ChartResponse {
     /// The chart.
     #[oai(status = 200, content_type = "image/svg+xml")]
     Svg(Binary<Vec<u8>>),
-    /// A parameter is bad; the message names it.
-    #[oai(status = 400)]
-    BadRequest(Json<ErrorBody>),
 }
 
 #[OpenApi(prefix_path = "/api/events", tag = "ApiTags::Events")]
@@ -129,32 +127,25 @@ impl DashboardApi {
         req: &Request,
         /// abuses, analyzers, asns, categories, category_sets, classes, countries, detectors,
         /// detectorsws, ips or severities.
-        aggr: Query<String>,
+        aggr: Query<FormValue<Aggregation>>,
         /// `timeline` (default) or `pie`.
         kind: Query<Option<ChartKind>>,
         /// `overall` (default), `internal` or `external`.
         set: Query<Option<ChartSet>>,
         /// As for the dashboard.
-        dt_from: Query<Option<String>>,
+        dt_from: Query<Option<FormValue<FormTime>>>,
         /// As for the dashboard.
-        dt_to: Query<Option<String>>,
+        dt_to: Query<Option<FormValue<FormTime>>>,
         /// As for the dashboard.
-        tz: Query<Option<String>>,
-    ) -> poem::Result<ChartResponse> {
-        let bad = |m: String| Ok(ChartResponse::BadRequest(Json(ApiError::BadRequest(m).body())));
-        let Some(agg) = Agg::parse(&aggr.0) else {
+        tz: Query<Option<FormValue<TimeZoneName>>>,
+    ) -> Answer<ChartResponse> {
+        let Some(agg) = Agg::parse(aggr.0.as_str()) else {
             let names: Vec<&str> = Agg::ALL.iter().map(|a| a.key()).collect();
-            return bad(format!("aggr: \"{}\" is not one of {}", aggr.0, names.join(", ")));
+            let why = format!("\"{}\" is not one of {}", aggr.0.as_str(), names.join(", "));
+            return Err(ApiError::Form(vec![("aggr".into(), why)]).into());
         };
-        let range = match parse_range(&query_pairs(req), Utc::now()) {
-            Ok(r) => r,
-            Err(errors) => {
-                let all: Vec<String> = errors.iter().map(|(f, m)| format!("{f}: {m}")).collect();
-                return bad(all.join("; "));
-            }
-        };
-        let result =
-            crate::dashboard::dashboard(&store, range.from, range.to, range.tz).await.map_err(ApiError::from)?;
+        let range = parse_range(&query_pairs(req), Utc::now()).map_err(ApiError::Form)?;
+        let result = crate::dashboard::dashboard(&store, range.from, range.to, range.tz).await?;
         let set = set.0.unwrap_or_default();
         let (index, set_name) = match set {
             ChartSet::Overall => (0, "overall"),
@@ -166,7 +157,8 @@ impl DashboardApi {
             ChartKind::Pie => Kind::Pie,
         };
         let Some((cfg, d)) = result else {
-            return bad("dt_from: the range holds no whole 5-minute window".into());
+            let why = "the range holds no whole 5-minute window".to_string();
+            return Err(ApiError::Form(vec![("dt_from".into(), why)]).into());
         };
         let title = format!(
             "{} ({set_name}), {} – {} UTC",
@@ -194,17 +186,18 @@ impl DashboardApi {
         store: Data<&EventStore>,
         caller: Auth,
         req: &Request,
-        /// Compute (any value); without it only `query_params` come back.
+        /// Compute (any value); without it the parameters are only checked and `query_params`
+        /// come back.
         submit: Query<Option<String>>,
         /// From: `YYYY-MM-DD HH:MM[:SS]` in `tz`, ISO 8601 with `Z` or an offset, or relative: `now`, `now-24h` (units s, m, h, d, w). Default:
         /// the previous midnight UTC.
-        dt_from: Query<Option<String>>,
+        dt_from: Query<Option<FormValue<FormTime>>>,
         /// To (same formats). Default: now.
-        dt_to: Query<Option<String>>,
+        dt_to: Query<Option<FormValue<FormTime>>>,
         /// Time zone of times without an offset and of the timeline's buckets (IANA name),
         /// default UTC.
-        tz: Query<Option<String>>,
-    ) -> poem::Result<DashboardResponse> {
+        tz: Query<Option<FormValue<TimeZoneName>>>,
+    ) -> Answer<DashboardResponse> {
         let pairs = query_pairs(req);
         let mut out = DashboardResult {
             query_params: super::search::query_params(&pairs),
@@ -213,19 +206,18 @@ impl DashboardApi {
             view_title: "Event dashboard".into(),
             ..Default::default()
         };
-        if last(&pairs, "submit").is_none() {
-            return Ok(DashboardResponse::Ok(Json(out)));
-        }
         let range = match parse_range(&pairs, Utc::now()) {
             Ok(r) => r,
             Err(errors) => {
-                out.form_errors = Some(errors.into_iter().map(|(f, m)| vec![f, m]).collect());
+                out.form_errors = Some(form_errors(&errors));
                 return Ok(DashboardResponse::BadRequest(Json(out)));
             }
         };
+        if last(&pairs, "submit").is_none() {
+            return Ok(DashboardResponse::Ok(Json(out)));
+        }
         let started = Instant::now();
-        let result =
-            crate::dashboard::dashboard(&store, range.from, range.to, range.tz).await.map_err(ApiError::from)?;
+        let result = crate::dashboard::dashboard(&store, range.from, range.to, range.tz).await?;
         out.time_marks = Some(json!([["dashboard", started.elapsed().as_secs_f64()]]));
         out.form_data =
             Some(json!({"dt_from": render(&range.from), "dt_to": render(&range.to), "tz": range.tz.name()}));

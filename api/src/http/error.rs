@@ -1,29 +1,59 @@
 //! Errors as HTTP answers, decided in one place: always JSON `{status, message}`.
 //!
+//! Handlers return [`Answer<R>`]: their own response `R`, or a [`Failure`] whose statuses the
+//! OpenAPI document lists for every operation (all of [`ApiError`]'s, less those `R` documents
+//! with a body of its own, such as the search form's 400). The documented statuses and the
+//! answers sent are both [`ErrorAnswer`], so they cannot drift.
+//!
 //! Storage errors map once: unavailable database or statement timeout → 503 with
-//! `Retry-After`; bad data → 400; anything else → 500 with a generic message (the details go
-//! to the log only).
+//! `Retry-After`; a value the database refuses → 400; a stored event that cannot be read, and
+//! anything else → 500. PostgreSQL's own text goes to the log (inside the request's span, so with its
+//! request id), never to the client.
 
+use std::marker::PhantomData;
+
+use poem::error::ResponseError;
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
-use poem_openapi::Object;
+use poem_openapi::payload::Json;
+use poem_openapi::registry::{MetaResponses, Registry};
+use poem_openapi::{ApiResponse, Object};
 
-use crate::storage;
+use crate::{search_form, storage};
+
+/// Seconds a client is asked to wait after a 503.
+const RETRY_AFTER_UNAVAILABLE: u64 = 5;
 
 /// The body of every error answer.
-#[derive(Object, serde::Serialize)]
-#[oai(example)]
+#[derive(Object, serde::Serialize, Debug)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct ErrorBody {
     /// The HTTP status code.
     pub status: u16,
     /// What went wrong, for a person to read.
     pub message: String,
+    /// `[field, message]` pairs, when form parameters were bad (as the search's `form_errors`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_errors: Option<Vec<Vec<String>>>,
 }
 
+/// Bad form parameters as the `[field, message]` pairs that Hawat answers.
+pub fn form_errors(errors: &search_form::FormErrors) -> Vec<Vec<String>> {
+    errors.iter().map(|(f, m)| vec![f.clone(), m.clone()]).collect()
+}
+
+fn describe(errors: &search_form::FormErrors) -> String {
+    let each: Vec<String> = errors.iter().map(|(f, m)| format!("{f}: {m}")).collect();
+    each.join("; ")
+}
+
+/// Why a request was not answered as asked.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
+    #[error("{}", describe(.0))]
+    Form(search_form::FormErrors),
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -33,38 +63,118 @@ pub enum ApiError {
     #[error("{0}")]
     TooLarge(String),
     #[error("{0}")]
-    TooMany(String),
+    UnsupportedType(String),
+    #[error("{message}")]
+    TooMany { message: String, retry_after: u64 },
     #[error("{0}")]
     Unavailable(String),
-    #[error("internal error; the server log has the details")]
+    #[error("internal error; the server log has the details under this answer's X-Request-Id")]
     Internal,
+}
+
+/// Every error answer, as documented and as sent.
+#[derive(ApiResponse)]
+enum ErrorAnswer {
+    /// The request is malformed: the message names the parameter or field and the problem.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// No credentials, or credentials that are not valid (an unknown API key, an ended session).
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// The account is disabled, has no role, or lacks the role this needs.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+    /// Nothing has this identifier.
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// The body is larger than this endpoint reads.
+    #[oai(status = 413)]
+    TooLarge(Json<ErrorBody>),
+    /// The body's Content-Type is not one this endpoint reads.
+    #[oai(status = 415)]
+    UnsupportedType(Json<ErrorBody>),
+    /// Too many attempts: retry after `Retry-After` seconds.
+    #[oai(status = 429)]
+    TooMany(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
+    /// A fault in the server; its log has the details under the answer's `X-Request-Id`.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+    /// The database is unavailable, a query ran out of time, or the server is saturated:
+    /// retry after `Retry-After` seconds.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
 }
 
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::Form(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     pub fn body(&self) -> ErrorBody {
-        ErrorBody { status: self.status().as_u16(), message: self.to_string() }
+        let form_errors = match self {
+            ApiError::Form(errors) => Some(form_errors(errors)),
+            _ => None,
+        };
+        ErrorBody { status: self.status().as_u16(), message: self.to_string(), form_errors }
+    }
+
+    fn answer(&self) -> ErrorAnswer {
+        let body = Json(self.body());
+        match self {
+            ApiError::BadRequest(_) | ApiError::Form(_) => ErrorAnswer::BadRequest(body),
+            ApiError::Unauthorized(_) => ErrorAnswer::Unauthorized(body),
+            ApiError::Forbidden(_) => ErrorAnswer::Forbidden(body),
+            ApiError::NotFound(_) => ErrorAnswer::NotFound(body),
+            ApiError::TooLarge(_) => ErrorAnswer::TooLarge(body),
+            ApiError::UnsupportedType(_) => ErrorAnswer::UnsupportedType(body),
+            ApiError::TooMany { retry_after, .. } => ErrorAnswer::TooMany(body, *retry_after),
+            ApiError::Unavailable(_) => ErrorAnswer::Unavailable(body, RETRY_AFTER_UNAVAILABLE),
+            ApiError::Internal => ErrorAnswer::Internal(body),
+        }
+    }
+
+    /// The same error for a status poem raised itself (routing, extractors, payloads).
+    fn of_status(status: StatusCode, message: String) -> Option<Self> {
+        Some(match status {
+            StatusCode::BAD_REQUEST => ApiError::BadRequest(message),
+            StatusCode::UNAUTHORIZED => ApiError::Unauthorized(message),
+            StatusCode::FORBIDDEN => ApiError::Forbidden(message),
+            StatusCode::NOT_FOUND => ApiError::NotFound(message),
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(message),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedType(message),
+            StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable(message),
+            StatusCode::INTERNAL_SERVER_ERROR => ApiError::Internal,
+            _ => return None,
+        })
     }
 }
 
 impl From<storage::Error> for ApiError {
     fn from(e: storage::Error) -> Self {
         match e {
-            storage::Error::Connection(_) => ApiError::Unavailable("the database is unavailable; retry later".into()),
+            storage::Error::Connection(why) => {
+                tracing::warn!(error = %why, "database unavailable");
+                ApiError::Unavailable("the database is unavailable; retry later".into())
+            }
             storage::Error::Timeout => ApiError::Unavailable(e.to_string()),
-            storage::Error::Data(m) => ApiError::BadRequest(m),
+            storage::Error::Data(why) => {
+                tracing::warn!(error = %why, "the database refused a value of the request");
+                ApiError::BadRequest(
+                    "a value of this request cannot be searched or stored; the server log has the database's \
+                     reason under this answer's X-Request-Id"
+                        .into(),
+                )
+            }
             other => {
                 tracing::error!(error = %other, "storage error");
                 ApiError::Internal
@@ -73,39 +183,79 @@ impl From<storage::Error> for ApiError {
     }
 }
 
-impl poem::error::ResponseError for ApiError {
+impl ResponseError for ApiError {
     fn status(&self) -> StatusCode {
         ApiError::status(self)
     }
 
     fn as_response(&self) -> Response {
-        json_error(ApiError::status(self), &self.to_string())
+        self.answer().into_response()
     }
 }
 
-/// Errors poem raises itself (routing, extractors) as JSON, with a useful message where
-/// poem's own says too little.
+/// An operation's error answer: an [`ApiError`], documented for the operation whose own
+/// response type is `R`.
+pub struct Failure<R> {
+    error: ApiError,
+    of: PhantomData<fn() -> R>,
+}
+
+/// What a handler returns: its own response, or an error answer.
+pub type Answer<R> = Result<R, Failure<R>>;
+
+impl<R> From<ApiError> for Failure<R> {
+    fn from(error: ApiError) -> Self {
+        Failure { error, of: PhantomData }
+    }
+}
+
+impl<R> From<storage::Error> for Failure<R> {
+    fn from(e: storage::Error) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl<R> From<Failure<R>> for poem::Error {
+    fn from(f: Failure<R>) -> Self {
+        poem::Error::from(f.error)
+    }
+}
+
+impl<R: ApiResponse> ApiResponse for Failure<R> {
+    fn meta() -> MetaResponses {
+        let own = R::meta().responses;
+        let mut meta = ErrorAnswer::meta();
+        meta.responses.retain(|e| !own.iter().any(|o| o.status == e.status));
+        meta
+    }
+
+    fn register(registry: &mut Registry) {
+        ErrorAnswer::register(registry);
+    }
+}
+
+/// Errors raised outside handlers (no credentials, unknown route, unreadable parameters) as
+/// JSON, with a useful message where poem's own says too little.
 pub fn from_poem(e: &poem::Error) -> Response {
+    if let Some(api) = e.downcast_ref::<ApiError>() {
+        return api.as_response();
+    }
     if e.is::<poem_openapi::error::AuthorizationError>() {
         let msg = "credentials are required: an API key in the Authorization header (the key alone, `key <key>` \
                    or `token <key>`), or `Bearer <token>` from POST /api/auth/login";
-        return json_error(StatusCode::UNAUTHORIZED, msg);
+        return ApiError::Unauthorized(msg.into()).as_response();
     }
-    json_error(e.status(), &e.to_string())
-}
-
-/// A JSON error answer; 429s and 503s carry `Retry-After`.
-pub fn json_error(status: StatusCode, message: &str) -> Response {
-    let body = ErrorBody { status: status.as_u16(), message: message.to_string() };
-    let mut resp = poem::web::Json(body).with_status(status).into_response();
-    if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
-        resp.headers_mut().insert("Retry-After", poem::http::HeaderValue::from_static("5"));
+    match ApiError::of_status(e.status(), e.to_string()) {
+        Some(api) => api.as_response(),
+        None => {
+            let body = ErrorBody { status: e.status().as_u16(), message: e.to_string(), form_errors: None };
+            poem::web::Json(body).with_status(e.status()).into_response()
+        }
     }
-    resp
 }
 
 impl poem_openapi::types::Example for ErrorBody {
     fn example() -> Self {
-        ErrorBody { status: 404, message: "there is no event with ID \"7d5b7e4a\"".into() }
+        ErrorBody { status: 404, message: "there is no event with ID \"7d5b7e4a\"".into(), form_errors: None }
     }
 }

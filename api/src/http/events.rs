@@ -1,16 +1,19 @@
 //! `/api/events/{id}/show` and `/api/events/{id}/download`, as in Hawat's events module.
 
 use poem::web::Data;
+use poem::{IntoResponse, Response};
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::{Binary, Json};
+use poem_openapi::payload::Payload;
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::Value;
 
 use super::auth::Auth;
-use super::error::{ApiError, ErrorBody};
+use super::error::{Answer, ApiError};
+use super::merged::Merged;
 use super::raw_json::{JsonBody, RawMessage};
 use super::ApiTags;
-use crate::storage::EventStore;
+use crate::storage::{EventStore, StoredEvent};
 
 #[derive(Default)]
 pub struct EventsApi;
@@ -32,9 +35,6 @@ enum ShowResponse {
     /// The event.
     #[oai(status = 200)]
     Ok(JsonBody<Shown>),
-    /// No event has this ID.
-    #[oai(status = 404)]
-    NotFound(Json<ErrorBody>),
 }
 
 /// The file format of a download.
@@ -50,19 +50,36 @@ enum DownloadFormat {
 
 #[derive(ApiResponse)]
 enum DownloadResponse {
-    /// The event as JSON (sorted keys, indented), as the attachment `<id>.idea.json`.
+    /// The event as the attachment `<id>.idea.json` (JSON, sorted keys, indented) or
+    /// `<id>.idea.yaml`.
     #[oai(status = 200, content_type = "application/json")]
-    Json(Binary<Vec<u8>>, #[oai(header = "Content-Disposition")] String),
+    Json(JsonBody<RawMessage>, #[oai(header = "Content-Disposition")] String),
     /// The event as YAML, as the attachment `<id>.idea.yaml`.
     #[oai(status = 200, content_type = "application/yaml")]
-    Yaml(Binary<Vec<u8>>, #[oai(header = "Content-Disposition")] String),
-    /// No event has this ID.
-    #[oai(status = 404)]
-    NotFound(Json<ErrorBody>),
+    Yaml(YamlFile, #[oai(header = "Content-Disposition")] String),
 }
 
-fn not_found(id: &str) -> Json<ErrorBody> {
-    Json(ApiError::NotFound(format!("there is no event with ID {id:?}")).body())
+/// An IDEA message as YAML: documented as the message it holds, which is what a YAML reader
+/// makes of it.
+struct YamlFile(Vec<u8>);
+
+impl Payload for YamlFile {
+    const CONTENT_TYPE: &'static str = "application/yaml";
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema::ANY))
+    }
+}
+
+impl IntoResponse for YamlFile {
+    fn into_response(self) -> Response {
+        Response::builder().content_type(Self::CONTENT_TYPE).body(self.0)
+    }
+}
+
+/// The stored event with this ID (404 when none).
+async fn stored(store: &EventStore, id: &str) -> Result<StoredEvent, ApiError> {
+    store.fetch_event(id).await?.ok_or_else(|| ApiError::NotFound(format!("there is no event with ID {id:?}")))
 }
 
 /// Indented by four spaces with sorted keys, as Mentat's download.
@@ -82,10 +99,8 @@ impl EventsApi {
     ///
     /// The IDEA message exactly as stored.
     #[oai(path = "/:id/show", method = "get", method = "post")]
-    async fn show(&self, store: Data<&EventStore>, caller: Auth, id: Path<String>) -> poem::Result<ShowResponse> {
-        let Some(event) = store.fetch_event(&id).await.map_err(ApiError::from)? else {
-            return Ok(ShowResponse::NotFound(not_found(&id)));
-        };
+    async fn show(&self, store: Data<&EventStore>, caller: Auth, id: Path<String>) -> Answer<ShowResponse> {
+        let event = stored(&store, &id).await?;
         tracing::info!(login = ?caller.login, id = ?event.id, "event shown");
         let item = RawMessage::of_event(&event.id, event.raw)?;
         Ok(ShowResponse::Ok(JsonBody::new(&Shown { item, item_id: event.id, search_widget_item_limit: 100 })))
@@ -102,23 +117,21 @@ impl EventsApi {
         id: Path<String>,
         /// `json` (default) or `yaml`.
         format: Query<Option<DownloadFormat>>,
-    ) -> poem::Result<DownloadResponse> {
-        let Some(event) = store.fetch_event(&id).await.map_err(ApiError::from)? else {
-            return Ok(DownloadResponse::NotFound(not_found(&id)));
-        };
+    ) -> Answer<Merged<DownloadResponse>> {
+        let event = stored(&store, &id).await?;
         tracing::info!(login = ?caller.login, id = ?event.id, "event downloaded");
-        let item = event.json().map_err(ApiError::from)?;
+        let item = event.json()?;
         let file = |ext: &str| format!("attachment; filename=\"{}.idea.{ext}\"", event.id);
-        Ok(match format.0.unwrap_or_default() {
-            DownloadFormat::Json => DownloadResponse::Json(Binary(pretty(&item)), file("json")),
+        Ok(Merged(match format.0.unwrap_or_default() {
+            DownloadFormat::Json => DownloadResponse::Json(JsonBody::from_serialized(pretty(&item)), file("json")),
             DownloadFormat::Yaml => {
                 let yaml = serde_saphyr::to_string(&item).map_err(|e| {
                     tracing::error!(error = %e, id = ?event.id, "YAML rendering failed");
                     ApiError::Internal
                 })?;
-                DownloadResponse::Yaml(Binary(yaml.into_bytes()), file("yaml"))
+                DownloadResponse::Yaml(YamlFile(yaml.into_bytes()), file("yaml"))
             }
-        })
+        }))
     }
 }
 

@@ -8,13 +8,16 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use poem::web::Data;
-use poem::{Body, Request};
+use poem::{Body, IntoResponse, Request, Response};
 use poem_openapi::param::Query;
-use poem_openapi::payload::{Binary, Json};
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::payload::{Binary, Payload};
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::{ApiResponse, OpenApi};
 
 use super::auth::Auth;
-use super::error::ApiError;
+use super::error::{Answer, ApiError};
+use super::form_params::{AddressList, FormTime, FormValue, PortList, SortOrder, Text, TimeZoneName};
+use super::merged::Merged;
 use super::search::{parse_form, query_pairs};
 use super::ApiTags;
 use crate::export::{Format, Writer};
@@ -50,9 +53,10 @@ impl ExportSlots {
         }
         let mine = running.entry(login.to_string()).or_default();
         if *mine >= PER_ACCOUNT {
-            return Err(ApiError::TooMany(format!(
-                "this account already runs {PER_ACCOUNT} exports; retry when one has finished"
-            )));
+            return Err(ApiError::TooMany {
+                message: format!("this account already runs {PER_ACCOUNT} exports; retry when one has finished"),
+                retry_after: STALL.as_secs(),
+            });
         }
         *mine += 1;
         Ok(ExportSlot { slots: self.clone(), login: login.to_string() })
@@ -99,24 +103,36 @@ impl From<ExportFormat> for Format {
     }
 }
 
-/// Parameters that could not be understood.
-#[derive(Object)]
-#[oai(example)]
-struct ExportErrors {
-    status: u16,
-    message: String,
-    /// `[field, message]` pairs, as the search's `form_errors`.
-    form_errors: Vec<Vec<String>>,
+/// A JSON array of IDEA messages, written as it is read.
+struct JsonArray(Body);
+
+impl Payload for JsonArray {
+    const CONTENT_TYPE: &'static str = "application/json";
+
+    fn schema_ref() -> MetaSchemaRef {
+        let any = MetaSchemaRef::Inline(Box::new(MetaSchema::ANY));
+        MetaSchemaRef::Inline(Box::new(MetaSchema { items: Some(Box::new(any)), ..MetaSchema::new("array") }))
+    }
+}
+
+impl IntoResponse for JsonArray {
+    fn into_response(self) -> Response {
+        Response::builder().content_type(Self::CONTENT_TYPE).body(self.0)
+    }
 }
 
 #[derive(ApiResponse)]
 enum ExportResponse {
-    /// Every match, as an attachment `events.<format>`.
-    #[oai(status = 200)]
-    Ok(Binary<Body>, #[oai(header = "Content-Type")] String, #[oai(header = "Content-Disposition")] String),
-    /// Some parameters were bad: `form_errors` names each.
-    #[oai(status = 400)]
-    BadRequest(Json<ExportErrors>),
+    /// Every match, as the attachment `events.<format>`: one message per line (NDJSON), one
+    /// JSON array, or CSV.
+    #[oai(status = 200, content_type = "application/x-ndjson")]
+    Ndjson(Binary<Body>, #[oai(header = "Content-Disposition")] String),
+    /// Every match in one JSON array, as the attachment `events.json`.
+    #[oai(status = 200, content_type = "application/json")]
+    Json(JsonArray, #[oai(header = "Content-Disposition")] String),
+    /// One row per match, as the attachment `events.csv`.
+    #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
+    Csv(Binary<Body>, #[oai(header = "Content-Disposition")] String),
 }
 
 #[OpenApi(prefix_path = "/api/events", tag = "ApiTags::Events")]
@@ -137,96 +153,92 @@ impl ExportApi {
         /// `ndjson` (default), `json` or `csv`.
         format: Query<Option<ExportFormat>>,
         /// Stop after this many events (default: no limit).
-        max: Query<Option<u64>>,
+        #[oai(validator(minimum(value = "0"), maximum(value = "4294967295")))]
+        max: Query<Option<u32>>,
         // The search's filters again: poem-openapi declares parameters per operation. Both
         // handlers read them from the query string through `search_form`, so they cannot
         // drift apart in meaning, only in these descriptions.
         /// Detection time from: `YYYY-MM-DD HH:MM[:SS]` in `tz`, ISO 8601 with `Z` or an offset, or relative: `now`, `now-24h` (units s, m, h, d, w).
         /// Empty: no bound. Without any time parameter the last 7 days are searched.
-        dt_from: Query<Option<String>>,
+        dt_from: Query<Option<FormValue<FormTime>>>,
         /// Detection time to (same formats).
-        dt_to: Query<Option<String>>,
+        dt_to: Query<Option<FormValue<FormTime>>>,
         /// Storage time from (same formats).
-        st_from: Query<Option<String>>,
+        st_from: Query<Option<FormValue<FormTime>>>,
         /// Storage time to (same formats).
-        st_to: Query<Option<String>>,
+        st_to: Query<Option<FormValue<FormTime>>>,
         /// Time zone of times without an offset (IANA name), default UTC.
-        tz: Query<Option<String>>,
+        tz: Query<Option<FormValue<TimeZoneName>>>,
         /// Source addresses: IPv4/IPv6 address, CIDR network or `a-b` range.
-        source_addrs: Query<Option<Vec<String>>>,
+        source_addrs: Query<Option<Vec<FormValue<AddressList>>>>,
         /// Target addresses.
-        target_addrs: Query<Option<Vec<String>>>,
+        target_addrs: Query<Option<Vec<FormValue<AddressList>>>>,
         /// Source or target addresses (overrides source_addrs and target_addrs).
-        host_addrs: Query<Option<Vec<String>>>,
+        host_addrs: Query<Option<Vec<FormValue<AddressList>>>>,
         /// Source ports.
-        source_ports: Query<Option<Vec<String>>>,
+        source_ports: Query<Option<Vec<FormValue<PortList>>>>,
         /// Target ports.
-        target_ports: Query<Option<Vec<String>>>,
+        target_ports: Query<Option<Vec<FormValue<PortList>>>>,
         /// Source or target ports (overrides source_ports and target_ports).
-        host_ports: Query<Option<Vec<String>>>,
+        host_ports: Query<Option<Vec<FormValue<PortList>>>>,
         /// Source types (tags).
-        source_types: Query<Option<Vec<String>>>,
+        source_types: Query<Option<Vec<FormValue<Text>>>>,
         /// Target types (tags).
-        target_types: Query<Option<Vec<String>>>,
+        target_types: Query<Option<Vec<FormValue<Text>>>>,
         /// Source or target types (overrides source_types and target_types).
-        host_types: Query<Option<Vec<String>>>,
+        host_types: Query<Option<Vec<FormValue<Text>>>>,
         /// Abuse groups resolved from the sources.
-        groups: Query<Option<Vec<String>>>,
+        groups: Query<Option<Vec<FormValue<Text>>>>,
         /// Negate `groups` (1, y, yes, true, on).
         not_groups: Query<Option<String>>,
         /// Protocols.
-        protocols: Query<Option<Vec<String>>>,
+        protocols: Query<Option<Vec<FormValue<Text>>>>,
         /// Negate `protocols`.
         not_protocols: Query<Option<String>>,
         /// Description contains this (any case).
-        description: Query<Option<String>>,
+        description: Query<Option<FormValue<Text>>>,
         /// Categories.
-        categories: Query<Option<Vec<String>>>,
+        categories: Query<Option<Vec<FormValue<Text>>>>,
         /// Negate `categories`.
         not_categories: Query<Option<String>>,
         /// Severities.
-        severities: Query<Option<Vec<String>>>,
+        severities: Query<Option<Vec<FormValue<Text>>>>,
         /// Negate `severities`.
         not_severities: Query<Option<String>>,
         /// Classes.
-        classes: Query<Option<Vec<String>>>,
+        classes: Query<Option<Vec<FormValue<Text>>>>,
         /// Negate `classes`.
         not_classes: Query<Option<String>>,
         /// Negate `classes` (Hawat's spelling).
         not_classess: Query<Option<String>>,
         /// Detector names.
-        detectors: Query<Option<Vec<String>>>,
+        detectors: Query<Option<Vec<FormValue<Text>>>>,
         /// Negate `detectors`.
         not_detectors: Query<Option<String>>,
         /// Detector types.
-        detector_types: Query<Option<Vec<String>>>,
+        detector_types: Query<Option<Vec<FormValue<Text>>>>,
         /// Negate `detector_types`.
         not_detector_types: Query<Option<String>>,
         /// Inspection errors.
-        inspection_errs: Query<Option<Vec<String>>>,
+        inspection_errs: Query<Option<Vec<FormValue<Text>>>>,
         /// Negate `inspection_errs`.
         not_inspection_errs: Query<Option<String>>,
         /// time.desc (default), time.asc, detecttime.desc, detecttime.asc, storagetime.desc or storagetime.asc.
-        sortby: Query<Option<String>>,
-    ) -> poem::Result<ExportResponse> {
-        let pairs = query_pairs(req);
-        let mut params = match parse_form(&pairs) {
-            Ok(p) => p,
-            Err(errors) => {
-                return Ok(ExportResponse::BadRequest(Json(ExportErrors {
-                    status: 400,
-                    message: "some parameters are not valid; see form_errors".into(),
-                    form_errors: errors.into_iter().map(|(f, m)| vec![f, m]).collect(),
-                })));
-            }
-        };
-        params.limit = max.0.map(|m| u32::try_from(m).unwrap_or(u32::MAX));
+        sortby: Query<Option<FormValue<SortOrder>>>,
+    ) -> Answer<Merged<ExportResponse>> {
+        let mut params = parse_form(&query_pairs(req)).map_err(ApiError::Form)?;
+        params.limit = max.0;
         let format = Format::from(format.0.unwrap_or(ExportFormat::Ndjson));
         let slot = slots.take(&caller.login)?;
-        let chunks = store.export_events(&params, CHUNK, STALL).await.map_err(ApiError::from)?;
+        let chunks = store.export_events(&params, CHUNK, STALL).await?;
         tracing::info!(login = ?caller.login, format = format.extension(), "export started");
         let disposition = format!("attachment; filename=\"events.{}\"", format.extension());
-        Ok(ExportResponse::Ok(Binary(body(chunks, format, slot)), format.content_type().into(), disposition))
+        let body = body(chunks, format, slot);
+        Ok(Merged(match format {
+            Format::Ndjson => ExportResponse::Ndjson(Binary(body), disposition),
+            Format::Json => ExportResponse::Json(JsonArray(body), disposition),
+            Format::Csv => ExportResponse::Csv(Binary(body), disposition),
+        }))
     }
 }
 
@@ -259,17 +271,4 @@ fn body(chunks: EventChunks, format: Format, slot: ExportSlot) -> Body {
         Some((item.map(Bytes::from), (rx, w, next, slot)))
     });
     Body::from_bytes_stream(stream)
-}
-
-impl poem_openapi::types::Example for ExportErrors {
-    fn example() -> Self {
-        ExportErrors {
-            status: 400,
-            message: "some parameters are not valid; see form_errors".into(),
-            form_errors: vec![vec![
-                "source_addrs".into(),
-                "\"10.0.0.300\" is not an IPv4 or IPv6 address, network or range".into(),
-            ]],
-        }
-    }
 }

@@ -13,7 +13,7 @@ use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiRequest, ApiResponse, Enum, Object, OpenApi};
 
 use super::auth::Auth;
-use super::error::ApiError;
+use super::error::{Answer, ApiError};
 use super::ApiTags;
 use crate::auth::Role;
 use crate::idea;
@@ -172,7 +172,7 @@ impl IngestApi {
         caller: Auth,
         req: &Request,
         messages: Messages,
-    ) -> poem::Result<IngestResponse> {
+    ) -> Answer<IngestResponse> {
         caller.require(&[Role::Maintainer, Role::Admin])?;
         let (Messages::Ndjson(Binary(body)) | Messages::Json(Binary(body))) = messages;
         let declared = req.header(CONTENT_LENGTH).and_then(|v| v.parse().ok());

@@ -1,18 +1,22 @@
 //! `POST /api/auth/login`, `GET /api/auth/me`, `POST /api/auth/logout`: login sessions for
 //! people (the SPA); scripts use API keys.
 
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::payload::Json;
+use poem_openapi::registry::{MetaSchemaRef, Registry};
+use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, Type};
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde_json::Value;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use super::access_log::ClientAddr;
 use super::auth::{admit, Auth, AuthState, Caller};
-use super::error::{ApiError, ErrorBody};
+use super::error::{Answer, ApiError};
 use super::ApiTags;
 use crate::auth::{hash_password, verify_password};
 use crate::storage::EventStore;
@@ -24,26 +28,55 @@ pub struct LoginApi;
 #[derive(Object)]
 #[oai(example)]
 struct Credentials {
-    /// Required.
-    login: Option<String>,
-    /// Required.
-    password: Option<String>,
+    #[oai(validator(min_length = 1))]
+    login: String,
+    password: String,
+}
+
+/// The login body, read field by field so that a missing or empty field is named (poem's own
+/// message does not say which); documented as [`Credentials`].
+struct LoginBody(Credentials);
+
+impl Type for LoginBody {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        Credentials::name()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        Credentials::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        Credentials::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(std::iter::once(self))
+    }
+}
+
+impl ParseFromJSON for LoginBody {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        let field = |name| value.as_ref()?.get(name)?.as_str().map(String::from);
+        match (field("login"), field("password")) {
+            (Some(login), Some(password)) if !login.is_empty() => Ok(LoginBody(Credentials { login, password })),
+            (_, None) => Err(ParseError::custom("password: a password (a string) is required")),
+            _ => Err(ParseError::custom("login: a login (a non-empty string) is required")),
+        }
+    }
 }
 
 impl poem_openapi::types::Example for Credentials {
     fn example() -> Self {
-        Self { login: Some("analyst".into()), password: Some("correct horse battery".into()) }
-    }
-}
-
-impl Credentials {
-    /// Both fields, or a message naming the missing one (poem's own does not).
-    fn both(self) -> Result<(String, String), ApiError> {
-        match (self.login, self.password) {
-            (Some(l), Some(p)) if !l.is_empty() => Ok((l, p)),
-            (None | Some(_), Some(_)) => Err(ApiError::BadRequest("login: a login is required".into())),
-            (_, None) => Err(ApiError::BadRequest("password: a password is required".into())),
-        }
+        Self { login: "analyst".into(), password: "correct horse battery".into() }
     }
 }
 
@@ -84,18 +117,6 @@ enum LoginResponse {
     /// Logged in.
     #[oai(status = 200)]
     Ok(Json<Session>),
-    /// The login or the password is missing.
-    #[oai(status = 400)]
-    BadRequest(Json<ErrorBody>),
-    /// Wrong login or password.
-    #[oai(status = 401)]
-    Unauthorized(Json<ErrorBody>),
-    /// The account is disabled or has no role.
-    #[oai(status = 403)]
-    Forbidden(Json<ErrorBody>),
-    /// Too many attempts for this account or from this address; retry after `Retry-After` seconds.
-    #[oai(status = 429)]
-    TooMany(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
 }
 
 #[derive(ApiResponse)]
@@ -103,9 +124,6 @@ enum LogoutResponse {
     /// The token no longer works.
     #[oai(status = 204)]
     Done,
-    /// The request did not come with a login token (API keys are not sessions).
-    #[oai(status = 400)]
-    NotASession(Json<ErrorBody>),
 }
 
 /// Password checks running at once: one argon2 check takes a core for tens of milliseconds
@@ -124,13 +142,6 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password("no account has this password").expect("hashing a fixed password"))
 }
 
-fn refused(e: ApiError) -> LoginResponse {
-    match e {
-        ApiError::Forbidden(_) => LoginResponse::Forbidden(Json(e.body())),
-        _ => LoginResponse::Unauthorized(Json(e.body())),
-    }
-}
-
 #[OpenApi(prefix_path = "/api/auth", tag = "ApiTags::Auth")]
 impl LoginApi {
     /// Log in
@@ -143,19 +154,16 @@ impl LoginApi {
         store: Data<&EventStore>,
         state: Data<&Arc<AuthState>>,
         client: Data<&ClientAddr>,
-        body: Json<Credentials>,
-    ) -> poem::Result<LoginResponse> {
-        let (login, password) = match body.0.both() {
-            Ok(both) => both,
-            Err(e) => return Ok(LoginResponse::BadRequest(Json(e.body()))),
-        };
+        body: Json<LoginBody>,
+    ) -> Answer<LoginResponse> {
+        let Credentials { login, password } = body.0 .0;
         let from = client.0 .0;
         if let Err(wait) = state.throttle.attempt(&login, from) {
             let secs = wait.as_secs() + 1;
-            let msg = format!("too many login attempts; retry in {secs} s");
-            return Ok(LoginResponse::TooMany(Json(ErrorBody { status: 429, message: msg }), secs));
+            let message = format!("too many login attempts; retry in {secs} s");
+            return Err(ApiError::TooMany { message, retry_after: secs }.into());
         }
-        let user = store.user_by_login(&login).await.map_err(ApiError::from)?;
+        let user = store.user_by_login(&login).await?;
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let has_password = hash.is_some();
         let checked = hash.unwrap_or_else(|| decoy_hash().to_string());
@@ -169,16 +177,13 @@ impl LoginApi {
         drop(permit);
         let (Some(user), true, true) = (user, ok, has_password) else {
             tracing::info!(target: "audit", login = ?login, "login refused");
-            return Ok(refused(ApiError::Unauthorized("wrong login or password".into())));
+            return Err(ApiError::Unauthorized("wrong login or password".into()).into());
         };
         let user_id = user.id;
         let jti = Uuid::new_v4();
-        let caller = match admit(user, Some(jti)) {
-            Ok(c) => c,
-            Err(e) => return Ok(refused(e)),
-        };
+        let caller = admit(user, Some(jti))?;
         let (token, expires_at) = state.keys.issue(&caller.login, jti, Utc::now(), state.session_ttl);
-        store.session_create(jti, user_id, expires_at.naive_utc()).await.map_err(ApiError::from)?;
+        store.session_create(jti, user_id, expires_at.naive_utc()).await?;
         tracing::info!(target: "audit", login = ?caller.login, "logged in");
         Ok(LoginResponse::Ok(Json(Session { token, expires_at, user: Account::from(&caller) })))
     }
@@ -187,20 +192,20 @@ impl LoginApi {
     ///
     /// The account the credentials belong to.
     #[oai(path = "/me", method = "get")]
-    async fn me(&self, caller: Auth) -> Json<Account> {
-        Json(Account::from(&*caller))
+    async fn me(&self, caller: Auth) -> Answer<Json<Account>> {
+        Ok(Json(Account::from(&*caller)))
     }
 
     /// Log out
     ///
-    /// Ends the session of the login token sent; the token stops working at once.
+    /// Ends the session of the login token sent (`Bearer`; with an API key, 403): the token
+    /// stops working at once.
     #[oai(path = "/logout", method = "post")]
-    async fn logout(&self, store: Data<&EventStore>, caller: Auth) -> poem::Result<LogoutResponse> {
+    async fn logout(&self, store: Data<&EventStore>, caller: Auth) -> Answer<LogoutResponse> {
         let Some(jti) = caller.session else {
-            let e = ApiError::BadRequest("logout ends a login session; this request used an API key".into());
-            return Ok(LogoutResponse::NotASession(Json(e.body())));
+            return Err(ApiError::Forbidden("logout ends a login session; this request used an API key".into()).into());
         };
-        store.session_delete(jti).await.map_err(ApiError::from)?;
+        store.session_delete(jti).await?;
         tracing::info!(target: "audit", login = ?caller.login, "logged out");
         Ok(LogoutResponse::Done)
     }

@@ -9,7 +9,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::auth::Auth;
-use super::error::ApiError;
+use super::error::Answer;
 use super::ApiTags;
 use crate::idea::taxonomy;
 use crate::storage::{EnumColumn, EventStore};
@@ -51,9 +51,9 @@ impl MetadataApi {
     ///
     /// The choices for the search form's lists.
     #[oai(path = "/metadata", method = "get", method = "post")]
-    async fn metadata(&self, store: Data<&EventStore>, _caller: Auth) -> poem::Result<Json<Metadata>> {
+    async fn metadata(&self, store: Data<&EventStore>, _caller: Auth) -> Answer<Json<Metadata>> {
         let store: &EventStore = &store;
-        let values = |c| async move { store.distinct_values(c).await.map_err(ApiError::from) };
+        let values = |c| store.distinct_values(c);
         let mut categories: BTreeSet<String> = taxonomy::CATEGORIES.iter().map(|c| c.to_string()).collect();
         categories.extend(values(EnumColumn::Category).await?);
         let source_types = values(EnumColumn::SourceType).await?;

@@ -11,10 +11,12 @@ mod dashboard;
 mod error;
 mod events;
 mod export;
+mod form_params;
 mod form_post;
 mod health;
 mod ingest;
 mod login;
+mod merged;
 mod metadata;
 mod raw_json;
 mod search;
@@ -25,7 +27,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poem::endpoint::StaticFilesEndpoint;
-use poem::http::StatusCode;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::middleware::{CatchPanic, Cors, RequestId};
 use poem::{EndpointExt, Route, Server};
@@ -127,9 +128,7 @@ pub async fn serve(store: EventStore, cfg: ServeConfig, bound: impl FnOnce(Socke
         .data(export::ExportSlots::new(pool_size / 2))
         .around(move |ep, req| allow::add(ep, req, allowed.clone()))
         // A panic is a bug; the client gets a JSON 500 with the request id, the server goes on.
-        .with(CatchPanic::new().with_handler(|_| {
-            error::json_error(StatusCode::INTERNAL_SERVER_ERROR, &error::ApiError::Internal.to_string())
-        }))
+        .with(CatchPanic::new().with_handler(|_| poem::error::ResponseError::as_response(&error::ApiError::Internal)))
         .around(move |ep, req| security_headers::add(ep, req, app_policy.clone()))
         .around(move |ep, req| access_log::log(ep, req, trusted.clone()))
         .with(RequestId::default());

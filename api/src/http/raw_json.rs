@@ -85,6 +85,13 @@ impl<T: Serialize> JsonBody<T> {
     }
 }
 
+impl<T> JsonBody<T> {
+    /// Bytes already serialised as a `T`.
+    pub fn from_serialized(bytes: Vec<u8>) -> Self {
+        Self(bytes, PhantomData)
+    }
+}
+
 impl<T: Type + Send> Payload for JsonBody<T> {
     const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
 

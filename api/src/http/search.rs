@@ -12,7 +12,10 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::{json, Map, Value};
 
 use super::auth::Auth;
-use super::error::ApiError;
+use super::error::{form_errors, Answer, ApiError};
+use super::form_params::{
+    AddressList, FormTime, FormValue, PageNumber, PageSize, PortList, SearchCursor, SortOrder, Text, TimeZoneName,
+};
 use super::raw_json::{JsonBody, RawMessage};
 use super::ApiTags;
 use crate::idea::time::render;
@@ -155,103 +158,104 @@ impl SearchApi {
         store: Data<&EventStore>,
         _caller: Auth,
         req: &Request,
-        /// Run the search (any value, e.g. `Search`); without it only `query_params` come back.
+        /// Run the search (any value, e.g. `Search`); without it the parameters are only checked
+        /// and `query_params` come back.
         submit: Query<Option<String>>,
         /// Detection time from: `YYYY-MM-DD HH:MM[:SS]` in `tz`, ISO 8601 with `Z` or an offset, or relative: `now`, `now-24h` (units s, m, h, d, w).
         /// Empty: no bound. Without any time parameter the last 7 days are searched.
-        dt_from: Query<Option<String>>,
+        dt_from: Query<Option<FormValue<FormTime>>>,
         /// Detection time to (same formats).
-        dt_to: Query<Option<String>>,
+        dt_to: Query<Option<FormValue<FormTime>>>,
         /// Storage time from (same formats).
-        st_from: Query<Option<String>>,
+        st_from: Query<Option<FormValue<FormTime>>>,
         /// Storage time to (same formats).
-        st_to: Query<Option<String>>,
+        st_to: Query<Option<FormValue<FormTime>>>,
         /// Time zone of times without an offset (IANA name), default UTC.
-        tz: Query<Option<String>>,
+        tz: Query<Option<FormValue<TimeZoneName>>>,
         /// Source addresses: IPv4/IPv6 address, CIDR network or `a-b` range.
-        source_addrs: Query<Option<Vec<String>>>,
+        source_addrs: Query<Option<Vec<FormValue<AddressList>>>>,
         /// Target addresses.
-        target_addrs: Query<Option<Vec<String>>>,
+        target_addrs: Query<Option<Vec<FormValue<AddressList>>>>,
         /// Source or target addresses (overrides source_addrs and target_addrs).
-        host_addrs: Query<Option<Vec<String>>>,
+        host_addrs: Query<Option<Vec<FormValue<AddressList>>>>,
         /// Source ports.
-        source_ports: Query<Option<Vec<String>>>,
+        source_ports: Query<Option<Vec<FormValue<PortList>>>>,
         /// Target ports.
-        target_ports: Query<Option<Vec<String>>>,
+        target_ports: Query<Option<Vec<FormValue<PortList>>>>,
         /// Source or target ports (overrides source_ports and target_ports).
-        host_ports: Query<Option<Vec<String>>>,
+        host_ports: Query<Option<Vec<FormValue<PortList>>>>,
         /// Source types (tags).
-        source_types: Query<Option<Vec<String>>>,
+        source_types: Query<Option<Vec<FormValue<Text>>>>,
         /// Target types (tags).
-        target_types: Query<Option<Vec<String>>>,
+        target_types: Query<Option<Vec<FormValue<Text>>>>,
         /// Source or target types (overrides source_types and target_types).
-        host_types: Query<Option<Vec<String>>>,
+        host_types: Query<Option<Vec<FormValue<Text>>>>,
         /// Abuse groups resolved from the sources.
-        groups: Query<Option<Vec<String>>>,
+        groups: Query<Option<Vec<FormValue<Text>>>>,
         /// Negate `groups` (1, y, yes, true, on).
         not_groups: Query<Option<String>>,
         /// Protocols.
-        protocols: Query<Option<Vec<String>>>,
+        protocols: Query<Option<Vec<FormValue<Text>>>>,
         /// Negate `protocols`.
         not_protocols: Query<Option<String>>,
         /// Description contains this (any case).
-        description: Query<Option<String>>,
+        description: Query<Option<FormValue<Text>>>,
         /// Categories.
-        categories: Query<Option<Vec<String>>>,
+        categories: Query<Option<Vec<FormValue<Text>>>>,
         /// Negate `categories`.
         not_categories: Query<Option<String>>,
         /// Severities.
-        severities: Query<Option<Vec<String>>>,
+        severities: Query<Option<Vec<FormValue<Text>>>>,
         /// Negate `severities`.
         not_severities: Query<Option<String>>,
         /// Classes.
-        classes: Query<Option<Vec<String>>>,
+        classes: Query<Option<Vec<FormValue<Text>>>>,
         /// Negate `classes`.
         not_classes: Query<Option<String>>,
         /// Negate `classes` (Hawat's spelling).
         not_classess: Query<Option<String>>,
         /// Detector names.
-        detectors: Query<Option<Vec<String>>>,
+        detectors: Query<Option<Vec<FormValue<Text>>>>,
         /// Negate `detectors`.
         not_detectors: Query<Option<String>>,
         /// Detector types.
-        detector_types: Query<Option<Vec<String>>>,
+        detector_types: Query<Option<Vec<FormValue<Text>>>>,
         /// Negate `detector_types`.
         not_detector_types: Query<Option<String>>,
         /// Inspection errors.
-        inspection_errs: Query<Option<Vec<String>>>,
+        inspection_errs: Query<Option<Vec<FormValue<Text>>>>,
         /// Negate `inspection_errs`.
         not_inspection_errs: Query<Option<String>>,
         /// Page (1-based), default 1.
-        page: Query<Option<String>>,
+        page: Query<Option<FormValue<PageNumber>>>,
         /// Page size: 5, 10, 20, 25, 30, 50, 100 (default), 200, 250, 500, 1000, 2500, 5000 or 10000.
-        limit: Query<Option<String>>,
+        limit: Query<Option<FormValue<PageSize>>>,
         /// time.desc (default), time.asc, detecttime.desc, detecttime.asc, storagetime.desc or storagetime.asc.
-        sortby: Query<Option<String>>,
+        sortby: Query<Option<FormValue<SortOrder>>>,
         /// Keyset paging: the `next_cursor` of the previous page.
-        after: Query<Option<String>>,
+        after: Query<Option<FormValue<SearchCursor>>>,
         /// `true`: also count every match (`total`).
         count: Query<Option<String>>,
-    ) -> poem::Result<SearchResponse> {
+    ) -> Answer<SearchResponse> {
         run(&store, query_pairs(req)).await
     }
 }
 
-async fn run(store: &EventStore, pairs: Vec<(String, String)>) -> poem::Result<SearchResponse> {
+async fn run(store: &EventStore, pairs: Vec<(String, String)>) -> Answer<SearchResponse> {
     let mut out =
         SearchResult { query_params: query_params(&pairs), search_widget_item_limit: 3, ..Default::default() };
     let get = |k: &str| last(&pairs, k);
-    if get("submit").is_none() {
-        return Ok(SearchResponse::Ok(JsonBody::new(&out)));
-    }
     let p = match parse_form(&pairs) {
         Ok(p) => p,
         Err(errors) => {
-            out.form_errors = Some(errors.into_iter().map(|(f, m)| vec![f, m]).collect());
+            out.form_errors = Some(form_errors(&errors));
             return Ok(SearchResponse::BadRequest(JsonBody::new(&out)));
         }
     };
-    let page = store.search_events(&p).await.map_err(ApiError::from)?;
+    if get("submit").is_none() {
+        return Ok(SearchResponse::Ok(JsonBody::new(&out)));
+    }
+    let page = store.search_events(&p).await?;
     let items: Vec<RawMessage> =
         page.items.into_iter().map(|e| RawMessage::of_event(&e.id, e.raw)).collect::<Result<_, _>>()?;
     let limit = u64::from(p.limit.unwrap_or(search_form::DEFAULT_LIMIT));

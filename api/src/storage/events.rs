@@ -24,7 +24,8 @@ pub struct StoredEvent {
 impl StoredEvent {
     /// The message as JSON. Stored bytes were valid JSON when received.
     pub fn json(&self) -> Result<Value> {
-        serde_json::from_slice(&self.raw).map_err(|e| Error::Data(format!("stored event {} is not JSON: {e}", self.id)))
+        serde_json::from_slice(&self.raw)
+            .map_err(|e| Error::Corrupt(format!("stored event {} is not JSON: {e}", self.id)))
     }
 }
 

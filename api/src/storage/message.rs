@@ -174,7 +174,7 @@ impl EventStore {
             e.raw = self
                 .codec
                 .decode(stored)
-                .map_err(|why| Error::Data(format!("stored event {} cannot be read: {why}", e.id)))?;
+                .map_err(|why| Error::Corrupt(format!("stored event {} cannot be read: {why}", e.id)))?;
         }
         Ok(events)
     }

@@ -51,6 +51,9 @@ pub enum Error {
     /// The values given cannot be stored or searched (PostgreSQL class 22, or our own check).
     #[error("invalid data: {0}")]
     Data(String),
+    /// A stored event cannot be read back (never stored so: damage or a bug).
+    #[error("{0}")]
+    Corrupt(String),
     /// Something with this key is already stored (an event ID, a login); the text says what.
     #[error("{0}")]
     Integrity(String),

@@ -83,18 +83,13 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    /// An opaque, URL-safe token.
+    /// `<microseconds since 1970>~<ID>`: URL-safe as it is, since IDs are `[a-zA-Z0-9._-]+`.
     pub fn encode(&self) -> String {
-        use base64::Engine;
-        let micros = self.time.and_utc().timestamp_micros();
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{micros}:{}", self.id))
+        format!("{}~{}", self.time.and_utc().timestamp_micros(), self.id)
     }
 
     pub fn decode(token: &str) -> Option<Self> {
-        use base64::Engine;
-        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
-        let text = String::from_utf8(raw).ok()?;
-        let (micros, id) = text.split_once(':')?;
+        let (micros, id) = token.trim().split_once('~')?;
         let time = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?.naive_utc();
         crate::idea::is_id(id).then(|| Self { time, id: id.to_string() })
     }

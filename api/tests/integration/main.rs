@@ -18,6 +18,7 @@ mod openapi;
 mod partitions;
 mod query;
 mod retention;
+mod schemathesis;
 mod search_http;
 mod server;
 #[path = "../../../e2e/browser/spa.rs"]
