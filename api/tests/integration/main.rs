@@ -7,6 +7,7 @@ mod corpus;
 mod events_http;
 mod explain;
 mod export_http;
+mod faults;
 mod generated_client;
 mod harness;
 mod health;
