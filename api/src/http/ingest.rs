@@ -11,6 +11,7 @@ use poem::web::Data;
 use poem::{Body, Request};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiRequest, ApiResponse, Enum, Object, OpenApi};
+use tokio::sync::mpsc;
 
 use super::auth::Auth;
 use super::error::{Answer, ApiError};
@@ -30,6 +31,10 @@ pub struct IngestLimit(pub usize);
 /// The most messages one request may hold: more is a 413, so neither the work nor the reply
 /// of one request can grow without bound.
 const MAX_MESSAGES: usize = 100_000;
+/// Messages stored per transaction. Smaller than the CLI's batches: a request holds its body,
+/// so the batch is what must stay small (with 500, a 60 MB body costs the server about 80 MB
+/// at its peak; with 2,000, about 90 MB).
+const BATCH: usize = 500;
 /// The most results the reply lists (the first ones, in the order sent); the counts cover all.
 const MAX_RESULTS: usize = 1000;
 
@@ -103,18 +108,23 @@ fn place(at: Locator) -> String {
 }
 
 /// A message of the body: its place, and the event or (its ID if readable, why it was rejected).
-/// The event is boxed: a parsed row is several hundred bytes, and a body of rejected lines
+/// The event is boxed: a parsed row is several hundred bytes, and a queue of rejected lines
 /// would otherwise cost that much per line.
 type Parsed = (String, Result<Box<NewEvent>, (Option<String>, String)>);
 
-/// Each message of the body, parsed; None when there are more than [`MAX_MESSAGES`] (the
-/// rest is read through but not kept).
-fn parse_all(body: &[u8]) -> Option<Vec<Parsed>> {
-    let mut out = Vec::new();
-    let mut over = false;
+/// How many messages the body holds, counted without keeping any.
+fn count(body: &[u8]) -> usize {
+    let mut n = 0;
+    read_bytes("body", body, &mut |_| n += 1);
+    n
+}
+
+/// Parses the body's messages one by one into `tx`, as fast as the writer takes them; stops
+/// when the writer is gone.
+fn parse_into(body: &[u8], tx: &mpsc::Sender<Parsed>) {
+    let mut gone = false;
     read_bytes("body", body, &mut |(origin, item)| {
-        if out.len() >= MAX_MESSAGES {
-            over = true;
+        if gone {
             return;
         }
         let parsed = item.map_err(|e| (None, e)).and_then(|raw| match idea::parse(&raw) {
@@ -130,9 +140,8 @@ fn parse_all(body: &[u8]) -> Option<Vec<Parsed>> {
                 Err((id, e.to_string()))
             }
         });
-        out.push((place(origin.at), parsed));
+        gone = tx.blocking_send((place(origin.at), parsed)).is_err();
     });
-    (!over).then_some(out)
 }
 
 /// The body in one buffer sized from its declared length: a buffer grown by doubling would
@@ -177,16 +186,22 @@ impl IngestApi {
         let (Messages::Ndjson(Binary(body)) | Messages::Json(Binary(body))) = messages;
         let declared = req.header(CONTENT_LENGTH).and_then(|v| v.parse().ok());
         let bytes = read_body(body, declared, limit.0 .0).await?;
-        let parsed = tokio::task::spawn_blocking(move || parse_all(&bytes))
-            .await
-            .map_err(|_| ApiError::Internal)?
-            .ok_or_else(|| {
-                ApiError::TooLarge(format!("a request may hold {MAX_MESSAGES} messages at most; send fewer at a time"))
-            })?;
-        if parsed.is_empty() {
+        // The cap is checked before anything is stored, so an over-full body changes nothing.
+        let (n, bytes) =
+            tokio::task::spawn_blocking(move || (count(&bytes), bytes)).await.map_err(|_| ApiError::Internal)?;
+        if n > MAX_MESSAGES {
+            let msg = format!("a request may hold {MAX_MESSAGES} messages at most; send fewer at a time");
+            return Err(ApiError::TooLarge(msg).into());
+        }
+        if n == 0 {
             return Err(ApiError::BadRequest("the body holds no messages".into()).into());
         }
-        let result = store_all(&store, parsed).await?;
+        // Parsed and stored a batch at a time, so memory holds the body and about one batch.
+        let (tx, rx) = mpsc::channel(BATCH / 2);
+        let parser = tokio::task::spawn_blocking(move || parse_into(&bytes, &tx));
+        let result = store_all(&store, rx).await;
+        drop(parser);
+        let result = result?;
         tracing::info!(target: "audit", login = ?caller.login, stored = result.stored, duplicates = result.duplicates,
                        rejected = result.rejected, "events ingested");
         Ok(if result.rejected > 0 {
@@ -197,53 +212,74 @@ impl IngestApi {
     }
 }
 
-async fn store_all(store: &EventStore, parsed: Vec<Parsed>) -> Result<IngestResult, ApiError> {
-    let mut results = Vec::with_capacity(parsed.len());
-    let mut batch = Vec::new();
-    // Indexes into `results` of the batch's messages, to fill in once the batch is written.
-    let mut pending = Vec::new();
-    let mut stored_ids = HashSet::new();
+/// Stores the messages a batch at a time and says what became of each; the first
+/// [`MAX_RESULTS`] are listed, all are counted.
+async fn store_all(store: &EventStore, mut rx: mpsc::Receiver<Parsed>) -> Result<IngestResult, ApiError> {
+    let mut out = IngestResult { stored: 0, duplicates: 0, rejected: 0, results: Vec::new(), truncated: false };
+    // Where in `results` each message of the batch is listed, if it is.
+    let mut batch: Vec<(Option<usize>, NewEvent)> = Vec::new();
     let mut seen = HashSet::new();
-    let n = parsed.len();
-    for (i, (at, item)) in parsed.into_iter().enumerate() {
-        match item {
-            Ok(ev) => {
-                let first = seen.insert(ev.row.id.clone());
-                results.push(MessageResult {
-                    at,
-                    id: Some(ev.row.id.clone()),
-                    status: Outcome::Duplicate,
-                    reason: None,
-                });
-                if first {
-                    pending.push(results.len() - 1);
-                    batch.push(*ev);
-                }
-            }
-            Err((id, reason)) => {
-                results.push(MessageResult { at, id, status: Outcome::Rejected, reason: Some(reason) })
-            }
+    while let Some((at, item)) = rx.recv().await {
+        let (id, status, reason, event) = match item {
+            Ok(ev) if !seen.insert(ev.row.id.clone()) => (Some(ev.row.id.clone()), Outcome::Duplicate, None, None),
+            // Listed as stored until its batch says otherwise.
+            Ok(ev) => (Some(ev.row.id.clone()), Outcome::Stored, None, Some(*ev)),
+            Err((id, reason)) => (id, Outcome::Rejected, Some(reason), None),
+        };
+        let slot = (out.results.len() < MAX_RESULTS).then_some(out.results.len());
+        if slot.is_some() {
+            out.results.push(MessageResult { at, id, status, reason });
+        } else {
+            out.truncated = true;
         }
-        if batch.len() >= crate::ingest::BATCH_SIZE || (i + 1 == n && !batch.is_empty()) {
-            let out = store.insert_batch(std::mem::take(&mut batch)).await?;
-            stored_ids.extend(out.stored);
-            let refused: HashMap<String, String> = out.refused.into_iter().collect();
-            for j in pending.drain(..) {
-                let Some(id) = results[j].id.clone() else { continue };
-                if stored_ids.contains(&id) {
-                    results[j].status = Outcome::Stored;
-                } else if let Some(reason) = refused.get(&id) {
-                    results[j].status = Outcome::Rejected;
-                    results[j].reason = Some(reason.clone());
-                }
-            }
+        match event {
+            Some(ev) => batch.push((slot, ev)),
+            None => out.count(status),
+        }
+        if batch.len() >= BATCH {
+            write(store, &mut batch, &mut out).await?;
         }
     }
-    let count = |o: Outcome| results.iter().filter(|r| r.status == o).count() as u64;
-    let (stored, duplicates, rejected) = (count(Outcome::Stored), count(Outcome::Duplicate), count(Outcome::Rejected));
-    let truncated = results.len() > MAX_RESULTS;
-    results.truncate(MAX_RESULTS);
-    Ok(IngestResult { stored, duplicates, rejected, results, truncated })
+    write(store, &mut batch, &mut out).await?;
+    Ok(out)
+}
+
+/// Stores a batch, and counts and lists what became of each of its messages.
+async fn write(
+    store: &EventStore,
+    batch: &mut Vec<(Option<usize>, NewEvent)>,
+    out: &mut IngestResult,
+) -> Result<(), ApiError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let (slots, events): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
+    let ids: Vec<String> = events.iter().map(|e| e.row.id.clone()).collect();
+    let done = store.insert_batch(events).await?;
+    let stored: HashSet<String> = done.stored.into_iter().collect();
+    let mut refused: HashMap<String, String> = done.refused.into_iter().collect();
+    for (slot, id) in slots.into_iter().zip(ids) {
+        let (status, reason) = match refused.remove(&id) {
+            Some(reason) => (Outcome::Rejected, Some(reason)),
+            None if stored.contains(&id) => (Outcome::Stored, None),
+            None => (Outcome::Duplicate, None),
+        };
+        out.count(status);
+        if let Some(r) = slot.map(|i| &mut out.results[i]) {
+            (r.status, r.reason) = (status, reason);
+        }
+    }
+    Ok(())
+}
+
+impl IngestResult {
+    fn count(&mut self, status: Outcome) {
+        match status {
+            Outcome::Stored => self.stored += 1,
+            Outcome::Duplicate => self.duplicates += 1,
+            Outcome::Rejected => self.rejected += 1,
+        }
+    }
 }
 
 impl poem_openapi::types::Example for MessageResult {

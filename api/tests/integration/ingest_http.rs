@@ -229,3 +229,28 @@ async fn a_message_the_database_refuses_is_reported_alone_and_its_batch_is_store
     drop(server);
     db.drop().await;
 }
+
+#[tokio::test]
+async fn a_body_at_the_limit_of_valid_messages_is_stored_in_little_memory() {
+    let db = TestDb::new().await;
+    let key = account(&db, "feeder", &["maintainer"], true).await;
+    let server = Server::start(&db.url);
+    let warm = crate::harness::generated(100, 1, 5);
+    assert_eq!(post(&server, &key, "application/x-ndjson", crate::events_http::ndjson(&warm)).await.status(), 200);
+    // Close to the default 64 MiB limit: 76,000 messages of about 800 bytes each.
+    let mut body = Vec::new();
+    ideadb::gen::write(&mut body, 76_000, 1, 6, chrono::Utc::now().naive_utc()).unwrap();
+    let size = body.len();
+    assert!(size > 56 << 20 && size < 64 << 20, "{size} bytes");
+    let pid = server.child.id();
+    let (_, before) = crate::server::memory_kib(pid);
+    let resp = post(&server, &key, "application/x-ndjson", body).await;
+    assert_eq!(resp.status(), 200);
+    let out: Value = resp.json().await.unwrap();
+    assert_eq!(out["stored"].as_u64(), Some(76_000), "{}", out["rejected"]);
+    let (peak, _) = crate::server::memory_kib(pid);
+    println!("a {size}-byte body: server memory {before} KiB before, peak {peak} KiB");
+    assert!(peak < before + 100 * 1024, "server memory {before} KiB before, peak {peak} KiB");
+    drop(server);
+    db.drop().await;
+}
