@@ -16,6 +16,8 @@
 use chrono::{DateTime, NaiveDateTime, Offset, TimeDelta, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
+use ideadb_wire::search_params::{self, NOT_CLASSES_HAWAT};
+
 use crate::form_grammar::Grammar;
 use crate::idea::IpRange;
 use crate::storage::{Cursor, SearchParams, SortBy, Values};
@@ -42,24 +44,24 @@ pub fn parse(pairs: &[(String, String)], tz: Tz, now: DateTime<Utc>) -> Result<S
         source_ports: f.ports("source_ports"),
         target_ports: f.ports("target_ports"),
         host_ports: f.ports("host_ports"),
-        source_types: f.values("source_types", None),
-        target_types: f.values("target_types", None),
-        host_types: f.values("host_types", None),
-        groups: f.values("groups", Some("not_groups")),
-        protocols: f.values("protocols", Some("not_protocols")),
+        source_types: f.choice("source_types"),
+        target_types: f.choice("target_types"),
+        host_types: f.choice("host_types"),
+        groups: f.choice("groups"),
+        protocols: f.choice("protocols"),
         description: f.description(),
-        categories: f.values("categories", Some("not_categories")),
-        severities: f.values("severities", Some("not_severities")),
-        classes: f.values("classes", Some("not_classes")),
-        detectors: f.values("detectors", Some("not_detectors")),
-        detector_types: f.values("detector_types", Some("not_detector_types")),
-        inspection_errs: f.values("inspection_errs", Some("not_inspection_errs")),
+        categories: f.choice("categories"),
+        severities: f.choice("severities"),
+        classes: f.choice("classes"),
+        detectors: f.choice("detectors"),
+        detector_types: f.choice("detector_types"),
+        inspection_errs: f.choice("inspection_errs"),
         page: f.page(),
         limit: Some(f.limit()),
         sortby: Some(f.sortby()),
         after: f.cursor(),
     };
-    p.classes.negate |= f.flag("not_classess");
+    p.classes.negate |= f.flag(NOT_CLASSES_HAWAT);
     for (from, to, label) in [(p.dt_from, p.dt_to, "detection"), (p.st_from, p.st_to, "storage")] {
         if let (Some(a), Some(b)) = (from, to) {
             if a > b {
@@ -181,9 +183,11 @@ impl Form<'_> {
             .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "y" | "yes" | "true" | "on"))
     }
 
-    /// PostgreSQL text cannot hold NUL, so a value with one is an error, not a query that fails.
-    fn values(&mut self, key: &str, not: Option<&str>) -> Values {
+    /// A list of values, negated by its switch in the form's table. PostgreSQL text cannot
+    /// hold NUL, so a value with one is an error, not a query that fails.
+    fn choice(&mut self, key: &str) -> Values {
         let values = self.items(key, Grammar::Text, "a value without NUL characters");
+        let not = search_params::param(key).and_then(|p| p.not);
         Values { values, negate: not.is_some_and(|n| self.flag(n)) }
     }
 

@@ -1,4 +1,6 @@
-//! What the server (`ideadb`) and the browser app (`ideadb-frontend`) share. It compiles for
-//! wasm32 too, so the dashboard charts the SPA draws are the ones `chart.svg` serves.
+//! What the server (`ideadb`) and the browser app (`ideadb-frontend`) share: the search form's
+//! parameters, and the dashboard charts. It compiles for wasm32 too, so the charts the SPA
+//! draws are the ones `chart.svg` serves.
 
 pub mod chart;
+pub mod search_params;

@@ -11,7 +11,7 @@ use crate::components::{ErrorBox, Loading};
 use crate::form::Query;
 use crate::idea::Row;
 use crate::pages::results::{Results, Total};
-use crate::pages::search_fields::{Section, SECTIONS};
+use crate::pages::search_fields::{is_time, Section, SECTIONS};
 use crate::perf;
 use crate::session::Session;
 
@@ -51,10 +51,9 @@ pub fn SearchPage() -> impl IntoView {
     let more_busy = RwSignal::new(false);
     let generation = StoredValue::new(0u32);
     // The time section, and any section the URL fills, start open.
-    let open =
-        RwSignal::new(SECTIONS.map(|(_, fields)| {
-            form.with_untracked(|f| fields.is_empty() || fields.iter().any(|field| f.has(field.key)))
-        }));
+    let open = RwSignal::new(
+        SECTIONS.map(|(_, fields)| form.with_untracked(|f| is_time(fields) || fields.iter().any(|p| f.has(p.name)))),
+    );
 
     if meta.with_untracked(Map::is_empty) {
         leptos::task::spawn_local(async move {

@@ -1,5 +1,6 @@
-//! The search form's fields (the dashboard's range reuses [`TextField`]), section by section: text, multi-select with "not", and the time
-//! section. Each shows the API's messages for its own parameter.
+//! The search form's fields (the dashboard's range reuses [`TextField`]), section by section as
+//! the shared table lists them: text, multi-select with "not", and the time section. Each shows
+//! the API's messages for its own parameter.
 
 use leptos::prelude::*;
 use serde_json::{Map, Value};
@@ -7,91 +8,36 @@ use serde_json::{Map, Value};
 use crate::api::ApiError;
 use crate::form::Query;
 use crate::idea::strings;
+use ideadb_wire::search_params::{Kind, Param, TIME_HINT};
 
-/// How a parameter is entered.
-#[derive(Clone, Copy)]
-pub enum Input {
-    /// Free text, with a hint shown while empty.
-    Text(&'static str),
-    /// Values from `/api/events/metadata`, with the `not_*` switch when the API has one.
-    Choice(Option<&'static str>),
+/// The form's sections, from the table the server reads the form by.
+pub use ideadb_wire::search_params::SECTIONS;
+
+/// Whether a section is the time section, which has widgets of its own.
+pub fn is_time(fields: &[Param]) -> bool {
+    fields.iter().any(|p| p.kind == Kind::Time)
 }
-
-#[derive(Clone, Copy)]
-pub struct Field {
-    pub key: &'static str,
-    label: &'static str,
-    input: Input,
-}
-
-const fn text(key: &'static str, label: &'static str, hint: &'static str) -> Field {
-    Field { key, label, input: Input::Text(hint) }
-}
-
-const fn choice(key: &'static str, label: &'static str, not: Option<&'static str>) -> Field {
-    Field { key, label, input: Input::Choice(not) }
-}
-
-/// Hawat's form sections and their fields; the time section (no fields here) is its own.
-pub const SECTIONS: [(&str, &[Field]); 5] = [
-    ("Time", &[]),
-    (
-        "Origin",
-        &[
-            text("source_addrs", "Source addresses", "IPv4/IPv6, CIDR or a-b, comma-separated"),
-            text("target_addrs", "Target addresses", "IPv4/IPv6, CIDR or a-b"),
-            text("host_addrs", "Host addresses (source or target)", "overrides source and target"),
-            text("source_ports", "Source ports", "22, 443"),
-            text("target_ports", "Target ports", "22, 443"),
-            text("host_ports", "Host ports", "overrides source and target"),
-            choice("source_types", "Source types", None),
-            choice("target_types", "Target types", None),
-            choice("host_types", "Host types", None),
-            choice("groups", "Abuse groups", Some("not_groups")),
-        ],
-    ),
-    (
-        "Event",
-        &[
-            choice("categories", "Categories", Some("not_categories")),
-            text("description", "Description contains", "case-insensitive"),
-            choice("protocols", "Protocols", Some("not_protocols")),
-            choice("severities", "Severities", Some("not_severities")),
-            choice("classes", "Classes", Some("not_classes")),
-        ],
-    ),
-    (
-        "Detector",
-        &[
-            choice("detectors", "Detectors", Some("not_detectors")),
-            choice("detector_types", "Detector types", Some("not_detector_types")),
-        ],
-    ),
-    ("Special", &[choice("inspection_errs", "Inspection errors", Some("not_inspection_errs"))]),
-];
 
 /// One section of the form.
 #[component]
 pub fn Section(
     label: &'static str,
-    fields: &'static [Field],
+    fields: &'static [Param],
     form: RwSignal<Query>,
     errors: Signal<Option<ApiError>>,
     meta: RwSignal<Map<String, Value>>,
 ) -> impl IntoView {
-    if fields.is_empty() {
+    if is_time(fields) {
         return view! { <TimeSection form=form errors=errors/> }.into_any();
     }
     let inputs = fields
         .iter()
-        .map(|f| match f.input {
-            Input::Text(hint) => {
-                view! { <TextField form=form errors=errors key=f.key label=f.label hint=hint/> }.into_any()
-            }
-            Input::Choice(not_key) => {
-                view! { <MultiField form=form errors=errors meta=meta key=f.key label=f.label not_key=not_key/> }
+        .map(|f| match f.kind {
+            Kind::Choice => {
+                view! { <MultiField form=form errors=errors meta=meta key=f.name label=f.label not_key=f.not/> }
                     .into_any()
             }
+            _ => view! { <TextField form=form errors=errors key=f.name label=f.label hint=f.hint/> }.into_any(),
         })
         .collect_view();
     view! { <fieldset class="grid"><legend>{label}</legend>{inputs}</fieldset> }.into_any()
@@ -215,7 +161,7 @@ fn TimeSection(form: RwSignal<Query>, errors: Signal<Option<ApiError>>) -> impl 
     let input = move |which: usize| {
         let key = move || if which == 0 { keys().0 } else { keys().1 };
         view! {
-            <input id=key name=key placeholder="YYYY-MM-DD HH:MM, ISO 8601 or now-24h"
+            <input id=key name=key placeholder=TIME_HINT
                 prop:value=move || form.with(|f| f.get(key()))
                 on:change=move |ev| form.update(|f| f.set_keep_empty(key(), &event_target_value(&ev)))/>
         }
