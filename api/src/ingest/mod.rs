@@ -44,9 +44,7 @@ pub struct Options {
     pub keep_storage_time: bool,
 }
 
-/// Messages stored per transaction: large enough that a COPY's fixed costs vanish, small
-/// enough that a batch redone after a conflict costs little.
-pub const BATCH_SIZE: usize = 2000;
+pub use crate::storage::BATCH_SIZE;
 
 impl Default for Options {
     fn default() -> Self {

@@ -11,60 +11,18 @@ pub const UNKNOWN: &str = "__unknown__";
 /// charts rank them.
 pub use ideadb_wire::chart::{ranked, REST};
 
-/// What is counted per event, with Mentat's key names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Agg {
-    Abuses,
-    Analyzers,
-    Asns,
-    Categories,
-    CategorySets,
-    Classes,
-    Countries,
-    Detectors,
-    DetectorsWs,
-    Ips,
-    Severities,
+/// What is counted per event, with Mentat's key names (shared with the app).
+pub use ideadb_wire::aggregation::Agg;
+
+/// How many values an aggregation keeps.
+pub trait Toplist {
+    fn limit(self) -> usize;
 }
 
-impl Agg {
-    pub const ALL: [Agg; 11] = [
-        Agg::Abuses,
-        Agg::Analyzers,
-        Agg::Asns,
-        Agg::Categories,
-        Agg::CategorySets,
-        Agg::Classes,
-        Agg::Countries,
-        Agg::Detectors,
-        Agg::DetectorsWs,
-        Agg::Ips,
-        Agg::Severities,
-    ];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Agg::Abuses => "abuses",
-            Agg::Analyzers => "analyzers",
-            Agg::Asns => "asns",
-            Agg::Categories => "categories",
-            Agg::CategorySets => "category_sets",
-            Agg::Classes => "classes",
-            Agg::Countries => "countries",
-            Agg::Detectors => "detectors",
-            Agg::DetectorsWs => "detectorsws",
-            Agg::Ips => "ips",
-            Agg::Severities => "severities",
-        }
-    }
-
-    pub fn parse(key: &str) -> Option<Agg> {
-        Self::ALL.into_iter().find(|a| a.key() == key)
-    }
-
+impl Toplist for Agg {
     /// Toplist length: Mentat keeps 1,000 values of its whitelisted keys and 100 of the rest
     /// (addresses and ASNs).
-    pub fn limit(self) -> usize {
+    fn limit(self) -> usize {
         match self {
             Agg::Ips | Agg::Asns => 100,
             _ => 1000,

@@ -17,6 +17,10 @@ use tokio_postgres::types::{ToSql, Type};
 use super::{is_retryable, Error, EventStore, IpTypes, Result};
 use crate::idea::{EventRow, Family, IpRange};
 
+/// Messages stored per transaction: large enough that a COPY's fixed costs vanish, small
+/// enough that a batch redone after a conflict costs little.
+pub const BATCH_SIZE: usize = 2000;
+
 /// A validated message and the bytes it arrived as.
 #[derive(Debug, Clone)]
 pub struct NewEvent {

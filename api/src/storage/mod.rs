@@ -33,7 +33,7 @@ use tokio_postgres::types::Type;
 use tokio_postgres::NoTls;
 
 pub use aggregate::{AggregateColumn, TimelineBucket};
-pub use bulk::{BatchOutcome, NewEvent};
+pub use bulk::{BatchOutcome, NewEvent, BATCH_SIZE};
 pub use enums::EnumColumn;
 pub use events::{Page, StoredEvent, TimeColumn};
 pub use export::EventChunks;

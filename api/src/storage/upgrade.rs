@@ -7,12 +7,9 @@
 //! and goes on where it stopped when `migrate` runs again. A message today's parser refuses
 //! stays in the old tables, reported by ID, rather than being stored half-understood.
 
-use super::bulk::{copy_rows, NewEvent, PreparedRow};
+use super::bulk::{copy_rows, NewEvent, PreparedRow, BATCH_SIZE};
 use super::events::stored;
 use super::{with_client, Error, EventStore, Result};
-
-/// Events moved per transaction.
-const BATCH: i64 = 2_000;
 
 /// What a move did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,7 +36,7 @@ impl EventStore {
         loop {
             let sql = "SELECT e.id, e.detecttime, e.cesnet_storagetime, j.event FROM events_v9 e \
                        JOIN events_json_v9 j USING (id) WHERE e.id > $1 ORDER BY e.id LIMIT $2";
-            let rows = with_client!(self, |c| c.query(sql, &[&last, &BATCH]))?;
+            let rows = with_client!(self, |c| c.query(sql, &[&last, &(BATCH_SIZE as i64)]))?;
             let Some(end) = rows.last().map(|r| r.get::<_, String>(0)) else { break };
             last = end;
             let old = self.decode_stored(rows.iter().map(stored).collect()).await?;

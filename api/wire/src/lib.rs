@@ -2,5 +2,6 @@
 //! parameters, and the dashboard charts. It compiles for wasm32 too, so the charts the SPA
 //! draws are the ones `chart.svg` serves.
 
+pub mod aggregation;
 pub mod chart;
 pub mod search_params;

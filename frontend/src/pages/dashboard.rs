@@ -13,24 +13,12 @@ use crate::form::Query;
 use crate::pages::search_fields::TextField;
 use crate::perf;
 use crate::session::Session;
+use ideadb_wire::aggregation::Agg;
 
 const GROUPS: [(&str, &str); 3] =
     [("stats_overall", "Overall"), ("stats_internal", "Internal"), ("stats_external", "External")];
 const COUNTERS: [(&str, &str); 4] =
     [("cnt_alerts", "Alerts"), ("cnt_events", "Events"), ("cnt_recurring", "Recurring"), ("cnt_unique", "Unique")];
-const AGGS: [(&str, &str); 11] = [
-    ("categories", "Categories"),
-    ("category_sets", "Category sets"),
-    ("detectors", "Detectors"),
-    ("detectorsws", "Detectors and software"),
-    ("analyzers", "Analyzers"),
-    ("ips", "Source addresses"),
-    ("asns", "Autonomous systems"),
-    ("countries", "Countries"),
-    ("abuses", "Abuse groups"),
-    ("classes", "Classes"),
-    ("severities", "Severities"),
-];
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
@@ -107,17 +95,18 @@ fn Statistics(stats: Value, group: RwSignal<usize>) -> impl IntoView {
                         <div class="counter"><div class="muted">{*label}</div><div class="value" id=format!("counter-{k}")>{g[*k].to_string()}</div></div>
                     }).collect_view()}
                 </section>
-                {AGGS.iter().filter(|(k, _)| g[*k].is_object()).map(|(k, title)| {
+                {Agg::ALL.into_iter().filter(|a| g[a.key()].is_object()).map(|a| {
+                    let (k, title) = (a.key(), a.title());
                     let timeline = charts::timeline(&g, k, &tz, title, theme).unwrap_or_else(|e| format!("<p>{e}</p>"));
                     let pie = charts::pie(&g, k, title, theme).unwrap_or_else(|e| format!("<p>{e}</p>"));
                     view! {
-                        <section class="panel" aria-label=*title id=format!("agg-{k}")>
-                            <h2>{*title}</h2>
+                        <section class="panel" aria-label=title id=format!("agg-{k}")>
+                            <h2>{title}</h2>
                             <div class="charts">
                                 <div class="chart timeline" inner_html=timeline></div>
                                 <div class="chart pie" inner_html=pie></div>
                             </div>
-                            <AggTable counts=charts::counts(&g[*k])/>
+                            <AggTable counts=charts::counts(&g[k])/>
                         </section>
                     }
                 }).collect_view()}
