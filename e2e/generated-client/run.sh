@@ -7,16 +7,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-venv="$root/target/pyclient-venv"
-if [ ! -x "$venv/bin/openapi-python-client" ]; then
-  if ! python3 -m venv "$venv" >/dev/null 2>&1; then
-    rm -rf "$venv"
-    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-    $sudo apt-get install -y -q python3-venv >/dev/null
-    python3 -m venv "$venv"
-  fi
-  "$venv/bin/pip" install -q --disable-pip-version-check "openapi-python-client==0.29.1"
-fi
+source "$here/../venv.sh"
+venv=$(venv pyclient openapi-python-client "openapi-python-client==0.29.1")
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 "$venv/bin/openapi-python-client" generate --path "$root/openapi/openapi.json" \

@@ -8,17 +8,8 @@
 # It is installed once into target/schemathesis-venv.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-venv="$root/target/schemathesis-venv"
-if [ ! -x "$venv/bin/st" ]; then
-  if ! python3 -m venv "$venv" >/dev/null 2>&1; then
-    rm -rf "$venv"
-    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-    $sudo apt-get install -y -q python3-venv >/dev/null
-    python3 -m venv "$venv"
-  fi
-  "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==4.32.5"
-fi
+source "$here/../venv.sh"
+venv=$(venv schemathesis st "schemathesis==4.32.5")
 base=$1 examples=$2
 export IDEADB_EVENT_ID=$3
 shift 3
