@@ -3,6 +3,8 @@
 //!
 //! `make bench` (BENCH_ARGS="--events 3000000 --days 30 --runs 200").
 
+mod load;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -42,6 +44,9 @@ struct Args {
     /// Days of storage time the scale run spans (a year of partitions).
     #[arg(long, default_value_t = 365)]
     scale_days: u32,
+    /// Seconds of the load run (`--only load`, on the benchmark database).
+    #[arg(long, default_value_t = 600)]
+    load_secs: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -52,6 +57,7 @@ enum Part {
     Stats,
     Size,
     Scale,
+    Load,
 }
 
 #[tokio::main]
@@ -101,6 +107,10 @@ async fn main() -> anyhow::Result<()> {
     }
     if runs(Part::Size) {
         size(&admin, &bin).await?;
+    }
+    // Only when asked: ten minutes of load, ingesting into the benchmark database.
+    if args.only.contains(&Part::Load) {
+        load::load(&admin, &bin, main_db, &work, args.load_secs).await?;
     }
     // Only when asked: it takes the better part of an hour and most of the disk.
     if args.only.contains(&Part::Scale) {
@@ -522,6 +532,22 @@ struct Served {
     base: String,
 }
 
+impl Served {
+    /// `ideadb serve` on `url`, on a free port, logging warnings only.
+    fn start(bin: &Path, url: &str) -> anyhow::Result<Self> {
+        let mut child = Command::new(bin)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("DATABASE_URL", url)
+            .env("IDEADB_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
+        let base = line.trim().strip_prefix("listening on ").context("no bound address")?.to_string();
+        Ok(Served { child, base })
+    }
+}
+
 impl Drop for Served {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -577,16 +603,7 @@ async fn api(admin: &str, bin: &Path, db: &str, runs: usize) -> anyhow::Result<(
         .output()?;
     ensure!(out.status.success(), "user add: {}", String::from_utf8_lossy(&out.stderr));
     let key = String::from_utf8(out.stdout)?.trim().to_string();
-    let mut child = Command::new(bin)
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .env("DATABASE_URL", &url)
-        .env("IDEADB_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
-    let base = line.trim().strip_prefix("listening on ").context("no bound address")?.to_string();
-    let server = Served { child, base };
+    let server = Served::start(bin, &url)?;
     let pid = server.child.id();
 
     println!("\n## HTTP API on the same data (release build, `ideadb serve`, wrk)\n");
