@@ -1,8 +1,9 @@
 //! Fault injection: a private PostgreSQL cluster is stopped and started again under a running
-//! server while a feeder ingests over HTTP, an analyst searches and a CLI ingest runs. While
-//! it is down, clients get 503 with `Retry-After` (never a 500, a hang or a dropped
-//! connection) and the CLI fails with a message; once it is back, the same server answers
-//! again without a restart and every message sent is stored exactly once.
+//! server while a feeder ingests over HTTP, a CLI ingest is half-way through its file and an
+//! analyst searches. While it is down, clients get 503 with `Retry-After` (never a 500, a hang
+//! or a dropped connection) and the CLI fails with a message; once it is back, the same server
+//! answers again without a restart, and the feeder's retried batches and the CLI run again
+//! store every message exactly once.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -143,6 +144,10 @@ fn cli_ingest(url: &str, path: &std::path::Path) -> std::process::Output {
         .expect("run ideadb ingest")
 }
 
+/// Messages sent: 2,500 over HTTP, the rest by the CLI (enough that it is still running a
+/// moment after its first batch).
+const TOTAL: u64 = 42_500;
+
 #[tokio::test]
 async fn a_database_restart_loses_nothing_and_clients_are_told_to_retry() {
     let cluster = Arc::new(tokio::task::spawn_blocking(Cluster::start).await.unwrap());
@@ -154,7 +159,7 @@ async fn a_database_restart_loses_nothing_and_clients_are_told_to_retry() {
     let analyst = key_for(&store, "analyst", "user").await;
     let server = Server::start(&url);
 
-    let messages = generated(3_000, 1, 31);
+    let messages = generated(TOTAL, 1, 31);
     let (by_http, by_cli) = messages.split_at(2_500);
     let batches: Vec<String> = by_http.chunks(100).map(ndjson).collect();
     let cli_file = cluster.dir.join("cli.ndjson");
@@ -163,9 +168,26 @@ async fn a_database_restart_loses_nothing_and_clients_are_told_to_retry() {
     let (acked_tx, mut acked) = tokio::sync::watch::channel(0);
     let fed = tokio::spawn(feed(server.base.clone(), feeder.clone(), batches, acked_tx));
     acked.wait_for(|n| *n >= 5).await.unwrap();
+    // A CLI ingest is stopped half-way: once it has committed a batch, the database goes.
+    let mut running = Command::new(env!("CARGO_BIN_EXE_ideadb"))
+        .args(["ingest", cli_file.to_str().unwrap()])
+        .env("DATABASE_URL", &url)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let counter = sql(&url).await;
+    let stored = || async { counter.query_one("SELECT count(*) FROM event_ids", &[]).await.unwrap().get::<_, i64>(0) };
+    while stored().await < 500 + 2_000 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(running.try_wait().unwrap().is_none(), "the CLI ingest ended before the database stopped");
 
     let c = cluster.clone();
     tokio::task::spawn_blocking(move || c.stop()).await.unwrap();
+    let interrupted = tokio::task::spawn_blocking(move || running.wait_with_output()).await.unwrap().unwrap();
+    assert!(!interrupted.status.success(), "a CLI ingest whose database went fails");
+    let why = String::from_utf8_lossy(&interrupted.stderr);
+    assert!(why.contains("database"), "{why}");
     let http = reqwest::Client::new();
     let down = Instant::now();
     let search = http
@@ -207,9 +229,9 @@ async fn a_database_restart_loses_nothing_and_clients_are_told_to_retry() {
     let search = server.get("/api/events/search?submit=Search&count=true&dt_from=", &analyst).await;
     assert_eq!(search.status(), StatusCode::OK);
     let body: Value = search.json().await.unwrap();
-    assert_eq!(body["total"], 3_000);
+    assert_eq!(body["total"], TOTAL);
     let row = sql(&url).await.query_one("SELECT count(*), count(DISTINCT id) FROM events", &[]).await.unwrap();
-    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (3_000, 3_000));
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (TOTAL as i64, TOTAL as i64));
     assert_eq!(http.get(server.url("/api/health")).send().await.unwrap().status(), StatusCode::OK);
     let dashboard = server.get("/api/events/dashboard?submit=1&dt_from=now-1d", &analyst).await;
     assert_eq!(dashboard.status(), StatusCode::OK);
