@@ -67,7 +67,7 @@ async fn sampled(url: &str) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     tokio::spawn(conn);
     let rows = c
         .query(
-            "SELECT id, host(lower(source_ip_aggr_ip4)::inet), node_name[1] FROM events TABLESAMPLE SYSTEM (0.1) \
+            "SELECT id, lower(source_ip_aggr_ip4)::text, node_name[1] FROM events TABLESAMPLE SYSTEM (0.1) \
              WHERE source_ip_aggr_ip4 IS NOT NULL LIMIT 1000",
             &[],
         )
