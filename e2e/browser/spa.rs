@@ -381,6 +381,17 @@ async fn analyst_searches_reads_an_event_downloads_it_and_watches_the_dashboard(
     find(&c, "#group-stats_external").await.click().await.unwrap();
     find(&c, "#counter-cnt_events").await;
 
+    // A download that fails says so (it was dropped silently): the event is deleted between
+    // its page loading and the click.
+    let gone = corpus.iter().map(|e| e["ID"].as_str().unwrap()).find(|g| *g != id).unwrap();
+    c.goto(&server.url(&format!("/events/{gone}"))).await.unwrap();
+    assert_eq!(text(&c, "#event-id").await, gone);
+    db.sql().await.execute("DELETE FROM events WHERE id = $1", &[&gone]).await.unwrap();
+    find(&c, "#download-json").await.click().await.unwrap();
+    let notice = text(&c, "#action-error").await;
+    assert!(notice.contains("The download failed") && notice.contains(gone), "{notice}");
+    find(&c, "#action-error button").await.click().await.unwrap();
+
     // An expired or forged token returns to the login form, saying why.
     c.execute("sessionStorage.setItem('ideadb.token', 'not-a-token')", vec![]).await.unwrap();
     c.goto(&server.url("/events/search?submit=1")).await.unwrap();

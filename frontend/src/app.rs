@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Redirect, Route, Router, Routes, A};
 use leptos_router::path;
 
-use crate::components::{ContextMenu, Menu};
+use crate::components::{ContextMenu, Failure, FailureNotice, Menu};
 use crate::pages::{
     dashboard::DashboardPage,
     event::EventPage,
@@ -21,11 +21,13 @@ pub fn App() -> impl IntoView {
     provide_context(session);
     provide_context(Menu::new());
     provide_context(Metadata::new());
+    provide_context(Failure::new());
     view! {
         <Router>
             <Header/>
             <ContextMenu/>
             <main>
+                <FailureNotice/>
                 <Show when=move || session.token.get().is_some() fallback=|| view! { <LoginPage/> }>
                     <Routes fallback=|| view! { <h1>"No such page"</h1> }>
                         <Route path=path!("/") view=|| view! { <Redirect path="/events/search"/> }/>

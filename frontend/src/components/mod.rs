@@ -63,6 +63,39 @@ pub fn Loading(#[prop(into)] what: String) -> impl IntoView {
     view! { <p class="muted" role="status"><span class="spinner"></span>" Loading " {what} "…"</p> }
 }
 
+/// The last action that failed (a download, an export), shown above every page until
+/// dismissed: an action the user started never fails silently.
+#[derive(Clone, Copy)]
+pub struct Failure(RwSignal<Option<String>>);
+
+impl Failure {
+    pub fn new() -> Self {
+        Self(RwSignal::new(None))
+    }
+
+    /// Shows `what` failed and why, when `result` is an error.
+    pub fn report(self, what: &str, result: Result<(), ApiError>) {
+        if let Err(e) = result {
+            self.0.set(Some(format!("{what} failed: {}", e.message())));
+        }
+    }
+}
+
+/// The failure notice.
+#[component]
+pub fn FailureNotice() -> impl IntoView {
+    let failure = expect_context::<Failure>();
+    move || {
+        failure.0.get().map(|m| {
+            view! {
+                <div class="alert" role="alert" id="action-error">{m}" "
+                    <button type="button" on:click=move |_| failure.0.set(None)>"Dismiss"</button>
+                </div>
+            }
+        })
+    }
+}
+
 #[component]
 pub fn ErrorBox(error: ApiError) -> impl IntoView {
     view! { <div class="alert" role="alert">{error.message()}</div> }

@@ -6,7 +6,7 @@ use leptos_router::hooks::use_params_map;
 use serde_json::Value;
 
 use crate::api::{self, download_url, ApiError};
-use crate::components::{chip, pretty, ErrorBox, JsonView, Kind, Loading};
+use crate::components::{chip, pretty, ErrorBox, Failure, JsonView, Kind, Loading};
 use crate::idea::{private, strings};
 use crate::perf;
 use crate::session::Session;
@@ -49,11 +49,13 @@ pub fn EventPage() -> impl IntoView {
             });
         }
     });
+    let failure = expect_context::<Failure>();
     let download = move |format: &'static str, mime: &'static str| {
         move |_| {
             let id = id();
             leptos::task::spawn_local(async move {
-                let _ = api::download(session, &download_url(&id, format), &format!("{id}.{format}"), mime).await;
+                let done = api::download(session, &download_url(&id, format), &format!("{id}.{format}"), mime).await;
+                failure.report("The download", done);
             })
         }
     };

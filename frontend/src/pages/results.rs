@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::{self, download_url};
-use crate::components::{chip_html, escape_html, Kind};
+use crate::components::{chip_html, escape_html, Failure, Kind};
 use crate::form::Query;
 use crate::idea::Row;
 use crate::session::Session;
@@ -52,6 +52,7 @@ pub fn Results(
     let sort = move |_| {
         go_sort(current().with("sortby", if sort_desc { "time.asc" } else { "time.desc" }).without(&["page", "after"]))
     };
+    let failure = expect_context::<Failure>();
     let export = move |format: &'static str| {
         move |_| {
             let q = current()
@@ -61,7 +62,8 @@ pub fn Results(
             leptos::task::spawn_local(async move {
                 let url = format!("/api/events/export?{}", q.encode());
                 let mime = if format == "csv" { "text/csv" } else { "application/x-ndjson" };
-                let _ = api::download(session, &url, &format!("events.{format}"), mime).await;
+                let done = api::download(session, &url, &format!("events.{format}"), mime).await;
+                failure.report("The export", done);
             });
         }
     };
@@ -100,7 +102,7 @@ pub fn Results(
                         <span role="columnheader">"Detector"</span><span role="columnheader" class="hide-narrow">"Severity"</span>
                         <span role="columnheader" class="hide-narrow">"Class"</span><span role="columnheader">"Event"</span>
                     </div>
-                    <div role="rowgroup" on:click=move |ev| download_clicked(session, &ev)
+                    <div role="rowgroup" on:click=move |ev| download_clicked(session, failure, &ev)
                         inner_html=move || rows.with(|rs| rows_html(rs, &session.tz.get_untracked()))>
                     </div>
                 </div>
@@ -171,7 +173,7 @@ fn rows_html(rows: &[Row], tz: &str) -> String {
 }
 
 /// Downloads the event of a row's download button, when the click was on one.
-fn download_clicked(session: Session, ev: &leptos::ev::MouseEvent) {
+fn download_clicked(session: Session, failure: Failure, ev: &leptos::ev::MouseEvent) {
     use wasm_bindgen::JsCast;
     let button = ev
         .target()
@@ -179,7 +181,9 @@ fn download_clicked(session: Session, ev: &leptos::ev::MouseEvent) {
         .and_then(|t| t.closest("button.download[data-id]").ok().flatten());
     if let Some(id) = button.and_then(|b| b.get_attribute("data-id")) {
         leptos::task::spawn_local(async move {
-            let _ = api::download(session, &download_url(&id, "json"), &format!("{id}.json"), "application/json").await;
+            let done =
+                api::download(session, &download_url(&id, "json"), &format!("{id}.json"), "application/json").await;
+            failure.report("The download", done);
         });
     }
 }
