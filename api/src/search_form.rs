@@ -246,10 +246,14 @@ impl Form<'_> {
         parsed
     }
 
+    /// Kept as written (not trimmed): it is matched as a substring.
     fn description(&mut self) -> Option<String> {
-        let v =
-            self.checked("description", Grammar::Text, |_| "the description must not contain NUL characters".into());
-        v.map(|_| self.one("description").unwrap_or_default().to_string())
+        let v = self.one("description")?.to_string();
+        if !Grammar::Text.accepts(&v) {
+            self.error("description", "the description must not contain NUL characters".into());
+            return None;
+        }
+        Some(v).filter(|s| !s.trim().is_empty())
     }
 
     fn page(&mut self) -> u32 {

@@ -3,7 +3,7 @@
 //! Handlers return [`Answer<R>`]: their own response `R`, or a [`Failure`] whose statuses the
 //! OpenAPI document lists for every operation (all of [`ApiError`]'s, less those `R` documents
 //! with a body of its own, such as the search form's 400). The documented statuses and the
-//! answers sent are both [`ErrorAnswer`], so they cannot drift.
+//! answers sent, poem's own errors included, are both [`ErrorAnswer`], so they cannot drift.
 //!
 //! Storage errors map once: unavailable database or statement timeout → 503 with
 //! `Retry-After`; a value the database refuses → 400; a stored event that cannot be read, and
@@ -128,34 +128,40 @@ impl ApiError {
         ErrorBody { status: self.status().as_u16(), message: self.to_string(), form_errors }
     }
 
-    fn answer(&self) -> ErrorAnswer {
-        let body = Json(self.body());
+    fn retry_after(&self) -> u64 {
         match self {
-            ApiError::BadRequest(_) | ApiError::Form(_) => ErrorAnswer::BadRequest(body),
-            ApiError::Unauthorized(_) => ErrorAnswer::Unauthorized(body),
-            ApiError::Forbidden(_) => ErrorAnswer::Forbidden(body),
-            ApiError::NotFound(_) => ErrorAnswer::NotFound(body),
-            ApiError::TooLarge(_) => ErrorAnswer::TooLarge(body),
-            ApiError::UnsupportedType(_) => ErrorAnswer::UnsupportedType(body),
-            ApiError::TooMany { retry_after, .. } => ErrorAnswer::TooMany(body, *retry_after),
-            ApiError::Unavailable(_) => ErrorAnswer::Unavailable(body, RETRY_AFTER_UNAVAILABLE),
-            ApiError::Internal => ErrorAnswer::Internal(body),
+            ApiError::TooMany { retry_after, .. } => *retry_after,
+            _ => RETRY_AFTER_UNAVAILABLE,
         }
     }
+}
 
-    /// The same error for a status poem raised itself (routing, extractors, payloads).
-    fn of_status(status: StatusCode, message: String) -> Option<Self> {
-        Some(match status {
-            StatusCode::BAD_REQUEST => ApiError::BadRequest(message),
-            StatusCode::UNAUTHORIZED => ApiError::Unauthorized(message),
-            StatusCode::FORBIDDEN => ApiError::Forbidden(message),
-            StatusCode::NOT_FOUND => ApiError::NotFound(message),
-            StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(message),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedType(message),
-            StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable(message),
-            StatusCode::INTERNAL_SERVER_ERROR => ApiError::Internal,
-            _ => return None,
+impl ErrorAnswer {
+    /// The documented answer of this status carrying `body`; the body back if the status is
+    /// not one ideadb documents.
+    fn of(status: StatusCode, body: ErrorBody, retry_after: u64) -> Result<Self, Json<ErrorBody>> {
+        let body = Json(body);
+        Ok(match status {
+            StatusCode::BAD_REQUEST => ErrorAnswer::BadRequest(body),
+            StatusCode::UNAUTHORIZED => ErrorAnswer::Unauthorized(body),
+            StatusCode::FORBIDDEN => ErrorAnswer::Forbidden(body),
+            StatusCode::NOT_FOUND => ErrorAnswer::NotFound(body),
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorAnswer::TooLarge(body),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorAnswer::UnsupportedType(body),
+            StatusCode::TOO_MANY_REQUESTS => ErrorAnswer::TooMany(body, retry_after),
+            StatusCode::INTERNAL_SERVER_ERROR => ErrorAnswer::Internal(body),
+            StatusCode::SERVICE_UNAVAILABLE => ErrorAnswer::Unavailable(body, retry_after),
+            _ => return Err(body),
         })
+    }
+}
+
+/// JSON `{status, message}` with this status: the documented answer when there is one, else
+/// the same body under the bare status (poem's own 405, for instance).
+fn json_answer(status: StatusCode, body: ErrorBody, retry_after: u64) -> Response {
+    match ErrorAnswer::of(status, body, retry_after) {
+        Ok(answer) => answer.into_response(),
+        Err(body) => body.with_status(status).into_response(),
     }
 }
 
@@ -189,7 +195,7 @@ impl ResponseError for ApiError {
     }
 
     fn as_response(&self) -> Response {
-        self.answer().into_response()
+        json_answer(ApiError::status(self), self.body(), self.retry_after())
     }
 }
 
@@ -245,13 +251,12 @@ pub fn from_poem(e: &poem::Error) -> Response {
                    or `token <key>`), or `Bearer <token>` from POST /api/auth/login";
         return ApiError::Unauthorized(msg.into()).as_response();
     }
-    match ApiError::of_status(e.status(), e.to_string()) {
-        Some(api) => api.as_response(),
-        None => {
-            let body = ErrorBody { status: e.status().as_u16(), message: e.to_string(), form_errors: None };
-            poem::web::Json(body).with_status(e.status()).into_response()
-        }
-    }
+    let status = e.status();
+    // poem's 500s say nothing a client should read either.
+    let message =
+        if status == StatusCode::INTERNAL_SERVER_ERROR { ApiError::Internal.to_string() } else { e.to_string() };
+    let body = ErrorBody { status: status.as_u16(), message, form_errors: None };
+    json_answer(status, body, RETRY_AFTER_UNAVAILABLE)
 }
 
 impl poem_openapi::types::Example for ErrorBody {

@@ -8,16 +8,16 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use poem::web::Data;
-use poem::{Body, IntoResponse, Request, Response};
+use poem::{Body, Request};
 use poem_openapi::param::Query;
-use poem_openapi::payload::{Binary, Payload};
-use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::payload::Binary;
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::auth::Auth;
 use super::error::{Answer, ApiError};
 use super::form_params::{AddressList, FormTime, FormValue, PortList, SortOrder, Text, TimeZoneName};
 use super::merged::Merged;
+use super::raw_json::{JsonBody, RawMessage};
 use super::search::{parse_form, query_pairs};
 use super::ApiTags;
 use crate::export::{Format, Writer};
@@ -103,24 +103,6 @@ impl From<ExportFormat> for Format {
     }
 }
 
-/// A JSON array of IDEA messages, written as it is read.
-struct JsonArray(Body);
-
-impl Payload for JsonArray {
-    const CONTENT_TYPE: &'static str = "application/json";
-
-    fn schema_ref() -> MetaSchemaRef {
-        let any = MetaSchemaRef::Inline(Box::new(MetaSchema::ANY));
-        MetaSchemaRef::Inline(Box::new(MetaSchema { items: Some(Box::new(any)), ..MetaSchema::new("array") }))
-    }
-}
-
-impl IntoResponse for JsonArray {
-    fn into_response(self) -> Response {
-        Response::builder().content_type(Self::CONTENT_TYPE).body(self.0)
-    }
-}
-
 #[derive(ApiResponse)]
 enum ExportResponse {
     /// Every match, as the attachment `events.<format>`: one message per line (NDJSON), one
@@ -129,7 +111,7 @@ enum ExportResponse {
     Ndjson(Binary<Body>, #[oai(header = "Content-Disposition")] String),
     /// Every match in one JSON array, as the attachment `events.json`.
     #[oai(status = 200, content_type = "application/json")]
-    Json(JsonArray, #[oai(header = "Content-Disposition")] String),
+    Json(JsonBody<Vec<RawMessage>>, #[oai(header = "Content-Disposition")] String),
     /// One row per match, as the attachment `events.csv`.
     #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
     Csv(Binary<Body>, #[oai(header = "Content-Disposition")] String),
@@ -236,7 +218,7 @@ impl ExportApi {
         let body = body(chunks, format, slot);
         Ok(Merged(match format {
             Format::Ndjson => ExportResponse::Ndjson(Binary(body), disposition),
-            Format::Json => ExportResponse::Json(JsonArray(body), disposition),
+            Format::Json => ExportResponse::Json(JsonBody::from_serialized(body), disposition),
             Format::Csv => ExportResponse::Csv(Binary(body), disposition),
         }))
     }

@@ -199,9 +199,9 @@ impl IngestApi {
         // Parsed and stored a batch at a time, so memory holds the body and about one batch.
         let (tx, rx) = mpsc::channel(BATCH / 2);
         let parser = tokio::task::spawn_blocking(move || parse_into(&bytes, &tx));
-        let result = store_all(&store, rx).await;
-        drop(parser);
-        let result = result?;
+        let result = store_all(&store, rx).await?;
+        // A parser that failed ended the channel early: the reply would miss messages.
+        parser.await.map_err(|_| ApiError::Internal)?;
         tracing::info!(target: "audit", login = ?caller.login, stored = result.stored, duplicates = result.duplicates,
                        rejected = result.rejected, "events ingested");
         Ok(if result.rejected > 0 {

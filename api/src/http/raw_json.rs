@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::marker::PhantomData;
 
-use poem::{IntoResponse, Response};
+use poem::{Body, IntoResponse, Response};
 use poem_openapi::payload::Payload;
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
@@ -76,19 +76,19 @@ impl ParseFromJSON for RawMessage {
     }
 }
 
-/// A JSON answer serialised by serde, documented as `T`.
-pub struct JsonBody<T>(Vec<u8>, PhantomData<T>);
+/// A JSON answer serialised by serde, or written as it is read (an export), documented as `T`.
+pub struct JsonBody<T>(Body, PhantomData<T>);
 
 impl<T: Serialize> JsonBody<T> {
     pub fn new(value: &T) -> Self {
-        Self(serde_json::to_vec(value).expect("answers serialise"), PhantomData)
+        Self(serde_json::to_vec(value).expect("answers serialise").into(), PhantomData)
     }
 }
 
 impl<T> JsonBody<T> {
-    /// Bytes already serialised as a `T`.
-    pub fn from_serialized(bytes: Vec<u8>) -> Self {
-        Self(bytes, PhantomData)
+    /// Bytes already serialised, or being serialised, as a `T`.
+    pub fn from_serialized(body: impl Into<Body>) -> Self {
+        Self(body.into(), PhantomData)
     }
 }
 
