@@ -152,9 +152,17 @@ enum UserAction {
         /// Also create an API key and print it alone on standard output.
         #[arg(long)]
         api_key: bool,
+        /// An abuse group the account belongs to (repeat for several): TLP-restricted events
+        /// naming it are visible to a user or developer.
+        #[arg(long = "group")]
+        groups: Vec<String>,
     },
     /// List accounts.
     List,
+    /// Set an account's abuse groups (none: it sees no TLP-restricted event).
+    Groups { login: String, groups: Vec<String> },
+    /// Register an abuse group that no stored event names yet, so accounts can join it.
+    AddGroup { name: String },
     /// Disable an account (its keys and tokens stop working).
     Disable { login: String },
     /// Create another API key for an account and print it.
@@ -260,7 +268,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
         }
         Command::Migrate => {
-            let bar = progress_bar("moving events into partitions {bar:40} {pos}/{len}, ETA {eta}");
+            let bar = progress_bar("upgrading stored events {bar:40} {pos}/{len}, ETA {eta}");
             let moved = store
                 .migrate_with(&|done, total| {
                     bar.set_length(total);
@@ -273,6 +281,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             for (id, why) in &moved.left {
                 eprintln!("event {id} stays in events_v9: {why}");
+            }
+            if moved.refill.events > 0 {
+                println!("read {} stored events for the columns added since they were stored", moved.refill.events);
+            }
+            for (id, why) in &moved.refill.unreadable {
+                eprintln!("event {id}: its message cannot be read for the new columns: {why}");
             }
             println!("schema is at version {}", store.schema_version().await?.unwrap_or(0));
         }
@@ -327,12 +341,14 @@ async fn user(store: &EventStore, action: UserAction) -> anyhow::Result<()> {
     use ideadb::auth::{api_key_hash, api_key_prefix, hash_password, new_api_key, Role};
     let missing = |login: &str| anyhow::anyhow!("there is no account {login:?}");
     match action {
-        UserAction::Add { login, roles, password_stdin, api_key } => {
+        UserAction::Add { login, roles, password_stdin, api_key, groups } => {
             let roles: Vec<Role> =
                 roles.iter().map(|r| Role::parse(r)).collect::<Result<_, _>>().map_err(anyhow::Error::msg)?;
             let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            let groups = known_groups(store, groups).await?;
             let hash = if password_stdin { Some(hash_password(&read_password(true)?)?) } else { None };
             let created = store.user_create(&login, &names, hash.as_deref()).await?;
+            store.user_set_groups(&login, &groups).await?;
             if api_key {
                 let key = new_api_key()?;
                 store.api_key_add(created.id, &api_key_hash(&key), &api_key_prefix(&key)).await?;
@@ -346,7 +362,33 @@ async fn user(store: &EventStore, action: UserAction) -> anyhow::Result<()> {
             for u in store.users().await? {
                 let state = if u.enabled { "enabled" } else { "disabled" };
                 let password = if u.password_hash.is_some() { "password" } else { "no password" };
-                println!("{}\t{}\t{state}\t{password}\t{} API keys", u.login, u.roles.join(","), u.api_keys);
+                let groups = if u.groups.is_empty() { "no groups".into() } else { u.groups.join(",") };
+                println!(
+                    "{}\t{}\t{state}\t{password}\t{} API keys\t{groups}",
+                    u.login,
+                    u.roles.join(","),
+                    u.api_keys
+                );
+            }
+        }
+        UserAction::Groups { login, groups } => {
+            let groups = known_groups(store, groups).await?;
+            if !store.user_set_groups(&login, &groups).await? {
+                return Err(missing(&login));
+            }
+            eprintln!("{login} belongs to {}", if groups.is_empty() { "no group".into() } else { groups.join(", ") });
+            audit!(login, groups = groups.join(","), "account groups set");
+        }
+        UserAction::AddGroup { name } => {
+            let name = name.trim();
+            if name.is_empty() {
+                anyhow::bail!("a group needs a name");
+            }
+            if store.group_register(name).await? {
+                eprintln!("registered abuse group {name}");
+                tracing::info!(target: "audit", group = ?name, via = "cli", "abuse group registered");
+            } else {
+                eprintln!("abuse group {name} was registered already");
             }
         }
         UserAction::Disable { login } => {
@@ -392,6 +434,28 @@ async fn user(store: &EventStore, action: UserAction) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The groups, trimmed and deduplicated, when every one is known; otherwise an error naming
+/// the unknown ones.
+async fn known_groups(store: &EventStore, groups: Vec<String>) -> anyhow::Result<Vec<String>> {
+    let mut groups: Vec<String> = groups.iter().map(|g| g.trim().to_string()).filter(|g| !g.is_empty()).collect();
+    groups.sort();
+    groups.dedup();
+    if groups.is_empty() {
+        return Ok(groups);
+    }
+    let known = store.groups_known().await?;
+    let unknown: Vec<&String> = groups.iter().filter(|g| known.binary_search(g).is_err()).collect();
+    if let Some(first) = unknown.first() {
+        let names: Vec<String> = unknown.iter().map(|g| format!("{g:?}")).collect();
+        anyhow::bail!(
+            "unknown abuse group {}: no stored event names it and it is not registered \
+             (register it with `ideadb user add-group {first}`)",
+            names.join(", ")
+        );
+    }
+    Ok(groups)
 }
 
 /// A password from a prompt without echo on a terminal, else the first line of stdin.

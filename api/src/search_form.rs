@@ -20,7 +20,7 @@ use ideadb_wire::search_params::{self, NOT_CLASSES_HAWAT};
 
 use crate::form_grammar::Grammar;
 use crate::idea::IpRange;
-use crate::storage::{Cursor, SearchParams, SortBy, Values};
+use crate::storage::{Cursor, SearchParams, SortBy, Values, Visibility};
 
 /// Page sizes offered, as Hawat's lists (capped at 10,000).
 pub const PAGE_SIZES: &[u32] = &[5, 10, 20, 25, 30, 50, 100, 200, 250, 500, 1000, 2500, 5000, 10000];
@@ -56,10 +56,20 @@ pub fn parse(pairs: &[(String, String)], tz: Tz, now: DateTime<Utc>) -> Result<S
         detectors: f.choice("detectors"),
         detector_types: f.choice("detector_types"),
         inspection_errs: f.choice("inspection_errs"),
+        tlps: f.choice("tlps"),
+        target_groups: f.choice("target_groups"),
+        target_classes: f.choice("target_classes"),
+        target_severities: f.choice("target_severities"),
+        detector_softwares: f.choice("detector_softwares"),
+        shadow_reporting: f.tristate("shadow_reporting"),
+        shadow_reporting_target: f.tristate("shadow_reporting_target"),
         page: f.page(),
         limit: Some(f.limit()),
         sortby: Some(f.sortby()),
         after: f.cursor(),
+        // No form says who reads: the edge widens this from the account, so forgetting to
+        // hides restricted events rather than showing them.
+        visibility: Visibility::Groups(Vec::new()),
     };
     p.classes.negate |= f.flag(NOT_CLASSES_HAWAT);
     for (from, to, label) in [(p.dt_from, p.dt_to, "detection"), (p.st_from, p.st_to, "storage")] {
@@ -181,6 +191,16 @@ impl Form<'_> {
     fn flag(&self, key: &str) -> bool {
         self.one(key)
             .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "y" | "yes" | "true" | "on"))
+    }
+
+    /// mentat-ng's boolean parameters: `true` or `false` in any case; any other value adds
+    /// no condition, as there.
+    fn tristate(&self, key: &str) -> Option<bool> {
+        match self.one(key)?.trim().to_ascii_lowercase().as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        }
     }
 
     /// A list of values, negated by its switch in the form's table. PostgreSQL text cannot

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 use crate::auth::{api_key_hash, LoginThrottle, Role, TokenKeys};
-use crate::storage::{EventStore, UserRecord};
+use crate::storage::{EventStore, UserRecord, Visibility};
 
 /// What the login endpoints need, shared by every request.
 pub struct AuthState {
@@ -27,6 +27,8 @@ pub struct AuthState {
 pub struct Caller {
     pub login: String,
     pub roles: Vec<Role>,
+    /// The abuse groups the account belongs to.
+    pub groups: Vec<String>,
     /// The login session, when the request came with a login token.
     pub session: Option<Uuid>,
 }
@@ -39,6 +41,16 @@ impl Caller {
         }
         let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
         Err(ApiError::Forbidden(format!("this needs the role {} (account {})", names.join(" or "), self.login)))
+    }
+
+    /// The events this account may see: all of them for a maintainer or an administrator
+    /// (Hawat's "power" permission), otherwise those its abuse groups allow.
+    pub fn visibility(&self) -> Visibility {
+        if self.roles.iter().any(|r| *r >= Role::Maintainer) {
+            Visibility::All
+        } else {
+            Visibility::Groups(self.groups.clone())
+        }
     }
 }
 
@@ -117,7 +129,7 @@ pub fn admit(user: UserRecord, session: Option<Uuid>) -> Result<Caller, ApiError
     if roles.is_empty() {
         return Err(ApiError::Forbidden(format!("the account {} has no role", user.login)));
     }
-    Ok(Caller { login: user.login, roles, session })
+    Ok(Caller { login: user.login, roles, groups: user.groups, session })
 }
 
 #[cfg(test)]

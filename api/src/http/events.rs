@@ -8,7 +8,7 @@ use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::Value;
 
-use super::auth::Auth;
+use super::auth::{Auth, Caller};
 use super::error::{Answer, ApiError};
 use super::merged::Merged;
 use super::raw_json::{JsonBody, RawMessage};
@@ -77,9 +77,11 @@ impl IntoResponse for YamlFile {
     }
 }
 
-/// The stored event with this ID (404 when none).
-async fn stored(store: &EventStore, id: &str) -> Result<StoredEvent, ApiError> {
-    store.fetch_event(id).await?.ok_or_else(|| ApiError::NotFound(format!("there is no event with ID {id:?}")))
+/// The stored event with this ID (404 when none, or when the caller may not see it: the
+/// answers are the same, so a hidden event's existence does not leak).
+async fn stored(store: &EventStore, caller: &Caller, id: &str) -> Result<StoredEvent, ApiError> {
+    let event = store.fetch_event(id, &caller.visibility()).await?;
+    event.ok_or_else(|| ApiError::NotFound(format!("there is no event with ID {id:?}")))
 }
 
 /// Indented by four spaces with sorted keys, as Mentat's download.
@@ -100,7 +102,7 @@ impl EventsApi {
     /// The IDEA message exactly as stored.
     #[oai(path = "/:id/show", method = "get", method = "post")]
     async fn show(&self, store: Data<&EventStore>, caller: Auth, id: Path<String>) -> Answer<ShowResponse> {
-        let event = stored(&store, &id).await?;
+        let event = stored(&store, &caller, &id).await?;
         tracing::info!(login = ?caller.login, id = ?event.id, "event shown");
         let item = RawMessage::of_event(&event.id, event.raw)?;
         Ok(ShowResponse::Ok(JsonBody::new(&Shown { item, item_id: event.id, search_widget_item_limit: 100 })))
@@ -118,7 +120,7 @@ impl EventsApi {
         /// `json` (default) or `yaml`.
         format: Query<Option<DownloadFormat>>,
     ) -> Answer<Merged<DownloadResponse>> {
-        let event = stored(&store, &id).await?;
+        let event = stored(&store, &caller, &id).await?;
         tracing::info!(login = ?caller.login, id = ?event.id, "event downloaded");
         let item = event.json()?;
         let file = |ext: &str| format!("attachment; filename=\"{}.idea.{ext}\"", event.id);

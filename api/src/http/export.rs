@@ -205,10 +205,34 @@ impl ExportApi {
         inspection_errs: Query<Option<Vec<FormValue<Text>>>>,
         /// Negate `inspection_errs`.
         not_inspection_errs: Query<Option<String>>,
+        /// Target abuse groups (`_Mentat` TargetAbuses).
+        target_groups: Query<Option<Vec<FormValue<Text>>>>,
+        /// Negate `target_groups`.
+        not_target_groups: Query<Option<String>>,
+        /// Target severities.
+        target_severities: Query<Option<Vec<FormValue<Text>>>>,
+        /// Negate `target_severities`.
+        not_target_severities: Query<Option<String>>,
+        /// Target classes.
+        target_classes: Query<Option<Vec<FormValue<Text>>>>,
+        /// Negate `target_classes`.
+        not_target_classes: Query<Option<String>>,
+        /// TLP (any case).
+        tlps: Query<Option<Vec<FormValue<Text>>>>,
+        /// Negate `tlps`.
+        not_tlps: Query<Option<String>>,
+        /// Detector software (Node.SW).
+        detector_softwares: Query<Option<Vec<FormValue<Text>>>>,
+        /// Negate `detector_softwares`.
+        not_detector_softwares: Query<Option<String>>,
+        /// `true`: shadow reports only; `false`: none (any case). Any other value adds no condition.
+        shadow_reporting: Query<Option<String>>,
+        /// The same for target shadow reports.
+        shadow_reporting_target: Query<Option<String>>,
         /// time.desc (default), time.asc, detecttime.desc, detecttime.asc, storagetime.desc or storagetime.asc.
         sortby: Query<Option<FormValue<SortOrder>>>,
     ) -> Answer<Merged<ExportResponse>> {
-        let mut params = parse_form(&query_pairs(req)).map_err(ApiError::Form)?;
+        let mut params = parse_form(&query_pairs(req), &caller).map_err(ApiError::Form)?;
         params.limit = max.0;
         let format = Format::from(format.0.unwrap_or(ExportFormat::Ndjson));
         let slot = slots.take(&caller.login)?;

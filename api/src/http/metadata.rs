@@ -43,6 +43,16 @@ struct Metadata {
     source_types: Vec<String>,
     /// Target types.
     target_types: Vec<String>,
+    /// Abuse groups resolved from the targets (TargetAbuses).
+    target_groups: Vec<String>,
+    /// Target classes (lower-cased).
+    target_classes: Vec<String>,
+    /// Target severities (lower-cased).
+    target_severities: Vec<String>,
+    /// TLP values (upper-cased).
+    tlps: Vec<String>,
+    /// Detector software (Node.SW).
+    detector_softwares: Vec<String>,
 }
 
 #[OpenApi(prefix_path = "/api/events", tag = "ApiTags::Events")]
@@ -71,6 +81,11 @@ impl MetadataApi {
             severities: values(EnumColumn::EventSeverity).await?,
             source_types,
             target_types,
+            target_groups: values(EnumColumn::TargetAbuses).await?,
+            target_classes: values(EnumColumn::TargetClass).await?,
+            target_severities: values(EnumColumn::TargetSeverity).await?,
+            tlps: values(EnumColumn::Tlp).await?,
+            detector_softwares: values(EnumColumn::NodeSw).await?,
         }))
     }
 }
@@ -90,6 +105,11 @@ impl poem_openapi::types::Example for Metadata {
             severities: v(&["low", "medium"]),
             source_types: v(&["Backscatter"]),
             target_types: v(&[]),
+            target_groups: v(&["abuse@example.org"]),
+            target_classes: v(&[]),
+            target_severities: v(&[]),
+            tlps: v(&["AMBER", "GREEN"]),
+            detector_softwares: v(&["Nemea"]),
         }
     }
 }

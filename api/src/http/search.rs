@@ -11,7 +11,7 @@ use poem_openapi::param::Query;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::{json, Map, Value};
 
-use super::auth::Auth;
+use super::auth::{Auth, Caller};
 use super::error::{form_errors, Answer, ApiError};
 use super::form_params::{
     AddressList, FormTime, FormValue, PageNumber, PageSize, PortList, SearchCursor, SortOrder, Text, TimeZoneName,
@@ -20,7 +20,8 @@ use super::raw_json::{JsonBody, RawMessage};
 use super::ApiTags;
 use crate::idea::time::render;
 use crate::search_form;
-use crate::storage::{EventStore, QueryKind, SearchParams, SortDir, SortField, Values};
+use crate::storage::{EventStore, QueryKind, SearchParams, SortDir, SortField};
+use ideadb_wire::search_params;
 
 #[derive(Default)]
 pub struct SearchApi;
@@ -89,10 +90,12 @@ pub(super) fn query_pairs(req: &Request) -> Vec<(String, String)> {
     serde_urlencoded::from_str(req.uri().query().unwrap_or_default()).unwrap_or_default()
 }
 
-/// The search parameters of a form, or Hawat's `form_errors`.
-pub(super) fn parse_form(pairs: &[(String, String)]) -> Result<SearchParams, search_form::FormErrors> {
+/// The search parameters of a form, limited to the events `caller` may see, or Hawat's
+/// `form_errors`.
+pub(super) fn parse_form(pairs: &[(String, String)], caller: &Caller) -> Result<SearchParams, search_form::FormErrors> {
     let tz = search_form::zone(pairs).map_err(|e| vec![e])?;
-    search_form::parse(pairs, tz, Utc::now())
+    let params = search_form::parse(pairs, tz, Utc::now())?;
+    Ok(SearchParams { visibility: caller.visibility(), ..params })
 }
 
 /// The last value of a parameter, trimmed.
@@ -116,7 +119,6 @@ pub(super) fn query_params(pairs: &[(String, String)]) -> Value {
 
 fn form_data(p: &SearchParams) -> Value {
     let t = |v: &Option<chrono::NaiveDateTime>| v.as_ref().map(render);
-    let list = |v: &Values| json!(v.values);
     let addrs = |v: &[crate::idea::IpRange]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
     let sort = p.sortby.map(|s| {
         let f = match s.field {
@@ -126,22 +128,21 @@ fn form_data(p: &SearchParams) -> Value {
         };
         format!("{f}.{}", if s.dir == SortDir::Asc { "asc" } else { "desc" })
     });
-    json!({
+    let mut data = json!({
         "dt_from": t(&p.dt_from), "dt_to": t(&p.dt_to), "st_from": t(&p.st_from), "st_to": t(&p.st_to),
         "source_addrs": addrs(&p.source_addrs), "target_addrs": addrs(&p.target_addrs), "host_addrs": addrs(&p.host_addrs),
         "source_ports": p.source_ports, "target_ports": p.target_ports, "host_ports": p.host_ports,
-        "source_types": list(&p.source_types), "target_types": list(&p.target_types), "host_types": list(&p.host_types),
-        "groups": list(&p.groups), "not_groups": p.groups.negate,
-        "protocols": list(&p.protocols), "not_protocols": p.protocols.negate,
         "description": p.description,
-        "categories": list(&p.categories), "not_categories": p.categories.negate,
-        "severities": list(&p.severities), "not_severities": p.severities.negate,
-        "classes": list(&p.classes), "not_classes": p.classes.negate,
-        "detectors": list(&p.detectors), "not_detectors": p.detectors.negate,
-        "detector_types": list(&p.detector_types), "not_detector_types": p.detector_types.negate,
-        "inspection_errs": list(&p.inspection_errs), "not_inspection_errs": p.inspection_errs.negate,
+        "shadow_reporting": p.shadow_reporting, "shadow_reporting_target": p.shadow_reporting_target,
         "page": p.page, "limit": p.limit, "sortby": sort, "after": p.after.as_ref().map(|c| c.encode()),
-    })
+    });
+    for (name, values) in p.lists() {
+        data[name] = json!(values.values);
+        if let Some(not) = search_params::param(name).and_then(|f| f.not) {
+            data[not] = json!(values.negate);
+        }
+    }
+    data
 }
 
 #[OpenApi(prefix_path = "/api/events", tag = "ApiTags::Events")]
@@ -156,7 +157,7 @@ impl SearchApi {
     async fn search(
         &self,
         store: Data<&EventStore>,
-        _caller: Auth,
+        caller: Auth,
         req: &Request,
         /// Run the search (any value, e.g. `Search`); without it the parameters are only checked
         /// and `query_params` come back.
@@ -226,6 +227,30 @@ impl SearchApi {
         inspection_errs: Query<Option<Vec<FormValue<Text>>>>,
         /// Negate `inspection_errs`.
         not_inspection_errs: Query<Option<String>>,
+        /// Target abuse groups (`_Mentat` TargetAbuses).
+        target_groups: Query<Option<Vec<FormValue<Text>>>>,
+        /// Negate `target_groups`.
+        not_target_groups: Query<Option<String>>,
+        /// Target severities.
+        target_severities: Query<Option<Vec<FormValue<Text>>>>,
+        /// Negate `target_severities`.
+        not_target_severities: Query<Option<String>>,
+        /// Target classes.
+        target_classes: Query<Option<Vec<FormValue<Text>>>>,
+        /// Negate `target_classes`.
+        not_target_classes: Query<Option<String>>,
+        /// TLP (any case).
+        tlps: Query<Option<Vec<FormValue<Text>>>>,
+        /// Negate `tlps`.
+        not_tlps: Query<Option<String>>,
+        /// Detector software (Node.SW).
+        detector_softwares: Query<Option<Vec<FormValue<Text>>>>,
+        /// Negate `detector_softwares`.
+        not_detector_softwares: Query<Option<String>>,
+        /// `true`: shadow reports only; `false`: none (any case). Any other value adds no condition.
+        shadow_reporting: Query<Option<String>>,
+        /// The same for target shadow reports.
+        shadow_reporting_target: Query<Option<String>>,
         /// Page (1-based), default 1.
         page: Query<Option<FormValue<PageNumber>>>,
         /// Page size: 5, 10, 20, 25, 30, 50, 100 (default), 200, 250, 500, 1000, 2500, 5000 or 10000.
@@ -237,15 +262,15 @@ impl SearchApi {
         /// `true`: also count every match (`total`).
         count: Query<Option<String>>,
     ) -> Answer<SearchResponse> {
-        run(&store, query_pairs(req)).await
+        run(&store, &caller, query_pairs(req)).await
     }
 }
 
-async fn run(store: &EventStore, pairs: Vec<(String, String)>) -> Answer<SearchResponse> {
+async fn run(store: &EventStore, caller: &Caller, pairs: Vec<(String, String)>) -> Answer<SearchResponse> {
     let mut out =
         SearchResult { query_params: query_params(&pairs), search_widget_item_limit: 3, ..Default::default() };
     let get = |k: &str| last(&pairs, k);
-    let p = match parse_form(&pairs) {
+    let p = match parse_form(&pairs, caller) {
         Ok(p) => p,
         Err(errors) => {
             out.form_errors = Some(form_errors(&errors));

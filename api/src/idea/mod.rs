@@ -65,7 +65,7 @@ fn many(v: &[String]) -> Vec<&str> {
 
 /// Every indexed or listed value of `row` within [`MAX_VALUE_BYTES`].
 fn check_lengths(row: &EventRow) -> Result<(), IdeaError> {
-    let fields: [(&str, Vec<&str>); 15] = [
+    let fields: [(&str, Vec<&str>); 16] = [
         ("ID", vec![row.id.as_str()]),
         ("Category", many(&row.category)),
         ("Source.Type", many(&row.source_type)),
@@ -81,6 +81,7 @@ fn check_lengths(row: &EventRow) -> Result<(), IdeaError> {
         ("TargetAbuses", many(&row.targetabuses)),
         ("TargetClass", one(&row.targetclass)),
         ("TargetSeverity", one(&row.targetseverity)),
+        ("Node.SW", many(&row.node_sw)),
     ];
     for (field, values) in fields {
         if let Some(v) = values.iter().find(|v| v.len() > MAX_VALUE_BYTES) {

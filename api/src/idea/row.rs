@@ -33,6 +33,11 @@ pub struct EventRow {
     pub targetabuses: Vec<String>,
     pub targetclass: Option<String>,
     pub targetseverity: Option<String>,
+    /// Node[*].SW, sorted, repeats kept (as mentat-ng stores them).
+    pub node_sw: Vec<String>,
+    /// `ShadowReporting` / `ShadowReportingTarget` of the private dictionary is `true`.
+    pub shadow_reporting: bool,
+    pub shadow_reporting_target: bool,
 }
 
 impl EventRow {
@@ -63,7 +68,7 @@ pub(super) fn map(obj: &Object) -> Result<EventRow, IdeaError> {
     let mut protocols = Vec::new();
     let source = side(obj.get("Source"), "Source", &mut protocols)?;
     let target = side(obj.get("Target"), "Target", &mut protocols)?;
-    let (node_name, node_type) = nodes(obj.get("Node"))?;
+    let nodes = nodes(obj.get("Node"))?;
     let private = Private::read(obj)?;
     Ok(EventRow {
         id,
@@ -77,8 +82,8 @@ pub(super) fn map(obj: &Object) -> Result<EventRow, IdeaError> {
         source_type: sorted(source.types),
         target_type: sorted(target.types),
         protocol: sorted(protocols),
-        node_name,
-        node_type,
+        node_name: nodes.names,
+        node_type: nodes.types,
         storagetime: private.storagetime,
         resolvedabuses: private.resolvedabuses,
         eventclass: private.eventclass,
@@ -88,6 +93,9 @@ pub(super) fn map(obj: &Object) -> Result<EventRow, IdeaError> {
         targetabuses: private.targetabuses,
         targetclass: private.targetclass,
         targetseverity: private.targetseverity,
+        node_sw: nodes.software,
+        shadow_reporting: private.shadow_reporting,
+        shadow_reporting_target: private.shadow_reporting_target,
     })
 }
 
@@ -164,10 +172,19 @@ fn side(v: Option<&Json>, key: &str, protocols: &mut Vec<String>) -> Result<Side
     Ok(out)
 }
 
-fn nodes(v: Option<&Json>) -> Result<(Vec<String>, Vec<String>), IdeaError> {
+/// Names in order, types sorted and deduplicated, software sorted.
+#[derive(Default)]
+struct Nodes {
+    names: Vec<String>,
+    types: Vec<String>,
+    software: Vec<String>,
+}
+
+fn nodes(v: Option<&Json>) -> Result<Nodes, IdeaError> {
     let mut names = Vec::new();
     let mut types = Vec::new();
-    let Some(v) = v else { return Ok((names, types)) };
+    let mut software = Vec::new();
+    let Some(v) = v else { return Ok(Nodes::default()) };
     for (i, node) in list(v).enumerate() {
         let Some(node) = node.as_object() else {
             continue;
@@ -183,8 +200,10 @@ fn nodes(v: Option<&Json>) -> Result<(Vec<String>, Vec<String>), IdeaError> {
             }
         }
         types.extend(strings(node.get("Type"), || format!("Node[{i}].Type"))?.into_iter().map(clean));
+        software.extend(strings(node.get("SW"), || format!("Node[{i}].SW"))?.into_iter().map(clean));
     }
-    Ok((names, sorted(types)))
+    software.sort_unstable();
+    Ok(Nodes { names, types: sorted(types), software })
 }
 
 /// Mentat's private dictionary: `_Mentat` (V3) key by key over `_CESNET` (V1/V2).
@@ -197,6 +216,8 @@ struct Private {
     targetabuses: Vec<String>,
     targetclass: Option<String>,
     targetseverity: Option<String>,
+    shadow_reporting: bool,
+    shadow_reporting_target: bool,
 }
 
 impl Private {
@@ -234,6 +255,8 @@ impl Private {
             targetabuses: list_of("TargetAbuses")?,
             targetclass: lower("TargetClass")?,
             targetseverity: lower("TargetSeverity")?,
+            shadow_reporting: matches!(get("ShadowReporting"), Some((_, Json::Bool(true)))),
+            shadow_reporting_target: matches!(get("ShadowReportingTarget"), Some((_, Json::Bool(true)))),
         })
     }
 }
@@ -256,9 +279,11 @@ mod tests {
                         "Type": ["Scanner"], "Proto": ["TCP"]},
                        {"IP4": "8.8.8.8", "Type": "Botnet", "Proto": ["tcp", "http"]}],
             "Target": [{"IP4": ["1.1.1.1"], "Port": 443}],
-            "Node": [{"Name": "org.relay"}, {"Type": ["Flow"]}, {"Name": "cz.cesnet.det", "Type": ["Honeypot", "Flow"]}],
+            "Node": [{"Name": "org.relay", "SW": ["Warden"]}, {"Type": ["Flow"]},
+                     {"Name": "cz.cesnet.det", "Type": ["Honeypot", "Flow"], "SW": ["Warden", "Nemea"]}],
             "_CESNET": {"EventSeverity": "HIGH", "ResolvedAbuses": ["abuse@a"], "StorageTime": 1704103200},
-            "_Mentat": {"EventClass": "Scan-Class", "EventSeverity": "Low"}
+            "_Mentat": {"EventClass": "Scan-Class", "EventSeverity": "Low", "ShadowReporting": true,
+                        "ShadowReportingTarget": "true"}
         }));
         assert_eq!(r.detecttime.to_string(), "2024-01-01 09:00:00");
         assert_eq!(r.description.as_deref(), Some("ab"));
@@ -283,6 +308,8 @@ mod tests {
         assert_eq!(r.resolvedabuses, ["abuse@a"]);
         assert_eq!(r.storagetime.unwrap().to_string(), "2024-01-01 10:00:00");
         assert_eq!(r.tlp.as_deref(), Some("AMBER"));
+        assert_eq!(r.node_sw, ["Nemea", "Warden", "Warden"], "sorted, repeats kept");
+        assert!(r.shadow_reporting && !r.shadow_reporting_target, "only a JSON true counts");
     }
 
     #[test]

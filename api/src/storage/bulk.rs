@@ -44,7 +44,8 @@ const COLUMNS: &str = "id, detecttime, category, description, source_ip, target_
     source_ip_aggr_ip4, source_ip_aggr_ip6, target_ip_aggr_ip4, target_ip_aggr_ip6, \
     source_port, target_port, source_type, target_type, protocol, node_name, node_type, \
     cesnet_storagetime, cesnet_resolvedabuses, cesnet_eventclass, cesnet_eventseverity, \
-    cesnet_inspectionerrors, tlp, targetabuses, targetclass, targetseverity, category_detector";
+    cesnet_inspectionerrors, tlp, targetabuses, targetclass, targetseverity, category_detector, \
+    node_sw, shadow_reporting, shadow_reporting_target";
 
 /// Joins a category and a detector in `events.category_detector`.
 pub(crate) const PAIR_SEPARATOR: char = '|';
@@ -69,6 +70,8 @@ pub(crate) struct PreparedRow {
     storagetime: NaiveDateTime,
     aggr: [Option<IpRange>; 4],
     category_detector: Vec<String>,
+    /// NULL rather than an empty array, which would take 16 bytes in most rows.
+    node_sw: Option<Vec<String>>,
 }
 
 impl PreparedRow {
@@ -79,7 +82,8 @@ impl PreparedRow {
             [r.aggr(false, Family::V4), r.aggr(false, Family::V6), r.aggr(true, Family::V4), r.aggr(true, Family::V6)];
         let storagetime = r.storagetime.unwrap_or(now);
         let category_detector = category_detector(&r.category, &r.node_name);
-        Self { event, compressed: None, storagetime, aggr, category_detector }
+        let node_sw = (!r.node_sw.is_empty()).then(|| r.node_sw.clone());
+        Self { event, compressed: None, storagetime, aggr, category_detector, node_sw }
     }
 
     /// The bytes `events_json` stores.
@@ -118,6 +122,9 @@ impl PreparedRow {
             &r.targetclass,
             &r.targetseverity,
             &self.category_detector,
+            &self.node_sw,
+            &r.shadow_reporting,
+            &r.shadow_reporting_target,
         ]
     }
 
@@ -176,6 +183,9 @@ fn event_types(t: &IpTypes) -> Vec<Type> {
         Type::TEXT,
         Type::TEXT,
         Type::TEXT_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::BOOL,
+        Type::BOOL,
     ]
 }
 

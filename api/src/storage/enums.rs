@@ -28,10 +28,11 @@ pub enum EnumColumn {
     TargetAbuses,
     TargetClass,
     TargetSeverity,
+    NodeSw,
 }
 
 impl EnumColumn {
-    pub const ALL: [EnumColumn; 14] = [
+    pub const ALL: [EnumColumn; 15] = [
         Self::Category,
         Self::Protocol,
         Self::NodeName,
@@ -46,6 +47,7 @@ impl EnumColumn {
         Self::TargetAbuses,
         Self::TargetClass,
         Self::TargetSeverity,
+        Self::NodeSw,
     ];
 
     /// The `events` column name.
@@ -65,6 +67,7 @@ impl EnumColumn {
             Self::TargetAbuses => "targetabuses",
             Self::TargetClass => "targetclass",
             Self::TargetSeverity => "targetseverity",
+            Self::NodeSw => "node_sw",
         }
     }
 
@@ -96,6 +99,7 @@ impl EnumColumn {
             Self::TargetAbuses => list(&row.targetabuses),
             Self::TargetClass => one(&row.targetclass),
             Self::TargetSeverity => one(&row.targetseverity),
+            Self::NodeSw => list(&row.node_sw),
         }
     }
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 use tokio_postgres::Row;
 
 use super::bulk::NewEvent;
-use super::params::{Cursor, QueryKind, SearchParams};
+use super::params::{Cursor, QueryKind, SearchParams, Visibility};
 use super::partitions::Pruning;
 use super::{with_client, Error, EventStore, Result};
 use crate::idea::EventRow;
@@ -67,10 +67,17 @@ impl EventStore {
         Ok(())
     }
 
-    /// The stored message with this ID, if any.
-    pub async fn fetch_event(&self, id: &str) -> Result<Option<StoredEvent>> {
-        let sql = "SELECT e.id, e.detecttime, e.cesnet_storagetime, j.event FROM events e JOIN events_json j ON j.id = e.id AND j.storagetime = e.cesnet_storagetime WHERE e.id = $1";
-        let row = with_client!(self, |c| c.query_opt(sql, &[&id]))?;
+    /// The stored message with this ID, if any and if visible: an event hidden from the
+    /// reader is as absent as one never stored.
+    pub async fn fetch_event(&self, id: &str, visibility: &Visibility) -> Result<Option<StoredEvent>> {
+        let sql = format!(
+            "SELECT e.id, e.detecttime, e.cesnet_storagetime, j.event FROM events e \
+             JOIN events_json j ON j.id = e.id AND j.storagetime = e.cesnet_storagetime \
+             WHERE e.id = $1 AND ($2::text[] IS NULL OR {})",
+            Visibility::sql("e", 2)
+        );
+        let groups = visibility.groups();
+        let row = with_client!(self, |c| c.query_opt(sql.as_str(), &[&id, &groups]))?;
         Ok(self.decode_stored(row.iter().map(stored).collect()).await?.pop())
     }
 

@@ -34,6 +34,9 @@ pub(crate) fn from_row(r: &Row) -> EventRow {
         targetabuses: list("targetabuses"),
         targetclass: r.get("targetclass"),
         targetseverity: r.get("targetseverity"),
+        node_sw: list("node_sw"),
+        shadow_reporting: r.get("shadow_reporting"),
+        shadow_reporting_target: r.get("shadow_reporting_target"),
     }
 }
 
@@ -88,6 +91,11 @@ pub fn to_idea(row: &EventRow) -> Value {
     ] {
         if !v.is_empty() {
             p.insert(k.into(), json!(v));
+        }
+    }
+    for (k, yes) in [("ShadowReporting", row.shadow_reporting), ("ShadowReportingTarget", row.shadow_reporting_target)] {
+        if yes {
+            p.insert(k.into(), json!(true));
         }
     }
     for (k, v) in [

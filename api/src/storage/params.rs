@@ -95,6 +95,40 @@ impl Cursor {
     }
 }
 
+/// TLP values that hide an event from readers outside its abuse groups (stored upper-cased).
+pub const RESTRICTED_TLP: [&str; 3] = ["AMBER-STRICT", "AMBER", "RED"];
+
+/// Which events a search may return (mentat-ng's TLP restriction).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Visibility {
+    /// Every event: maintainers, administrators and the server's own work.
+    #[default]
+    All,
+    /// Events without a restricting TLP, and restricted ones whose source or target abuse
+    /// groups include one of these.
+    Groups(Vec<String>),
+}
+
+impl Visibility {
+    /// The condition on the `events` row named `row`, the groups bound at placeholder `$n`.
+    pub(crate) fn sql(row: &str, n: usize) -> String {
+        let restricted: Vec<String> = RESTRICTED_TLP.iter().map(|t| format!("'{t}'")).collect();
+        format!(
+            "({row}.tlp IS NULL OR {row}.tlp NOT IN ({}) OR {row}.cesnet_resolvedabuses && ${n}::text[] \
+             OR {row}.targetabuses && ${n}::text[])",
+            restricted.join(", ")
+        )
+    }
+
+    /// The groups to bind, or None when every event is visible.
+    pub(crate) fn groups(&self) -> Option<&[String]> {
+        match self {
+            Self::All => None,
+            Self::Groups(g) => Some(g),
+        }
+    }
+}
+
 /// Every search parameter of Hawat's event search, typed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SearchParams {
@@ -120,14 +154,48 @@ pub struct SearchParams {
     pub detectors: Values,
     pub detector_types: Values,
     pub inspection_errs: Values,
+    /// mentat-ng's newer parameters: TLP (case-insensitive), the target side's abuse
+    /// groups, class and severity, and the detectors' software.
+    pub tlps: Values,
+    pub target_groups: Values,
+    pub target_classes: Values,
+    pub target_severities: Values,
+    pub detector_softwares: Values,
+    /// Shadow reports only (true) or none (false); None adds no condition.
+    pub shadow_reporting: Option<bool>,
+    pub shadow_reporting_target: Option<bool>,
     /// 1-based page for OFFSET paging; ignored when `after` is given.
     pub page: u32,
     pub limit: Option<u32>,
     pub sortby: Option<SortBy>,
     pub after: Option<Cursor>,
+    /// Not a form parameter: set from the account at the edge, applied by every statement.
+    pub visibility: Visibility,
 }
 
 impl SearchParams {
+    /// Every list filter by its form name.
+    pub fn lists(&self) -> [(&'static str, &Values); 16] {
+        [
+            ("source_types", &self.source_types),
+            ("target_types", &self.target_types),
+            ("host_types", &self.host_types),
+            ("groups", &self.groups),
+            ("protocols", &self.protocols),
+            ("categories", &self.categories),
+            ("severities", &self.severities),
+            ("classes", &self.classes),
+            ("detectors", &self.detectors),
+            ("detector_types", &self.detector_types),
+            ("inspection_errs", &self.inspection_errs),
+            ("tlps", &self.tlps),
+            ("target_groups", &self.target_groups),
+            ("target_classes", &self.target_classes),
+            ("target_severities", &self.target_severities),
+            ("detector_softwares", &self.detector_softwares),
+        ]
+    }
+
     /// Rows skipped before this page: `(page - 1) * limit`, or none when a cursor pages.
     pub fn offset(&self) -> u64 {
         match (self.limit, &self.after) {

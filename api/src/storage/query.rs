@@ -13,7 +13,7 @@ use sea_query::{
 };
 
 use super::addr::{AddrSearch, Top};
-use super::params::{QueryKind, SearchParams, SortBy, SortDir, SortField, Values, ANY, EMPTY};
+use super::params::{QueryKind, SearchParams, SortBy, SortDir, SortField, Values, Visibility, ANY, EMPTY};
 use super::partitions::Pruning;
 use crate::idea::IpRange;
 
@@ -35,6 +35,13 @@ pub(crate) enum Events {
     CesnetEventclass,
     CesnetEventseverity,
     CesnetInspectionerrors,
+    Tlp,
+    Targetabuses,
+    Targetclass,
+    Targetseverity,
+    NodeSw,
+    ShadowReporting,
+    ShadowReportingTarget,
 }
 
 #[derive(Iden)]
@@ -132,6 +139,9 @@ impl SearchParams {
         if let Some(e) = pruning.expr("events.cesnet_storagetime") {
             c = c.add(e);
         }
+        if let Some(groups) = self.visibility.groups() {
+            c = c.add(Expr::cust_with_values(Visibility::sql("events", 1), [sea_query::Value::from(groups.to_vec())]));
+        }
         for search in self.addr_searches(pruning) {
             c = c.add(search.filter());
         }
@@ -169,6 +179,19 @@ impl SearchParams {
         c = add_values(c, Events::CesnetEventclass, &lowered(&self.classes), scalar_op);
         c = add_values(c, Events::NodeType, &self.detector_types, array_op);
         c = add_values(c, Events::CesnetInspectionerrors, &self.inspection_errs, array_op);
+        c = add_values(c, Events::Tlp, &uppered(&self.tlps), scalar_op);
+        c = add_values(c, Events::Targetabuses, &self.target_groups, array_op);
+        c = add_values(c, Events::Targetclass, &lowered(&self.target_classes), scalar_op);
+        c = add_values(c, Events::Targetseverity, &lowered(&self.target_severities), scalar_op);
+        c = add_values(c, Events::NodeSw, &self.detector_softwares, array_op);
+        for (flag, col) in [
+            (self.shadow_reporting, Events::ShadowReporting),
+            (self.shadow_reporting_target, Events::ShadowReportingTarget),
+        ] {
+            if let Some(yes) = flag {
+                c = c.add(Expr::col((Events::Table, col)).eq(yes));
+            }
+        }
         if let Some(d) = self.description.as_deref().filter(|d| !d.is_empty()) {
             c = c.add(Expr::cust_with_values(
                 "events.description ILIKE $1 ESCAPE '\\'",
@@ -275,9 +298,18 @@ impl SearchParams {
     }
 }
 
-fn lowered(v: &Values) -> Values {
-    let values = v.values.iter().map(|s| if s == EMPTY || s == ANY { s.clone() } else { s.to_lowercase() }).collect();
+/// The values in the case their column stores, the special ones kept.
+fn recased(v: &Values, case: fn(&str) -> String) -> Values {
+    let values = v.values.iter().map(|s| if s == EMPTY || s == ANY { s.clone() } else { case(s) }).collect();
     Values { values, negate: v.negate }
+}
+
+fn lowered(v: &Values) -> Values {
+    recased(v, str::to_lowercase)
+}
+
+fn uppered(v: &Values) -> Values {
+    recased(v, str::to_uppercase)
 }
 
 /// `IS NOT TRUE` rather than `NOT`: a NULL column (no class, NULL array) does not match
@@ -450,6 +482,26 @@ mod tests {
         assert!(filtered.mogrify(QueryKind::Count).contains("count(*)"), "other filters count events");
         let both = SearchParams { source_addrs: net.target_addrs.clone(), ..net.clone() };
         assert!(both.mogrify(QueryKind::Count).contains("count(*)"), "source and target are ANDed");
+    }
+
+    #[test]
+    fn a_restricted_reader_gets_the_tlp_condition_and_no_shortcut_around_it() {
+        let one = IpRange::parse("192.0.2.7").unwrap();
+        let open = SearchParams { host_addrs: vec![one], limit: Some(20), sortby: SortBy::parse("time.desc"), ..Default::default() };
+        let hidden = SearchParams { visibility: Visibility::Groups(vec!["abuse@a.example".into()]), ..open.clone() };
+        for kind in [QueryKind::Select, QueryKind::Count, QueryKind::SelectGhost] {
+            assert!(!open.mogrify(kind).contains("events.tlp"), "{kind:?}");
+            let sql = hidden.mogrify(kind);
+            assert!(
+                sql.contains("(events.tlp IS NULL OR events.tlp NOT IN ('AMBER-STRICT', 'AMBER', 'RED') OR events.cesnet_resolvedabuses && ARRAY ['abuse@a.example']::text[] OR events.targetabuses && ARRAY ['abuse@a.example']::text[])"),
+                "{kind:?}: {sql}"
+            );
+        }
+        let cut = "a.id DESC LIMIT 20)";
+        assert!(open.mogrify(QueryKind::Select).contains(cut));
+        assert!(!hidden.mogrify(QueryKind::Select).contains(cut), "no page cut before the condition");
+        assert!(open.mogrify(QueryKind::Count).starts_with("SELECT (SELECT count"), "an open count reads addresses alone");
+        assert!(hidden.mogrify(QueryKind::Count).contains("count(*)"), "a restricted count reads events");
     }
 
     #[test]

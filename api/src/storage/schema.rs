@@ -10,10 +10,11 @@ mod embedded {
 
 /// The migrations that create the default index set, for index_create/index_drop; where
 /// several define an index, the last one's definition counts.
-const INDEX_MIGRATIONS: [&str; 3] = [
+const INDEX_MIGRATIONS: [&str; 4] = [
     include_str!("../../../migrations/V2__indexes.sql"),
     include_str!("../../../migrations/V6__net16.sql"),
     include_str!("../../../migrations/V10__partitions.sql"),
+    include_str!("../../../migrations/V11__groups_and_newer_columns.sql"),
 ];
 /// The tables that hold events: their sizes are what an event costs.
 pub const EVENT_TABLES: &[&str] =
@@ -43,6 +44,9 @@ pub(crate) const TABLES: &[&str] = &[
     "enum_targetabuses",
     "enum_targetclass",
     "enum_targetseverity",
+    "enum_node_sw",
+    "refill_weeks",
+    "abuse_groups",
     "statistics_events",
     "statistics_rollups",
     "statistics_seen",
@@ -109,7 +113,9 @@ impl EventStore {
     /// code.
     async fn after_migrations(&self, progress: Progress<'_>) -> Result<Moved> {
         self.create_partitions_ahead(chrono::Utc::now().naive_utc()).await?;
-        self.move_previous_layout(progress).await
+        let mut moved = self.move_previous_layout(progress).await?;
+        moved.refill = self.refill_weeks(progress).await?;
+        Ok(moved)
     }
 
     /// Mentat's `database_create`: the schema, as `migrate` builds it.

@@ -17,6 +17,8 @@ pub struct Moved {
     pub events: u64,
     /// Events left in the old tables: (ID, why).
     pub left: Vec<(String, String)>,
+    /// Columns added since the events were stored, filled from their messages.
+    pub refill: super::refill::Refilled,
 }
 
 /// Reports progress: (events moved so far, events to move in all).

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use tokio_postgres::Row;
 
-use super::{with_client, Error, EventStore, Result};
+use super::{with_client, EnumColumn, Error, EventStore, Result};
 
 /// What may be shown of an API key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,10 +26,12 @@ pub struct UserRecord {
     pub enabled: bool,
     pub created: NaiveDateTime,
     pub api_keys: i64,
+    /// Abuse groups: which TLP-restricted events the account sees.
+    pub groups: Vec<String>,
 }
 
 pub(super) const COLUMNS: &str = "u.id, u.login, u.password_hash, u.roles, u.enabled, u.created, \
-                       (SELECT count(*) FROM api_keys k WHERE k.user_id = u.id)";
+                       (SELECT count(*) FROM api_keys k WHERE k.user_id = u.id), u.groups";
 
 pub(super) fn record(r: &Row) -> UserRecord {
     UserRecord {
@@ -40,6 +42,7 @@ pub(super) fn record(r: &Row) -> UserRecord {
         enabled: r.get(4),
         created: r.get(5),
         api_keys: r.get(6),
+        groups: r.get(7),
     }
 }
 
@@ -102,6 +105,30 @@ impl EventStore {
             Ok::<_, tokio_postgres::Error>(n > 0)
         })?;
         Ok(found)
+    }
+
+    /// Sets the account's abuse groups; false when there is no such login. They apply from
+    /// the account's next request (every request reads its account).
+    pub async fn user_set_groups(&self, login: &str, groups: &[String]) -> Result<bool> {
+        let sql = "UPDATE users SET groups = $2 WHERE login = $1";
+        Ok(with_client!(self, |c| c.execute(sql, &[&login, &groups]))? > 0)
+    }
+
+    /// Registers an abuse group before any event names it; false when it already was.
+    pub async fn group_register(&self, name: &str) -> Result<bool> {
+        let sql = "INSERT INTO abuse_groups (name) VALUES ($1) ON CONFLICT DO NOTHING";
+        Ok(with_client!(self, |c| c.execute(sql, &[&name]))? > 0)
+    }
+
+    /// Every abuse group known: registered, or named by a stored event (as a source's or a
+    /// target's), sorted.
+    pub async fn groups_known(&self) -> Result<Vec<String>> {
+        let mut all = std::collections::BTreeSet::new();
+        all.extend(self.distinct_values(EnumColumn::ResolvedAbuses).await?);
+        all.extend(self.distinct_values(EnumColumn::TargetAbuses).await?);
+        let rows = with_client!(self, |c| c.query("SELECT name FROM abuse_groups", &[]))?;
+        all.extend(rows.iter().map(|r| r.get::<_, String>(0)));
+        Ok(all.into_iter().collect())
     }
 
     /// Stores the hash of a new API key for an account, with the key's first characters.

@@ -2,7 +2,7 @@
 //! nonconformant ones handled by the documented lenient rules.
 
 use ideadb::idea;
-use ideadb::storage::{NewEvent, SearchParams, Values};
+use ideadb::storage::{NewEvent, SearchParams, Values, Visibility};
 
 use crate::harness::{corpus_dir, generated, TestDb};
 
@@ -34,7 +34,7 @@ async fn every_valid_message_is_stored_found_and_returned_byte_for_byte() {
             }
             Err(e) => panic!("{name}: {e}"),
         }
-        let back = db.store.fetch_event(&id).await.unwrap().unwrap_or_else(|| panic!("{name} not found"));
+        let back = db.store.fetch_event(&id, &Visibility::All).await.unwrap().unwrap_or_else(|| panic!("{name} not found"));
         assert_eq!(&back.raw, raw, "{name} must come back as received");
         let found = db
             .store
@@ -151,7 +151,7 @@ async fn every_valid_message_is_stored_compressed_and_returned_byte_for_byte() {
         if !seen.insert(id.clone()) {
             continue;
         }
-        let back = fresh.fetch_event(&id).await.unwrap().unwrap_or_else(|| panic!("{name} not found"));
+        let back = fresh.fetch_event(&id, &Visibility::All).await.unwrap().unwrap_or_else(|| panic!("{name} not found"));
         if outcome.stored.contains(&id) {
             assert_eq!(&back.raw, raw, "{name} must come back as received");
         }

@@ -2,7 +2,7 @@
 //! including empty tables and NULL arrays.
 
 use chrono::{NaiveDateTime, TimeDelta, Utc};
-use ideadb::storage::{EnumColumn, SearchParams, TimeColumn};
+use ideadb::storage::{EnumColumn, SearchParams, TimeColumn, Visibility};
 use serde_json::json;
 
 use crate::harness::{event, TestDb};
@@ -94,8 +94,8 @@ async fn watchdog_min_max_and_retention_cleanup_by_storage_time() {
     let cut = SearchParams { st_to: Some(now - TimeDelta::days(365)), ..Default::default() };
     assert_eq!(s.count_events(&cut).await.unwrap(), 1);
     assert_eq!(s.delete_events(&cut).await.unwrap(), 1);
-    assert!(s.fetch_event("old").await.unwrap().is_none());
-    assert!(s.fetch_event("new").await.unwrap().is_some());
+    assert!(s.fetch_event("old", &Visibility::All).await.unwrap().is_none());
+    assert!(s.fetch_event("new", &Visibility::All).await.unwrap().is_some());
     assert!(s.table_cleanup("events; DROP TABLE events", "createtime", now).await.is_err());
     assert!(s.table_cleanup("events_thresholded", "eventid", now).await.is_err());
     db.drop().await;
@@ -151,7 +151,7 @@ async fn insert_event_reports_a_duplicate_as_an_integrity_error_and_changes_noth
     let err = db.store.insert_event(event(&ev("d1", now, json!({"Description": "second"})))).await.unwrap_err();
     assert!(matches!(err, ideadb::storage::Error::Integrity(_)), "{err:?}");
     assert_eq!(err.to_string(), "an event with ID d1 is already stored");
-    let back = db.store.fetch_event("d1").await.unwrap().unwrap().json().unwrap();
+    let back = db.store.fetch_event("d1", &Visibility::All).await.unwrap().unwrap().json().unwrap();
     assert_eq!(back["Description"], "first");
     db.drop().await;
 }

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDateTime};
-use ideadb::storage::{SearchParams, SortDir, SortField, Values, ANY, EMPTY};
+use ideadb::storage::{SearchParams, SortDir, SortField, Values, Visibility, ANY, EMPTY};
 use serde_json::Value;
 
 /// (is_v6, low, high)
@@ -60,6 +60,13 @@ pub struct Msg {
     pub class: Option<String>,
     pub severity: Option<String>,
     pub inspection_errs: Vec<String>,
+    pub tlp: Option<String>,
+    pub target_groups: Vec<String>,
+    pub target_class: Option<String>,
+    pub target_severity: Option<String>,
+    pub softwares: Vec<String>,
+    pub shadow: bool,
+    pub shadow_target: bool,
 }
 
 fn items(v: &Value) -> Vec<&Value> {
@@ -132,6 +139,13 @@ impl Msg {
             class: lower(private("EventClass")),
             severity: lower(private("EventSeverity")),
             inspection_errs: strs(&private("InspectionErrors")),
+            tlp: v["TLP"].as_str().map(|s| s.to_uppercase()),
+            target_groups: strs(&private("TargetAbuses")),
+            target_class: lower(private("TargetClass")),
+            target_severity: lower(private("TargetSeverity")),
+            softwares: items(&v["Node"]).into_iter().flat_map(|n| strs(&n["SW"])).collect(),
+            shadow: private("ShadowReporting") == Value::Bool(true),
+            shadow_target: private("ShadowReportingTarget") == Value::Bool(true),
         }
     }
 }
@@ -149,6 +163,8 @@ fn list_ok(f: &Values, have: &[String], lower: bool) -> bool {
     hit != f.negate
 }
 
+/// Values compare in any case (the model's reading of mentat-ng's lower- and upper-cased
+/// columns).
 fn scalar_ok(f: &Values, have: &Option<String>) -> bool {
     if f.values.is_empty() {
         return true;
@@ -157,9 +173,16 @@ fn scalar_ok(f: &Values, have: &Option<String>) -> bool {
     let hit = f.values.iter().any(|v| match v.as_str() {
         EMPTY => present.is_none(),
         ANY => present.is_some(),
-        _ => present == Some(v.to_lowercase().as_str()),
+        _ => present.is_some_and(|h| h.to_lowercase() == v.to_lowercase()),
     });
     hit != f.negate
+}
+
+/// The TLP rule of mentat-ng, read from the message.
+fn visible(p: &SearchParams, m: &Msg) -> bool {
+    let Visibility::Groups(groups) = &p.visibility else { return true };
+    let restricted = m.tlp.as_deref().is_some_and(|t| ["AMBER-STRICT", "AMBER", "RED"].contains(&t));
+    !restricted || m.groups.iter().chain(&m.target_groups).any(|g| groups.contains(g))
 }
 
 fn addr_ok(want: &[Span], have: &[Span]) -> bool {
@@ -212,6 +235,14 @@ pub fn matches(p: &SearchParams, m: &Msg) -> bool {
         && list_ok(&p.detectors, &m.detectors, false)
         && list_ok(&p.detector_types, &m.detector_types, false)
         && list_ok(&p.inspection_errs, &m.inspection_errs, false)
+        && scalar_ok(&p.tlps, &m.tlp)
+        && list_ok(&p.target_groups, &m.target_groups, false)
+        && scalar_ok(&p.target_classes, &m.target_class)
+        && scalar_ok(&p.target_severities, &m.target_severity)
+        && list_ok(&p.detector_softwares, &m.softwares, false)
+        && p.shadow_reporting.is_none_or(|yes| m.shadow == yes)
+        && p.shadow_reporting_target.is_none_or(|yes| m.shadow_target == yes)
+        && visible(p, m)
 }
 
 /// Expected IDs in result order for sorted queries.

@@ -39,7 +39,7 @@ fn schema_of(kind: Kind) -> &'static str {
         Kind::Addresses => "AddressList",
         Kind::Ports => "PortList",
         Kind::Choice | Kind::Text => "Text",
-        Kind::Switch => "string",
+        Kind::Switch | Kind::Flag => "string",
         Kind::Page => "PageNumber",
         Kind::PageSize => "PageSize",
         Kind::SortOrder => "SortOrder",

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use ideadb::idea::IpRange;
-use ideadb::storage::{week_of, QueryKind, SearchParams};
+use ideadb::storage::{week_of, QueryKind, SearchParams, Visibility};
 use rand::SeedableRng;
 use serde_json::{json, Value};
 
@@ -88,7 +88,7 @@ async fn an_id_is_stored_once_across_partitions_and_a_week_that_cannot_be_create
     let again = msg("once", now, now);
     let out = db.store.insert_batch(vec![event(&again)]).await.unwrap();
     assert_eq!(out.duplicates, ["once"], "{out:?}");
-    let stored = db.store.fetch_event("once").await.unwrap().unwrap();
+    let stored = db.store.fetch_event("once", &Visibility::All).await.unwrap().unwrap();
     assert_eq!(stored.raw, serde_json::to_vec(&first).unwrap(), "the first copy is kept");
 
     // Something else already holds the name of the partition for a week of 2001.
@@ -330,7 +330,7 @@ async fn migrate_moves_a_previous_release_database_resuming_after_a_kill_and_los
         sorted.sort_by(|a, b| a["ID"].as_str().cmp(&b["ID"].as_str()));
         sorted
     }) {
-        let e = db.store.fetch_event(id).await.unwrap().unwrap_or_else(|| panic!("{id} lost"));
+        let e = db.store.fetch_event(id, &Visibility::All).await.unwrap().unwrap_or_else(|| panic!("{id} lost"));
         assert_eq!(e.raw, serde_json::to_vec(m).unwrap(), "{id}: the bytes received");
         assert_eq!(e.storagetime, *stored, "{id}: its storage time");
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use chrono::TimeDelta;
 use ideadb::idea::IpRange;
-use ideadb::storage::{Cursor, SearchParams, SortBy, SortDir, SortField, Values, ANY, EMPTY};
+use ideadb::storage::{Cursor, SearchParams, SortBy, SortDir, SortField, Values, Visibility, ANY, EMPTY};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -19,11 +19,44 @@ async fn seeded() -> (TestDb, Vec<Msg>) {
     (db, msgs.iter().map(Msg::new).collect())
 }
 
-/// The messages the model tests search: the corpus fixture and generated ones.
+/// The messages the model tests search: the corpus fixture and generated ones, some given
+/// mentat-ng's newer attributes (TLP, the target side's groups, class and severity, shadow
+/// reporting) in every case and form they arrive in.
 pub fn model_messages() -> Vec<serde_json::Value> {
     let mut msgs = fixture();
-    msgs.extend(generated(3000, 10, 42));
+    msgs.extend(generated(3000, 10, 42).into_iter().enumerate().map(|(i, m)| newer_attributes(i, m)));
     msgs
+}
+
+pub const TARGET_GROUPS: [&[&str]; 3] = [&["abuse@a.example"], &["abuse@b.example", "abuse@a.example"], &["abuse@c.example"]];
+
+fn newer_attributes(i: usize, mut m: serde_json::Value) -> serde_json::Value {
+    let pick = |list: &[&'static str], k: usize| list[(i / k) % list.len()];
+    if i % 4 == 0 {
+        m["TLP"] = serde_json::json!(pick(&["AMBER", "red", "GREEN", "CLEAR", "Amber-Strict", "WHITE"], 4));
+    }
+    let mut private = serde_json::Map::new();
+    if i % 3 == 0 {
+        private.insert("TargetAbuses".into(), serde_json::json!(TARGET_GROUPS[(i / 3) % 3]));
+    }
+    if i % 5 == 0 {
+        private.insert("TargetClass".into(), serde_json::json!(pick(&["Vulnerable-Config", "attacked-host"], 5)));
+        private.insert("TargetSeverity".into(), serde_json::json!(pick(&["LOW", "high"], 10)));
+    }
+    if i % 7 == 0 {
+        private.insert("ShadowReporting".into(), serde_json::json!(true));
+    }
+    if i % 9 == 0 {
+        private.insert("ShadowReportingTarget".into(), serde_json::json!(true));
+    }
+    if i % 10 == 1 {
+        // Only a JSON true counts.
+        private.insert("ShadowReporting".into(), serde_json::json!("true"));
+    }
+    if !private.is_empty() {
+        m["_Mentat"] = serde_json::Value::Object(private);
+    }
+    m
 }
 
 async fn ids(db: &TestDb, p: &SearchParams) -> Vec<String> {
@@ -145,6 +178,33 @@ pub fn parameter_cases(all: &[Msg]) -> Vec<(&'static str, SearchParams)> {
         ("detector types any not", SearchParams { detector_types: Values::of([ANY]).negated(), ..Default::default() }),
         ("inspection errors any", SearchParams { inspection_errs: Values::of([ANY]), ..Default::default() }),
         ("empty or value", SearchParams { classes: Values::of([EMPTY, "attempt-login"]), ..Default::default() }),
+        ("tlps any case", SearchParams { tlps: Values::of(["amber", "Red"]), ..Default::default() }),
+        ("tlps empty", SearchParams { tlps: Values::of([EMPTY]), ..Default::default() }),
+        ("not tlps", SearchParams { tlps: Values::of(["GREEN"]).negated(), ..Default::default() }),
+        ("target groups", SearchParams { target_groups: Values::of(["abuse@a.example"]), ..Default::default() }),
+        ("not target groups", SearchParams { target_groups: Values::of(["abuse@c.example"]).negated(), ..Default::default() }),
+        ("target classes", SearchParams { target_classes: Values::of(["VULNERABLE-config"]), ..Default::default() }),
+        ("target severities any", SearchParams { target_severities: Values::of([ANY]), ..Default::default() }),
+        ("not target severities", SearchParams { target_severities: Values::of(["low"]).negated(), ..Default::default() }),
+        ("detector softwares", SearchParams { detector_softwares: Values::of(["Nemea"]), ..Default::default() }),
+        ("detector softwares empty", SearchParams { detector_softwares: Values::of([EMPTY]), ..Default::default() }),
+        ("not detector softwares", SearchParams { detector_softwares: Values::of(["Kippo"]).negated(), ..Default::default() }),
+        ("shadow reporting", SearchParams { shadow_reporting: Some(true), ..Default::default() }),
+        ("no shadow reporting", SearchParams { shadow_reporting: Some(false), ..Default::default() }),
+        ("shadow reporting target", SearchParams { shadow_reporting_target: Some(true), ..Default::default() }),
+        ("visible to no group", SearchParams { visibility: Visibility::Groups(vec![]), ..Default::default() }),
+        (
+            "visible to a target group",
+            SearchParams { visibility: Visibility::Groups(vec!["abuse@b.example".into()]), ..Default::default() },
+        ),
+        (
+            "visible to a source group, one address",
+            SearchParams {
+                visibility: Visibility::Groups(vec!["abuse@cesnet.cz".into()]),
+                host_addrs: vec![ip("195.113.0.0/16")],
+                ..Default::default()
+            },
+        ),
     ]
 }
 
@@ -161,7 +221,7 @@ pub fn random_params(r: &mut SmallRng, all: &[Msg]) -> SearchParams {
     };
     for _ in 0..r.random_range(1..4) {
         let m = pick(r).clone();
-        match r.random_range(0..12) {
+        match r.random_range(0..13) {
             0 => p.dt_from = Some(m.detect - TimeDelta::hours(r.random_range(0..48))),
             1 => p.st_to = Some(m.storage + TimeDelta::hours(r.random_range(0..48))),
             2 | 3 => {
@@ -211,6 +271,18 @@ pub fn random_params(r: &mut SmallRng, all: &[Msg]) -> SearchParams {
                 1 => p.target_types = vals(r, m.target_types.clone()),
                 2 => p.detector_types = vals(r, m.detector_types.clone()),
                 _ => p.groups = vals(r, m.groups.clone()),
+            },
+            11 => match r.random_range(0..7) {
+                0 => p.tlps = vals(r, m.tlp.clone().into_iter().collect()),
+                1 => p.target_groups = vals(r, m.target_groups.clone()),
+                2 => p.target_classes = vals(r, m.target_class.clone().into_iter().collect()),
+                3 => p.target_severities = vals(r, m.target_severity.clone().into_iter().collect()),
+                4 => p.detector_softwares = vals(r, m.softwares.clone()),
+                5 => p.shadow_reporting = Some(r.random_bool(0.5)),
+                _ => {
+                    let groups = m.groups.iter().chain(&m.target_groups).take(1).cloned().collect();
+                    p.visibility = Visibility::Groups(groups);
+                }
             },
             _ => p.description = m.description.as_ref().map(|d| d.chars().skip(2).take(6).collect()),
         }

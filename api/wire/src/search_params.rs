@@ -23,6 +23,8 @@ pub enum Kind {
     Text,
     /// Yes (`1`, `y`, `yes`, `true`, `on`) or no.
     Switch,
+    /// `true` or `false` (any case); any other value, or none, adds no condition.
+    Flag,
     /// How results are paged and sorted.
     Page,
     PageSize,
@@ -78,6 +80,7 @@ pub const SECTIONS: [(&str, &[Param]); 5] = [
             choice("target_types", "Target types", None),
             choice("host_types", "Host types", None),
             choice("groups", "Abuse groups", Some("not_groups")),
+            choice("target_groups", "Target abuse groups", Some("not_target_groups")),
         ],
     ),
     (
@@ -88,6 +91,9 @@ pub const SECTIONS: [(&str, &[Param]); 5] = [
             choice("protocols", "Protocols", Some("not_protocols")),
             choice("severities", "Severities", Some("not_severities")),
             choice("classes", "Classes", Some("not_classes")),
+            choice("target_severities", "Target severities", Some("not_target_severities")),
+            choice("target_classes", "Target classes", Some("not_target_classes")),
+            choice("tlps", "TLP", Some("not_tlps")),
         ],
     ),
     (
@@ -95,9 +101,17 @@ pub const SECTIONS: [(&str, &[Param]); 5] = [
         &[
             choice("detectors", "Detectors", Some("not_detectors")),
             choice("detector_types", "Detector types", Some("not_detector_types")),
+            choice("detector_softwares", "Detector software", Some("not_detector_softwares")),
         ],
     ),
-    ("Special", &[choice("inspection_errs", "Inspection errors", Some("not_inspection_errs"))]),
+    (
+        "Special",
+        &[
+            choice("inspection_errs", "Inspection errors", Some("not_inspection_errs")),
+            p("shadow_reporting", Kind::Flag, "Shadow reporting", "true or false"),
+            p("shadow_reporting_target", Kind::Flag, "Shadow reporting (target)", "true or false"),
+        ],
+    ),
 ];
 
 /// Hawat's misspelt switch, which negates `classes` too.

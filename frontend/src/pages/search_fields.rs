@@ -37,6 +37,7 @@ pub fn Section(
                 view! { <MultiField form=form errors=errors meta=meta key=f.name label=f.label not_key=f.not/> }
                     .into_any()
             }
+            Kind::Flag => view! { <FlagField form=form errors=errors key=f.name label=f.label/> }.into_any(),
             _ => view! { <TextField form=form errors=errors key=f.name label=f.label hint=f.hint/> }.into_any(),
         })
         .collect_view();
@@ -69,6 +70,29 @@ pub fn TextField(
             <label for=key>{label}</label>
             <input id=key name=key placeholder=hint prop:value=move || form.with(|f| f.get(key))
                 on:change=move |ev| form.update(|f| f.set(key, &event_target_value(&ev)))/>
+            {field_messages(errors, key)}
+        </div>
+    }
+}
+
+/// Either way (no condition), yes or no.
+#[component]
+fn FlagField(
+    form: RwSignal<Query>,
+    errors: Signal<Option<ApiError>>,
+    key: &'static str,
+    label: &'static str,
+) -> impl IntoView {
+    let options = [("", "either"), ("true", "yes"), ("false", "no")];
+    view! {
+        <div class="field">
+            <label for=key>{label}</label>
+            <select id=key name=key on:change=move |ev| form.update(|f| f.set(key, &event_target_value(&ev)))>
+                {options.map(|(v, text)| {
+                    let selected = move || form.with(|f| f.get(key).eq_ignore_ascii_case(v));
+                    view! { <option value=v selected=selected>{text}</option> }
+                }).collect_view()}
+            </select>
             {field_messages(errors, key)}
         </div>
     }
