@@ -26,3 +26,4 @@ mod server;
 mod spa;
 mod statistics;
 mod users;
+mod visibility_http;

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use ideadb::idea::IpRange;
-use ideadb::storage::{week_of, QueryKind, SearchParams, Visibility};
+use ideadb::storage::{week_of, QueryKind, SearchParams, Values, Visibility};
 use rand::SeedableRng;
 use serde_json::{json, Value};
 
@@ -342,6 +342,39 @@ async fn migrate_moves_a_previous_release_database_resuming_after_a_kill_and_los
     let mut r = rand::rngs::SmallRng::seed_from_u64(3);
     for _ in 0..100 {
         check(&db, &all, &random_params(&mut r, &all)).await;
+    }
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn migrate_fills_the_columns_added_after_events_were_stored_from_their_messages() {
+    let db = TestDb::new().await;
+    let msgs = model_messages();
+    db.load(&msgs).await;
+    let all: Vec<Msg> = msgs.iter().map(Msg::new).collect();
+    let c = db.sql().await;
+    // As rows stored before migration 11 read: no software, no shadow reporting.
+    c.batch_execute(
+        "UPDATE events SET node_sw = NULL, shadow_reporting = false, shadow_reporting_target = false; \
+         INSERT INTO refill_weeks (week) SELECT DISTINCT date_trunc('week', cesnet_storagetime) FROM events",
+    )
+    .await
+    .unwrap();
+    let newer = [
+        SearchParams { detector_softwares: Values::of(["Nemea"]), ..Default::default() },
+        SearchParams { shadow_reporting: Some(true), ..Default::default() },
+        SearchParams { shadow_reporting_target: Some(true), ..Default::default() },
+    ];
+    for p in &newer {
+        assert_eq!(db.store.count_events(p).await.unwrap(), 0, "blank before the refill: {p:?}");
+    }
+    let out = ideadb(&db, &["migrate"]);
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains(&format!("read {} stored events", msgs.len())), "{said}");
+    assert_eq!(count(&c, "refill_weeks").await, 0, "every week done");
+    for p in &newer {
+        assert!(check(&db, &all, p).await > 0, "{p:?}");
     }
     db.drop().await;
 }

@@ -132,3 +132,39 @@ async fn keys_are_listed_and_revoked_one_by_one_and_a_new_password_ends_sessions
     assert_eq!(sessions().await, 0, "the new password ended the session");
     db.drop().await;
 }
+
+#[tokio::test]
+async fn accounts_join_abuse_groups_that_events_name_or_that_were_registered() {
+    let db = TestDb::new().await;
+    let seen = serde_json::json!({
+        "Format": "IDEA0", "ID": "g1", "DetectTime": "2026-01-01T00:00:00Z", "Category": ["Test"],
+        "Node": [{"Name": "a.b"}], "_Mentat": {"ResolvedAbuses": ["abuse@seen.example"], "TargetAbuses": ["t@seen.example"]}
+    });
+    db.load(&[seen]).await;
+
+    let out = ideadb(&db, &["user", "add", "ann", "--role", "user", "--group", "abuse@typo.example"], "");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = text(&out.stderr);
+    assert!(err.contains("unknown abuse group \"abuse@typo.example\"") && err.contains("add-group"), "{err}");
+    assert!(db.store.user_by_login("ann").await.unwrap().is_none(), "nothing created");
+
+    let add = ["user", "add", "ann", "--role", "user", "--group", "t@seen.example", "--group", " abuse@seen.example "];
+    let out = ideadb(&db, &add, "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let ann = db.store.user_by_login("ann").await.unwrap().unwrap();
+    assert_eq!(ann.groups, ["abuse@seen.example", "t@seen.example"], "trimmed and sorted");
+
+    let out = ideadb(&db, &["user", "groups", "ann", "new@example.org"], "");
+    assert!(!out.status.success() && text(&out.stderr).contains("\"new@example.org\""));
+    assert!(ideadb(&db, &["user", "add-group", "new@example.org"], "").status.success());
+    let out = ideadb(&db, &["user", "groups", "ann", "new@example.org"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let list = text(&ideadb(&db, &["user", "list"], "").stdout);
+    assert!(list.lines().any(|l| l.starts_with("ann\t") && l.ends_with("\tnew@example.org")), "{list}");
+
+    assert!(ideadb(&db, &["user", "groups", "ann"], "").status.success(), "no group at all");
+    assert!(db.store.user_by_login("ann").await.unwrap().unwrap().groups.is_empty());
+    let out = ideadb(&db, &["user", "groups", "nobody", "new@example.org"], "");
+    assert!(text(&out.stderr).contains("there is no account \"nobody\""), "{out:?}");
+    db.drop().await;
+}
