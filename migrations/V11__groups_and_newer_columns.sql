@@ -1,11 +1,24 @@
--- mentat-ng's newer event columns: the detectors' software (Node.SW) and the shadow
--- reporting flags. Added without a default rewrite; the weeks already stored are listed in
--- refill_weeks, whose rows `ideadb migrate` fills from the stored messages
--- (`storage/refill.rs`) and then removes.
+-- mentat-ng's newer event columns: the detectors' software (Node.SW), the shadow reporting
+-- flags and the hostnames of each side. Added without a rewrite; the weeks already stored
+-- are listed in refill_weeks, whose rows `ideadb migrate` fills from the stored messages
+-- (`storage/refill.rs`) and then removes. Empty lists are NULL, which costs nothing.
 ALTER TABLE events
     ADD COLUMN node_sw text[] COLLATE "C",
     ADD COLUMN shadow_reporting boolean NOT NULL DEFAULT false,
-    ADD COLUMN shadow_reporting_target boolean NOT NULL DEFAULT false;
+    ADD COLUMN shadow_reporting_target boolean NOT NULL DEFAULT false,
+    ADD COLUMN source_hostname text[] COLLATE "C",
+    ADD COLUMN target_hostname text[] COLLATE "C";
+
+-- A side's hostnames as one text, for the trigram index that finds a part of a name
+-- (`.cz`). array_to_string is only STABLE in general, but of text it is immutable; the
+-- space cannot occur in a hostname, so no match spans two.
+CREATE OR REPLACE FUNCTION hostnames_text(text[]) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT array_to_string($1, ' ') $$;
+-- Most events name no host: partial indexes hold only those that do.
+CREATE INDEX IF NOT EXISTS events_source_hostname_idx ON events USING gin (source_hostname) WHERE source_hostname IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_target_hostname_idx ON events USING gin (target_hostname) WHERE target_hostname IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_source_hostname_trgm_idx ON events USING gin (hostnames_text(source_hostname) gin_trgm_ops) WHERE source_hostname IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_target_hostname_trgm_idx ON events USING gin (hostnames_text(target_hostname) gin_trgm_ops) WHERE target_hostname IS NOT NULL;
 CREATE TABLE IF NOT EXISTS enum_node_sw (data text UNIQUE NOT NULL, last_seen timestamp NOT NULL);
 CREATE INDEX IF NOT EXISTS enum_node_sw_lastseen_idx ON enum_node_sw USING btree (last_seen);
 

@@ -21,8 +21,10 @@ use crate::search_form::PAGE_SIZES;
 pub enum Grammar {
     /// A time bound: local, RFC 3339 or relative (`now-24h`); empty for none.
     Time,
-    /// Comma-separated IPv4/IPv6 addresses, networks and ranges, defanged or not.
+    /// Comma-separated IPv4/IPv6 addresses, networks, ranges and hostnames, defanged or not.
     Addresses,
+    /// One hostname, or with a leading dot a part of one (`.cz`).
+    Hostname,
     /// Comma-separated port numbers.
     Ports,
     /// A page number from 1.
@@ -39,9 +41,10 @@ pub enum Grammar {
     Text,
 }
 
-const ALL: [Grammar; 9] = [
+const ALL: [Grammar; 10] = [
     Grammar::Time,
     Grammar::Addresses,
+    Grammar::Hostname,
     Grammar::Ports,
     Grammar::Page,
     Grammar::PageSize,
@@ -76,7 +79,8 @@ impl Grammar {
     fn build(self) -> String {
         let body = match self {
             Grammar::Time => format!("(?:{}|{}|{})?", local(), rfc3339(), relative()),
-            Grammar::Addresses => list(&address()),
+            Grammar::Addresses => list(&format!("(?:{}|{})", address(), hostname())),
+            Grammar::Hostname => hostname(),
             Grammar::Ports => list(PORT),
             Grammar::Page => "(?:[1-9][0-9]{0,8})?".into(),
             Grammar::PageSize => {
@@ -137,6 +141,15 @@ fn address() -> String {
     format!("(?:{v4}(?:/{p4}|{WS}-{WS}{v4})?|{v6}(?:/{p6}|{WS}-{WS}{v6})?)")
 }
 
+/// Labels of letters, digits, `_` and `-` joined by dots (maybe defanged), the last not all
+/// digits (no top-level domain is, so `1.2.3` is a mistyped address, not a name); a leading
+/// dot makes it a part of a name, a trailing one is the root.
+fn hostname() -> String {
+    let label = r"[\p{L}\p{N}_-]+";
+    let dot = r"(?:\.|\[\.\])";
+    format!(r"{dot}?(?:{label}{dot})*[\p{{L}}\p{{N}}_-]*[\p{{L}}_-][\p{{L}}\p{{N}}_-]*\.?")
+}
+
 fn ipv4() -> String {
     let octet = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
     let dot = r"(?:\.|\[\.\])";
@@ -189,8 +202,14 @@ mod tests {
                     "::ffff:1.2.3.4",
                     "1:2:3:4:5:6:7:8",
                     "a::b - a::c",
+                    "example.com, .cz, 192.0.2.1",
+                    "Mail.Example.CZ.",
+                    "example[.]com",
+                    "příklad.cz",
+                    "localhost",
+                    "2001.db8-x",
                 ],
-                &["01.2.3.4", "192.0.2.1/33", "1:2:3:4:5:6:7:8:9", "1::2::3", "192.0.2.1-::1", "1.2.3"],
+                &["01.2.3.4", "192.0.2.1/33", "1:2:3:4:5:6:7:8:9", "1::2::3", "192.0.2.1-::1", "1.2.3", "exa mple.cz", "a/b", "a..b", "x@y.cz"],
             ),
             (Grammar::Ports, &["", "0", "22, 443", "65535"], &["65536", "022", "+22", "-1"]),
             (Grammar::Page, &["", "1", " 42 "], &["0", "01", "1.5"]),

@@ -142,6 +142,17 @@ const DETECTORS: &[Detector] = &[
 
 const SEVERITIES: &[&str] = &["low", "medium", "medium", "high", "critical"];
 const ABUSES: &[&str] = &["abuse@cesnet.cz", "abuse@muni.cz", "abuse@cuni.cz", "abuse@vut.cz", "csirt@cvut.cz"];
+const HOST_PREFIXES: &[&str] = &["mail", "www", "vps", "srv", "ns", "cdn"];
+const DOMAINS: &[&str] = &[
+    "cesnet.cz",
+    "muni.cz",
+    "example.com",
+    "example.net",
+    "botnet.example.ru",
+    "cdn.example.cn",
+    "shop.example.de",
+    "vut.cz",
+];
 const COUNTRIES: &[&str] = &["CN", "US", "RU", "BR", "IN", "NL", "DE", "VN", "CZ", "KR"];
 /// Constituency networks (/16) that targets fall into and internal sources come from: a
 /// national research network's worth of address space.
@@ -179,6 +190,8 @@ pub fn write(out: &mut dyn Write, count: u64, days: u32, seed: u64, end: NaiveDa
 
 struct Generator {
     rng: SmallRng,
+    /// Draws the hostnames alone, so that adding them left every other value as it was.
+    names: SmallRng,
     attackers: Vec<u32>,
 }
 
@@ -186,7 +199,27 @@ impl Generator {
     fn new(seed: u64) -> Self {
         let mut rng = SmallRng::seed_from_u64(seed);
         let attackers = (0..50_000).map(|_| public_v4(&mut rng)).collect();
-        Self { rng, attackers }
+        Self { rng, names: SmallRng::seed_from_u64(seed ^ 0x6e61_6d65), attackers }
+    }
+
+    /// A skewed pool of names, as of attackers: a few recur often.
+    fn hostname(&mut self) -> String {
+        let x: f64 = self.names.random();
+        let n = (x * x * x * 20_000.0) as usize;
+        format!("{}{n}.{}", HOST_PREFIXES[n % HOST_PREFIXES.len()], DOMAINS[(n / 7) % DOMAINS.len()])
+    }
+
+    /// Names the detectors report: a blacklisted C&C's name, a malware URL, a target's name.
+    fn add_hostnames(&mut self, d: &Detector, src: &mut Map<String, Value>, tgt: &mut Map<String, Value>) {
+        if d.name == "cz.cesnet.blacklistfilter" || self.names.random_bool(0.04) {
+            src.insert("Hostname".into(), json!([self.hostname()]));
+        }
+        if d.name == "cz.cesnet.dionaea" && self.names.random_bool(0.5) {
+            src.insert("URL".into(), json!([format!("http://{}/bin/x86.sh", self.hostname())]));
+        }
+        if self.names.random_bool(0.06) {
+            tgt.insert("Hostname".into(), json!([self.hostname()]));
+        }
     }
 
     fn detector(&mut self) -> &'static Detector {
@@ -281,6 +314,8 @@ impl Generator {
         tgt.insert("Port".into(), json!(ports));
         tgt.insert("Proto".into(), json!(d.proto));
         let storage = detect + TimeDelta::seconds(r.random_range(1..600));
+        self.add_hostnames(d, &mut src, &mut tgt);
+        let r = &mut self.rng;
         let mut ev = json!({
             "Format": "IDEA0",
             "ID": id,

@@ -20,12 +20,14 @@ use ideadb_wire::search_params::{self, NOT_CLASSES_HAWAT};
 
 use crate::form_grammar::Grammar;
 use crate::idea::IpRange;
-use crate::storage::{Cursor, SearchParams, SortBy, Values, Visibility};
+use crate::storage::{Cursor, Hostname, SearchParams, SortBy, Values, Visibility};
 
 /// Page sizes offered, as Hawat's lists (capped at 10,000).
 pub const PAGE_SIZES: &[u32] = &[5, 10, 20, 25, 30, 50, 100, 200, 250, 500, 1000, 2500, 5000, 10000];
 pub const DEFAULT_LIMIT: u32 = 100;
 const TIME_FIELDS: [&str; 4] = ["dt_from", "dt_to", "st_from", "st_to"];
+/// The longest name DNS allows.
+const MAX_HOSTNAME: usize = 253;
 
 /// `(field, message)` pairs, Hawat's `form_errors`.
 pub type FormErrors = Vec<(String, String)>;
@@ -33,14 +35,22 @@ pub type FormErrors = Vec<(String, String)>;
 /// Parses form or query-string pairs. `now` anchors the default time window.
 pub fn parse(pairs: &[(String, String)], tz: Tz, now: DateTime<Utc>) -> Result<SearchParams, FormErrors> {
     let mut f = Form { pairs, errors: Vec::new(), tz, now };
+    // In the form's order, so errors are reported in it.
+    let (dt_from, dt_to, st_from, st_to) = (f.time("dt_from"), f.time("dt_to"), f.time("st_from"), f.time("st_to"));
+    let (source_addrs, source_hostnames) = f.addrs("source_addrs");
+    let (target_addrs, target_hostnames) = f.addrs("target_addrs");
+    let (host_addrs, host_hostnames) = f.addrs("host_addrs");
     let mut p = SearchParams {
-        dt_from: f.time("dt_from"),
-        dt_to: f.time("dt_to"),
-        st_from: f.time("st_from"),
-        st_to: f.time("st_to"),
-        source_addrs: f.addrs("source_addrs"),
-        target_addrs: f.addrs("target_addrs"),
-        host_addrs: f.addrs("host_addrs"),
+        dt_from,
+        dt_to,
+        st_from,
+        st_to,
+        source_addrs,
+        target_addrs,
+        host_addrs,
+        source_hostnames,
+        target_hostnames,
+        host_hostnames,
         source_ports: f.ports("source_ports"),
         target_ports: f.ports("target_ports"),
         host_ports: f.ports("host_ports"),
@@ -211,9 +221,11 @@ impl Form<'_> {
         Values { values, negate: not.is_some_and(|n| self.flag(n)) }
     }
 
-    fn addrs(&mut self, key: &str) -> Vec<IpRange> {
-        let what = "an IPv4 or IPv6 address, network (CIDR) or range (a-b)";
+    /// Addresses, networks and ranges, and the items that are none of these: hostnames.
+    fn addrs(&mut self, key: &str) -> (Vec<IpRange>, Vec<Hostname>) {
+        let what = "an IPv4 or IPv6 address, network (CIDR), range (a-b) or hostname";
         let mut out = Vec::new();
+        let mut hosts = Vec::new();
         for item in self.items(key, Grammar::Addresses, what) {
             let plain = item.replace("[.]", ".").replace("[:]", ":");
             // A range written high to low is the same set of addresses.
@@ -221,10 +233,15 @@ impl Form<'_> {
             match IpRange::parse(&plain).ok().or_else(swapped) {
                 Some(r) if !out.contains(&r) => out.push(r),
                 Some(_) => {}
-                None => self.error(key, format!("\"{item}\" is not {what}")),
+                None if !Grammar::Hostname.accepts(&plain) => self.error(key, format!("\"{item}\" is not {what}")),
+                None if plain.trim_start_matches('.').len() > MAX_HOSTNAME => self.error(
+                    key,
+                    format!("\"{item}\" is longer than a hostname can be ({MAX_HOSTNAME} characters)"),
+                ),
+                None => hosts.push(Hostname::of(&plain)),
             }
         }
-        out
+        (out, hosts)
     }
 
     fn ports(&mut self, key: &str) -> Vec<u16> {
@@ -351,6 +368,21 @@ mod tests {
         let pairs: Vec<(String, String)> = q.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let now = DateTime::parse_from_rfc3339("2024-06-15T10:42:17Z").unwrap().with_timezone(&Utc);
         parse(&pairs, "Europe/Prague".parse().unwrap(), now)
+    }
+
+    #[test]
+    fn address_items_that_are_no_address_are_hostnames() {
+        let p = form(&[("target_addrs", "Mail.Example[.]com, .CZ, 192.0.2.1"), ("host_addrs", "x.example")]).unwrap();
+        assert_eq!(p.target_addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(), ["192.0.2.1"]);
+        assert_eq!(p.target_hostnames, [Hostname::Exact("mail.example.com".into()), Hostname::Part(".cz".into())]);
+        assert_eq!(p.host_hostnames, [Hostname::Exact("x.example".into())]);
+        let long = format!("{}.cz", "a".repeat(251));
+        let errors = form(&[("source_addrs", &long), ("host_addrs", "exa mple.cz, 1.2.3")]).unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].0 == "source_addrs" && errors[0].1.contains("longer than a hostname"), "{errors:?}");
+        assert!(errors[1].0 == "host_addrs" && errors[1].1.contains("\"exa mple.cz\""), "{errors:?}");
+        let shape = form(&[("host_addrs", "1.2.3")]).unwrap_err();
+        assert!(shape[0].1.contains("\"1.2.3\" is not an IPv4"), "a mistyped address is no name: {shape:?}");
     }
 
     #[test]

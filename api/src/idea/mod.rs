@@ -65,7 +65,7 @@ fn many(v: &[String]) -> Vec<&str> {
 
 /// Every indexed or listed value of `row` within [`MAX_VALUE_BYTES`].
 fn check_lengths(row: &EventRow) -> Result<(), IdeaError> {
-    let fields: [(&str, Vec<&str>); 16] = [
+    let fields: [(&str, Vec<&str>); 18] = [
         ("ID", vec![row.id.as_str()]),
         ("Category", many(&row.category)),
         ("Source.Type", many(&row.source_type)),
@@ -82,6 +82,8 @@ fn check_lengths(row: &EventRow) -> Result<(), IdeaError> {
         ("TargetClass", one(&row.targetclass)),
         ("TargetSeverity", one(&row.targetseverity)),
         ("Node.SW", many(&row.node_sw)),
+        ("Source.Hostname", many(&row.source_hostname)),
+        ("Target.Hostname", many(&row.target_hostname)),
     ];
     for (field, values) in fields {
         if let Some(v) = values.iter().find(|v| v.len() > MAX_VALUE_BYTES) {

@@ -38,6 +38,10 @@ pub struct EventRow {
     /// `ShadowReporting` / `ShadowReportingTarget` of the private dictionary is `true`.
     pub shadow_reporting: bool,
     pub shadow_reporting_target: bool,
+    /// Hostname items and the hosts of URL items of every Source (Target) item,
+    /// lower-cased, sorted and unique.
+    pub source_hostname: Vec<String>,
+    pub target_hostname: Vec<String>,
 }
 
 impl EventRow {
@@ -52,6 +56,7 @@ struct Side {
     ips: Vec<IpRange>,
     ports: Vec<i32>,
     types: Vec<String>,
+    hosts: Vec<String>,
 }
 
 pub(super) fn map(obj: &Object) -> Result<EventRow, IdeaError> {
@@ -96,7 +101,25 @@ pub(super) fn map(obj: &Object) -> Result<EventRow, IdeaError> {
         node_sw: nodes.software,
         shadow_reporting: private.shadow_reporting,
         shadow_reporting_target: private.shadow_reporting_target,
+        source_hostname: sorted(source.hosts),
+        target_hostname: sorted(target.hosts),
     })
+}
+
+/// The host of a URL, lower-cased; detectors also write URLs without a scheme
+/// (`phishing.example.cz/login`), read as `http://`. None for a URL without a host.
+fn url_host(u: &str) -> Option<String> {
+    let u = clean(u);
+    let parsed = match url::Url::parse(u.trim()) {
+        Err(url::ParseError::RelativeUrlWithoutBase) => url::Url::parse(&format!("http://{}", u.trim())).ok()?,
+        other => other.ok()?,
+    };
+    let host = match parsed.host()? {
+        url::Host::Domain(d) => d.to_lowercase(),
+        url::Host::Ipv4(a) => a.to_string(),
+        url::Host::Ipv6(a) => a.to_string(),
+    };
+    Some(host).filter(|h| !h.is_empty())
 }
 
 /// Sorted and deduplicated, as Mentat stores ports, types and protocols.
@@ -166,6 +189,10 @@ fn side(v: Option<&Json>, key: &str, protocols: &mut Vec<String>) -> Result<Side
             }
         }
         out.types.extend(strings(item.get("Type"), || format!("{key}[{i}].Type"))?.into_iter().map(clean));
+        let names = strings(item.get("Hostname"), || format!("{key}[{i}].Hostname"))?;
+        out.hosts.extend(names.into_iter().map(|h| clean(h).to_lowercase()).filter(|h| !h.is_empty()));
+        let urls = strings(item.get("URL"), || format!("{key}[{i}].URL"))?;
+        out.hosts.extend(urls.into_iter().filter_map(url_host));
         let protos = strings(item.get("Proto"), || format!("{key}[{i}].Proto"))?;
         protocols.extend(protos.iter().map(|s| clean(s).to_lowercase()));
     }
@@ -310,6 +337,19 @@ mod tests {
         assert_eq!(r.tlp.as_deref(), Some("AMBER"));
         assert_eq!(r.node_sw, ["Nemea", "Warden", "Warden"], "sorted, repeats kept");
         assert!(r.shadow_reporting && !r.shadow_reporting_target, "only a JSON true counts");
+        let hosts = row(json!({
+            "Format": "IDEA0", "ID": "h", "DetectTime": "2024-01-01T00:00:00Z", "Category": ["Test"],
+            "Source": [{"Hostname": ["Mail.Example.CZ", "b.example"], "URL": ["https://user@WWW.Example.com:8443/x?y",
+                        "phishing.example.cz/login", "mailto:someone@example.org", "http://[2001:db8::1]/"]},
+                       {"Hostname": ["b.example"]}],
+            "Target": [{"URL": ["ftp://files.example.net"]}]
+        }));
+        assert_eq!(
+            hosts.source_hostname,
+            ["2001:db8::1", "b.example", "mail.example.cz", "phishing.example.cz", "www.example.com"],
+            "lower-cased, unique, sorted; a URL without a host adds none"
+        );
+        assert_eq!(hosts.target_hostname, ["files.example.net"]);
     }
 
     #[test]

@@ -45,7 +45,7 @@ const COLUMNS: &str = "id, detecttime, category, description, source_ip, target_
     source_port, target_port, source_type, target_type, protocol, node_name, node_type, \
     cesnet_storagetime, cesnet_resolvedabuses, cesnet_eventclass, cesnet_eventseverity, \
     cesnet_inspectionerrors, tlp, targetabuses, targetclass, targetseverity, category_detector, \
-    node_sw, shadow_reporting, shadow_reporting_target";
+    node_sw, shadow_reporting, shadow_reporting_target, source_hostname, target_hostname";
 
 /// Joins a category and a detector in `events.category_detector`.
 pub(crate) const PAIR_SEPARATOR: char = '|';
@@ -72,6 +72,7 @@ pub(crate) struct PreparedRow {
     category_detector: Vec<String>,
     /// NULL rather than an empty array, which would take 16 bytes in most rows.
     node_sw: Option<Vec<String>>,
+    hostnames: [Option<Vec<String>>; 2],
 }
 
 impl PreparedRow {
@@ -82,8 +83,10 @@ impl PreparedRow {
             [r.aggr(false, Family::V4), r.aggr(false, Family::V6), r.aggr(true, Family::V4), r.aggr(true, Family::V6)];
         let storagetime = r.storagetime.unwrap_or(now);
         let category_detector = category_detector(&r.category, &r.node_name);
-        let node_sw = (!r.node_sw.is_empty()).then(|| r.node_sw.clone());
-        Self { event, compressed: None, storagetime, aggr, category_detector, node_sw }
+        let or_null = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+        let node_sw = or_null(&r.node_sw);
+        let hostnames = [or_null(&r.source_hostname), or_null(&r.target_hostname)];
+        Self { event, compressed: None, storagetime, aggr, category_detector, node_sw, hostnames }
     }
 
     /// The bytes `events_json` stores.
@@ -125,6 +128,8 @@ impl PreparedRow {
             &self.node_sw,
             &r.shadow_reporting,
             &r.shadow_reporting_target,
+            &self.hostnames[0],
+            &self.hostnames[1],
         ]
     }
 
@@ -186,6 +191,8 @@ fn event_types(t: &IpTypes) -> Vec<Type> {
         Type::TEXT_ARRAY,
         Type::BOOL,
         Type::BOOL,
+        Type::TEXT_ARRAY,
+        Type::TEXT_ARRAY,
     ]
 }
 

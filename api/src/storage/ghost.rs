@@ -37,6 +37,8 @@ pub(crate) fn from_row(r: &Row) -> EventRow {
         node_sw: list("node_sw"),
         shadow_reporting: r.get("shadow_reporting"),
         shadow_reporting_target: r.get("shadow_reporting_target"),
+        source_hostname: list("source_hostname"),
+        target_hostname: list("target_hostname"),
     }
 }
 
@@ -54,11 +56,14 @@ pub fn to_idea(row: &EventRow) -> Value {
     if let Some(t) = &row.tlp {
         m.insert("TLP".into(), json!(t));
     }
-    for (key, ips, types, ports) in [
-        ("Source", &row.source_ip, &row.source_type, &row.source_port),
-        ("Target", &row.target_ip, &row.target_type, &row.target_port),
+    for (key, ips, types, ports, hosts) in [
+        ("Source", &row.source_ip, &row.source_type, &row.source_port, &row.source_hostname),
+        ("Target", &row.target_ip, &row.target_type, &row.target_port, &row.target_hostname),
     ] {
         let mut s = Map::new();
+        if !hosts.is_empty() {
+            s.insert("Hostname".into(), json!(hosts));
+        }
         for (k, fam) in [("IP4", Family::V4), ("IP6", Family::V6)] {
             let list: Vec<String> = ips.iter().filter(|r| r.family() == fam).map(|r| r.to_string()).collect();
             if !list.is_empty() {

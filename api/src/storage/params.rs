@@ -95,6 +95,27 @@ impl Cursor {
     }
 }
 
+/// A hostname item of an address list, lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hostname {
+    /// A whole name, matched exactly.
+    Exact(String),
+    /// Written with a leading dot (`.cz`): a part of any name, dot included.
+    Part(String),
+}
+
+impl Hostname {
+    /// The item as written: a leading dot makes it a part of a name.
+    pub fn of(item: &str) -> Self {
+        let item = item.to_lowercase();
+        if item.starts_with('.') {
+            Self::Part(item)
+        } else {
+            Self::Exact(item)
+        }
+    }
+}
+
 /// TLP values that hide an event from readers outside its abuse groups (stored upper-cased).
 pub const RESTRICTED_TLP: [&str; 3] = ["AMBER-STRICT", "AMBER", "RED"];
 
@@ -139,6 +160,10 @@ pub struct SearchParams {
     pub source_addrs: Vec<IpRange>,
     pub target_addrs: Vec<IpRange>,
     pub host_addrs: Vec<IpRange>,
+    /// The hostname items of the three address lists, ORed with their addresses.
+    pub source_hostnames: Vec<Hostname>,
+    pub target_hostnames: Vec<Hostname>,
+    pub host_hostnames: Vec<Hostname>,
     pub source_ports: Vec<u16>,
     pub target_ports: Vec<u16>,
     pub host_ports: Vec<u16>,

@@ -13,7 +13,7 @@ use sea_query::{
 };
 
 use super::addr::{AddrSearch, Top};
-use super::params::{QueryKind, SearchParams, SortBy, SortDir, SortField, Values, Visibility, ANY, EMPTY};
+use super::params::{Hostname, QueryKind, SearchParams, SortBy, SortDir, SortField, Values, Visibility, ANY, EMPTY};
 use super::partitions::Pruning;
 use crate::idea::IpRange;
 
@@ -98,17 +98,51 @@ impl SearchParams {
         (used.len() == 1 && rest == SearchParams::default()).then(|| used[0].as_slice())
     }
 
-    /// The address lookups of these parameters: host, or source and target (ANDed).
+    /// The address lists in force, each with its directions and hostnames: host (either
+    /// direction), or source and target (ANDed). Host overrides the other two even when it
+    /// holds hostnames alone.
+    fn sides(&self) -> Vec<(&'static [char], &[IpRange], &[Hostname])> {
+        if !self.host_addrs.is_empty() || !self.host_hostnames.is_empty() {
+            return vec![(&['s', 't'], &self.host_addrs, &self.host_hostnames)];
+        }
+        let sides: [(&'static [char], &[IpRange], &[Hostname]); 2] =
+            [(&['s'], &self.source_addrs, &self.source_hostnames), (&['t'], &self.target_addrs, &self.target_hostnames)];
+        sides.into_iter().filter(|(_, a, h)| !a.is_empty() || !h.is_empty()).collect()
+    }
+
+    /// The address lookups of these parameters, one per side that lists addresses.
     fn addr_searches<'a>(&'a self, pruning: &'a Pruning) -> Vec<AddrSearch<'a>> {
         let top = self.addr_top();
-        let search = |dirs| AddrSearch { dirs, from: self.dt_from, to: self.dt_to, pruning, top };
-        if !self.host_addrs.is_empty() {
-            return vec![search(vec![('s', &self.host_addrs), ('t', &self.host_addrs)])];
-        }
-        [('s', &self.source_addrs), ('t', &self.target_addrs)]
+        self.sides()
             .into_iter()
-            .filter(|(_, addrs)| !addrs.is_empty())
-            .map(|(dir, addrs)| search(vec![(dir, addrs.as_slice())]))
+            .filter(|(_, addrs, _)| !addrs.is_empty())
+            .map(|(dirs, addrs, _)| AddrSearch {
+                dirs: dirs.iter().map(|d| (*d, addrs)).collect(),
+                from: self.dt_from,
+                to: self.dt_to,
+                pruning,
+                top,
+            })
+            .collect()
+    }
+
+    /// Each side's condition: its addresses or its hostnames.
+    fn side_filters(&self, pruning: &Pruning) -> Vec<Condition> {
+        let mut searches = self.addr_searches(pruning).into_iter();
+        self.sides()
+            .into_iter()
+            .map(|(dirs, addrs, hosts)| {
+                let mut any = Cond::any();
+                if !addrs.is_empty() {
+                    any = any.add(searches.next().expect("a lookup per side with addresses").filter());
+                }
+                if !hosts.is_empty() {
+                    for dir in dirs {
+                        any = any.add(hostname_filter(*dir, hosts));
+                    }
+                }
+                any
+            })
             .collect()
     }
 
@@ -142,8 +176,8 @@ impl SearchParams {
         if let Some(groups) = self.visibility.groups() {
             c = c.add(Expr::cust_with_values(Visibility::sql("events", 1), [sea_query::Value::from(groups.to_vec())]));
         }
-        for search in self.addr_searches(pruning) {
-            c = c.add(search.filter());
+        for side in self.side_filters(pruning) {
+            c = c.add(side);
         }
         c = add_host_pair(c, &self.host_ports, &self.source_ports, &self.target_ports, port_filter);
         if !self.host_types.is_empty() {
@@ -296,6 +330,27 @@ impl SearchParams {
     pub fn mogrify(&self, kind: QueryKind) -> String {
         self.select(kind).to_string(PostgresQueryBuilder)
     }
+}
+
+/// Whole names through the GIN on the side's array, parts through the trigram index on its
+/// names as one text (the partial indexes' condition repeated, so the planner can use them).
+fn hostname_filter(dir: char, hosts: &[Hostname]) -> Expr {
+    let col = if dir == 's' { "events.source_hostname" } else { "events.target_hostname" };
+    let exact: Vec<String> =
+        hosts.iter().filter_map(|h| if let Hostname::Exact(x) = h { Some(x.clone()) } else { None }).collect();
+    let mut terms = Vec::new();
+    let mut values = Vec::new();
+    if !exact.is_empty() {
+        values.push(sea_query::Value::from(exact));
+        terms.push(format!("{col} && ${}::text[]", values.len()));
+    }
+    for h in hosts {
+        if let Hostname::Part(p) = h {
+            values.push(sea_query::Value::from(format!("%{}%", like_escape(p))));
+            terms.push(format!("hostnames_text({col}) LIKE ${} ESCAPE '\\'", values.len()));
+        }
+    }
+    Expr::cust_with_values(format!("({col} IS NOT NULL AND ({}))", terms.join(" OR ")), values)
 }
 
 /// The values in the case their column stores, the special ones kept.

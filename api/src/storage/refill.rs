@@ -1,10 +1,10 @@
 //! Filling `events` columns that were added after their rows were stored (migration 11 added
-//! `node_sw` and the shadow-reporting flags), from the stored messages.
+//! `node_sw`, the shadow-reporting flags and the hostnames), from the stored messages.
 //!
 //! A migration that adds such columns lists the weeks already stored in `refill_weeks`.
 //! Each week is read in ID order, a batch at a time, and only rows whose new columns differ
-//! from what a NULL or `false` says are updated (most events name no software and are no
-//! shadow reports, so most rows are never rewritten). The last ID done is recorded with
+//! from what a NULL or `false` says are updated (most events name no software or host and are
+//! no shadow reports, so most rows are never rewritten). The last ID done is recorded with
 //! each batch, so an interrupted `migrate` goes on where it stopped; redoing a batch is
 //! harmless, since the values come from the messages alone.
 
@@ -55,19 +55,15 @@ impl EventStore {
             for e in self.decode_stored(stored).await? {
                 done.events += 1;
                 match crate::idea::parse(&e.raw) {
-                    Ok(row) if !row.node_sw.is_empty() || row.shadow_reporting || row.shadow_reporting_target => {
-                        changed.push(serde_json::json!({
-                            "id": e.id, "st": e.storagetime, "sw": (!row.node_sw.is_empty()).then_some(row.node_sw),
-                            "sr": row.shadow_reporting, "srt": row.shadow_reporting_target,
-                        }));
-                    }
-                    Ok(_) => {}
+                    Ok(row) => changed.extend(new_columns(&e, row)),
                     Err(why) => done.unreadable.push((e.id, why.to_string())),
                 }
             }
             let changed = serde_json::Value::Array(changed);
-            let update = "UPDATE events e SET node_sw = u.sw, shadow_reporting = u.sr, shadow_reporting_target = u.srt \
-                          FROM jsonb_to_recordset($1::jsonb) AS u(id text, st timestamp, sw text[], sr boolean, srt boolean) \
+            let update = "UPDATE events e SET node_sw = u.sw, shadow_reporting = u.sr, shadow_reporting_target = u.srt, \
+                            source_hostname = u.sh, target_hostname = u.th \
+                          FROM jsonb_to_recordset($1::jsonb) \
+                            AS u(id text, st timestamp, sw text[], sr boolean, srt boolean, sh text[], th text[]) \
                           WHERE e.cesnet_storagetime >= $2 AND e.cesnet_storagetime < $3 \
                             AND e.id = u.id COLLATE \"C\" AND e.cesnet_storagetime = u.st";
             let mark = "UPDATE refill_weeks SET after = $2 WHERE week = $1";
@@ -82,4 +78,15 @@ impl EventStore {
         with_client!(self, |c| c.execute("DELETE FROM refill_weeks WHERE week = $1", &[&week]))?;
         Ok(())
     }
+}
+
+/// The new columns of a row as JSON for the update, or None when they are all NULL or false.
+fn new_columns(e: &StoredEvent, row: crate::idea::EventRow) -> Option<serde_json::Value> {
+    let or_null = |v: Vec<String>| (!v.is_empty()).then_some(v);
+    let (sw, sh, th) = (or_null(row.node_sw), or_null(row.source_hostname), or_null(row.target_hostname));
+    let (sr, srt) = (row.shadow_reporting, row.shadow_reporting_target);
+    if sw.is_none() && sh.is_none() && th.is_none() && !sr && !srt {
+        return None;
+    }
+    Some(serde_json::json!({"id": e.id, "st": e.storagetime, "sw": sw, "sr": sr, "srt": srt, "sh": sh, "th": th}))
 }

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDateTime};
-use ideadb::storage::{SearchParams, SortDir, SortField, Values, Visibility, ANY, EMPTY};
+use ideadb::storage::{Hostname, SearchParams, SortDir, SortField, Values, Visibility, ANY, EMPTY};
 use serde_json::Value;
 
 /// (is_v6, low, high)
@@ -67,6 +67,8 @@ pub struct Msg {
     pub softwares: Vec<String>,
     pub shadow: bool,
     pub shadow_target: bool,
+    pub source_names: Vec<String>,
+    pub target_names: Vec<String>,
 }
 
 fn items(v: &Value) -> Vec<&Value> {
@@ -79,6 +81,20 @@ fn items(v: &Value) -> Vec<&Value> {
 
 fn strs(v: &Value) -> Vec<String> {
     items(v).into_iter().filter_map(|x| x.as_str().map(String::from)).collect()
+}
+
+/// Hostname items and the host part of URL items, lower-cased.
+fn names(item: &Value) -> Vec<String> {
+    let url_host = |u: &String| {
+        let rest = u.split_once("://").map_or(u.as_str(), |(_, r)| r);
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let host = if host.starts_with('[') { host.trim_start_matches('[').split(']').next().unwrap_or("") } else { host.split(':').next().unwrap_or("") };
+        host.to_lowercase()
+    };
+    let mut out: Vec<String> = strs(&item["Hostname"]).iter().map(|h| h.to_lowercase()).collect();
+    out.extend(strs(&item["URL"]).iter().map(url_host).filter(|h| !h.is_empty()));
+    out
 }
 
 fn time(v: &Value) -> NaiveDateTime {
@@ -146,6 +162,8 @@ impl Msg {
             softwares: items(&v["Node"]).into_iter().flat_map(|n| strs(&n["SW"])).collect(),
             shadow: private("ShadowReporting") == Value::Bool(true),
             shadow_target: private("ShadowReportingTarget") == Value::Bool(true),
+            source_names: side("Source", &names),
+            target_names: side("Target", &names),
         }
     }
 }
@@ -199,12 +217,22 @@ pub fn matches(p: &SearchParams, m: &Msg) -> bool {
         && p.dt_to.is_none_or(|t| m.detect <= t)
         && p.st_from.is_none_or(|t| m.storage >= t)
         && p.st_to.is_none_or(|t| m.storage <= t);
-    let addrs_ok = if !p.host_addrs.is_empty() {
-        let w = spans(&p.host_addrs);
-        addr_ok(&w, &m.sources) || addr_ok(&w, &m.targets)
+    let side_ok = |addrs: &Vec<ideadb::idea::IpRange>, hosts: &[Hostname], have: &[Span], names: &[String]| {
+        addr_ok(&spans(addrs), have)
+            || hosts.iter().any(|h| match h {
+                Hostname::Exact(x) => names.iter().any(|n| n == x),
+                Hostname::Part(x) => names.iter().any(|n| n.contains(x.as_str())),
+            })
+    };
+    let addrs_ok = if !p.host_addrs.is_empty() || !p.host_hostnames.is_empty() {
+        side_ok(&p.host_addrs, &p.host_hostnames, &m.sources, &m.source_names)
+            || side_ok(&p.host_addrs, &p.host_hostnames, &m.targets, &m.target_names)
     } else {
-        (p.source_addrs.is_empty() || addr_ok(&spans(&p.source_addrs), &m.sources))
-            && (p.target_addrs.is_empty() || addr_ok(&spans(&p.target_addrs), &m.targets))
+        let given = |a: &Vec<_>, h: &Vec<_>| !a.is_empty() || !h.is_empty();
+        (!given(&p.source_addrs, &p.source_hostnames)
+            || side_ok(&p.source_addrs, &p.source_hostnames, &m.sources, &m.source_names))
+            && (!given(&p.target_addrs, &p.target_hostnames)
+                || side_ok(&p.target_addrs, &p.target_hostnames, &m.targets, &m.target_names))
     };
     let ports = if !p.host_ports.is_empty() {
         ports_ok(&p.host_ports, &m.source_ports) || ports_ok(&p.host_ports, &m.target_ports)

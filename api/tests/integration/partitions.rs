@@ -7,7 +7,7 @@ use std::process::Command;
 
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use ideadb::idea::IpRange;
-use ideadb::storage::{week_of, QueryKind, SearchParams, Values, Visibility};
+use ideadb::storage::{week_of, Hostname, QueryKind, SearchParams, Values, Visibility};
 use rand::SeedableRng;
 use serde_json::{json, Value};
 
@@ -355,7 +355,8 @@ async fn migrate_fills_the_columns_added_after_events_were_stored_from_their_mes
     let c = db.sql().await;
     // As rows stored before migration 11 read: no software, no shadow reporting.
     c.batch_execute(
-        "UPDATE events SET node_sw = NULL, shadow_reporting = false, shadow_reporting_target = false; \
+        "UPDATE events SET node_sw = NULL, shadow_reporting = false, shadow_reporting_target = false, \
+         source_hostname = NULL, target_hostname = NULL; \
          INSERT INTO refill_weeks (week) SELECT DISTINCT date_trunc('week', cesnet_storagetime) FROM events",
     )
     .await
@@ -364,6 +365,7 @@ async fn migrate_fills_the_columns_added_after_events_were_stored_from_their_mes
         SearchParams { detector_softwares: Values::of(["Nemea"]), ..Default::default() },
         SearchParams { shadow_reporting: Some(true), ..Default::default() },
         SearchParams { shadow_reporting_target: Some(true), ..Default::default() },
+        SearchParams { host_hostnames: vec![Hostname::of(".cesnet.cz")], ..Default::default() },
     ];
     for p in &newer {
         assert_eq!(db.store.count_events(p).await.unwrap(), 0, "blank before the refill: {p:?}");

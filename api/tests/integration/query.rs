@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use chrono::TimeDelta;
 use ideadb::idea::IpRange;
-use ideadb::storage::{Cursor, SearchParams, SortBy, SortDir, SortField, Values, Visibility, ANY, EMPTY};
+use ideadb::storage::{Cursor, Hostname, SearchParams, SortBy, SortDir, SortField, Values, Visibility, ANY, EMPTY};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -55,6 +55,9 @@ fn newer_attributes(i: usize, mut m: serde_json::Value) -> serde_json::Value {
     }
     if !private.is_empty() {
         m["_Mentat"] = serde_json::Value::Object(private);
+    }
+    if i % 11 == 5 {
+        m["Node"][0].as_object_mut().unwrap().remove("SW");
     }
     m
 }
@@ -189,6 +192,33 @@ pub fn parameter_cases(all: &[Msg]) -> Vec<(&'static str, SearchParams)> {
         ("detector softwares", SearchParams { detector_softwares: Values::of(["Nemea"]), ..Default::default() }),
         ("detector softwares empty", SearchParams { detector_softwares: Values::of([EMPTY]), ..Default::default() }),
         ("not detector softwares", SearchParams { detector_softwares: Values::of(["Kippo"]).negated(), ..Default::default() }),
+        ("hostname", SearchParams { source_hostnames: vec![Hostname::of("mail0.cesnet.cz")], ..Default::default() }),
+        ("hostname part", SearchParams { target_hostnames: vec![Hostname::of(".muni.cz")], ..Default::default() }),
+        (
+            "hostname or address",
+            SearchParams {
+                source_hostnames: vec![Hostname::of("example.com")],
+                source_addrs: vec![ip("192.168.0.0/16")],
+                ..Default::default()
+            },
+        ),
+        (
+            "host hostnames override source addresses",
+            SearchParams {
+                host_hostnames: vec![Hostname::of(".cesnet.cz"), Hostname::of("target.example.com")],
+                source_addrs: vec![ip("1.1.1.1")],
+                ..Default::default()
+            },
+        ),
+        (
+            "source hostname and target address",
+            SearchParams {
+                source_hostnames: vec![Hostname::of(".example.")],
+                target_addrs: vec![ip("147.0.0.0/8")],
+                ..Default::default()
+            },
+        ),
+        ("hostname with wildcards is literal", SearchParams { host_hostnames: vec![Hostname::of(".%")], ..Default::default() }),
         ("shadow reporting", SearchParams { shadow_reporting: Some(true), ..Default::default() }),
         ("no shadow reporting", SearchParams { shadow_reporting: Some(false), ..Default::default() }),
         ("shadow reporting target", SearchParams { shadow_reporting_target: Some(true), ..Default::default() }),
@@ -250,6 +280,15 @@ pub fn random_params(r: &mut SmallRng, all: &[Msg]) -> SearchParams {
                         0 => p.source_addrs = v,
                         1 => p.target_addrs = v,
                         _ => p.host_addrs = v,
+                    }
+                }
+                let names = if r.random_bool(0.5) { &m.source_names } else { &m.target_names };
+                if let Some(name) = names.first().filter(|_| r.random_bool(0.5)) {
+                    let item = if r.random_bool(0.5) { Hostname::of(name) } else { Hostname::of(&name[name.find('.').unwrap_or(0)..]) };
+                    match r.random_range(0..3) {
+                        0 => p.source_hostnames.push(item),
+                        1 => p.target_hostnames.push(item),
+                        _ => p.host_hostnames.push(item),
                     }
                 }
             }
