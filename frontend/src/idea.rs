@@ -32,10 +32,10 @@ pub fn detector(ev: &Value) -> String {
     ev["Node"].as_array().and_then(|n| n.last()).and_then(|n| n["Name"].as_str()).unwrap_or_default().to_string()
 }
 
-/// A private dictionary value: `_CESNET`, or the newer `_Mentat`.
+/// A private dictionary value: the newer `_Mentat`, or `_CESNET` (as the server reads them).
 pub fn private<'a>(ev: &'a Value, key: &str) -> &'a Value {
-    match &ev["_CESNET"][key] {
-        Value::Null => &ev["_Mentat"][key],
+    match &ev["_Mentat"][key] {
+        Value::Null => &ev["_CESNET"][key],
         v => v,
     }
 }

@@ -4,7 +4,7 @@
 
 use chrono::TimeDelta;
 use ideadb::idea::IpRange;
-use ideadb::storage::{QueryKind, SearchParams, SortBy, Values};
+use ideadb::storage::{Hostname, QueryKind, SearchParams, SortBy, Values};
 
 use crate::harness::{generated, TestDb};
 
@@ -25,7 +25,8 @@ async fn main_query_shapes_use_indexes() {
     let net16 = IpRange::parse(&format!("{}/16", std::net::Ipv4Addr::from(target.1 as u32))).unwrap();
     let week = Some(newest - TimeDelta::days(7));
     let latest = SortBy::parse("time.desc");
-    let shapes: [(&str, SearchParams, &[&str]); 8] = [
+    let name = msgs.iter().map(crate::model::Msg::new).find_map(|m| m.source_names.first().cloned()).unwrap();
+    let shapes: [(&str, SearchParams, &[&str]); 11] = [
         (
             "latest 100 in 7 days",
             SearchParams { dt_from: week, sortby: latest, limit: Some(100), ..Default::default() },
@@ -76,6 +77,26 @@ async fn main_query_shapes_use_indexes() {
                 ..Default::default()
             },
             &["events_net16_idx"],
+        ),
+        (
+            "one hostname, all time",
+            SearchParams { host_hostnames: vec![Hostname::of(&name)], sortby: latest, limit: Some(100), ..Default::default() },
+            &["events_source_hostname_idx", "events_target_hostname_idx"],
+        ),
+        (
+            "a domain, all time",
+            SearchParams { source_hostnames: vec![Hostname::of(".example.ru")], ..Default::default() },
+            &["events_source_hostname_trgm_idx"],
+        ),
+        (
+            "a domain or an address, 7 days",
+            SearchParams {
+                target_hostnames: vec![Hostname::of(".muni.cz")],
+                target_addrs: vec![net16],
+                dt_from: week,
+                ..Default::default()
+            },
+            &["events_target_hostname_trgm_idx"],
         ),
         (
             "storage time window",

@@ -5,6 +5,8 @@ use reqwest::header::AUTHORIZATION;
 use serde_json::Value;
 
 use crate::events_http::served_fixture;
+use ideadb::storage::Visibility;
+
 use crate::model::{expected, Msg};
 
 fn ids(v: &Value) -> Vec<String> {
@@ -39,6 +41,8 @@ async fn the_seed_curl_and_every_parameter_form_search_like_the_store() {
     let p = ideadb::storage::SearchParams {
         categories: ideadb::storage::Values::of(["Recon.Scanning", "Test"]),
         sortby: ideadb::storage::SortBy::parse("time.desc"),
+        // The analyst is a user in no group: TLP-restricted events are hidden.
+        visibility: Visibility::Groups(vec![]),
         ..Default::default()
     };
     let want = expected(&p, &all);
@@ -68,6 +72,7 @@ async fn the_seed_curl_and_every_parameter_form_search_like_the_store() {
             ideadb::idea::IpRange::parse("2001:db8::/32").unwrap(),
         ],
         sortby: ideadb::storage::SortBy::parse("time.desc"),
+        visibility: Visibility::Groups(vec![]),
         ..Default::default()
     };
     let want = expected(&host, &all);
@@ -127,7 +132,7 @@ async fn bad_parameters_missing_submit_and_keys_in_urls_get_hawats_answers() {
 async fn a_search_over_the_statement_timeout_asks_to_narrow_it() {
     let db = crate::harness::TestDb::new().await;
     db.load(&crate::harness::fixture()[..5]).await;
-    let key = crate::server::account(&db, "analyst", &["user"], true).await;
+    let key = crate::server::account(&db, "analyst", &["maintainer"], true).await;
     let server = crate::server::Server::start_with(&db.url, &["--statement-timeout", "1"]);
     // Another session holds the events table, so the search waits until it is cancelled.
     let mut locker = db.sql().await;

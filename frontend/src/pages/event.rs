@@ -149,6 +149,10 @@ fn properties(ev: &Value, tz: &str) -> impl IntoView {
             {prop("Event severity", "severity", list(private(ev, "EventSeverity"), Some(Kind::Severity)))}
             {prop("Event class", "class", list(private(ev, "EventClass"), Some(Kind::Class)))}
             {prop("Abuse groups", "abuses", list(private(ev, "ResolvedAbuses"), Some(Kind::Group)))}
+            {prop("TLP", "tlp", list(&ev["TLP"], None))}
+            {prop("Target abuse groups", "target_abuses", list(private(ev, "TargetAbuses"), None))}
+            {prop("Target severity", "target_severity", list(private(ev, "TargetSeverity"), None))}
+            {prop("Target class", "target_class", list(private(ev, "TargetClass"), None))}
             {prop("Source countries", "countries", list(private(ev, "SourceResolvedCountry"), None))}
             {prop("Source autonomous systems", "asns", list(private(ev, "SourceResolvedASN"), None))}
             {prop("Inspection errors", "inspection_errors", list(private(ev, "InspectionErrors"), None))}
@@ -184,7 +188,7 @@ fn entries(list: &Value, source: bool) -> impl IntoView {
                     {row("Type", "Type", None)}
                     {row("IPv4", "IP4", Some(Kind::Addr))}
                     {row("IPv6", "IP6", Some(Kind::Addr))}
-                    {row("Hostname", "Hostname", None)}
+                    {row("Hostname", "Hostname", Some(Kind::Addr))}
                     {row("Port", "Port", Some(Kind::Port))}
                     {row("Protocol", "Proto", Some(Kind::Protocol))}
                     {row("URL", "URL", None)}
