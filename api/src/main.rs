@@ -363,12 +363,7 @@ async fn user(store: &EventStore, action: UserAction) -> anyhow::Result<()> {
                 let state = if u.enabled { "enabled" } else { "disabled" };
                 let password = if u.password_hash.is_some() { "password" } else { "no password" };
                 let groups = if u.groups.is_empty() { "no groups".into() } else { u.groups.join(",") };
-                println!(
-                    "{}\t{}\t{state}\t{password}\t{} API keys\t{groups}",
-                    u.login,
-                    u.roles.join(","),
-                    u.api_keys
-                );
+                println!("{}\t{}\t{state}\t{password}\t{} API keys\t{groups}", u.login, u.roles.join(","), u.api_keys);
             }
         }
         UserAction::Groups { login, groups } => {

@@ -98,7 +98,8 @@ pub fn to_idea(row: &EventRow) -> Value {
             p.insert(k.into(), json!(v));
         }
     }
-    for (k, yes) in [("ShadowReporting", row.shadow_reporting), ("ShadowReportingTarget", row.shadow_reporting_target)] {
+    for (k, yes) in [("ShadowReporting", row.shadow_reporting), ("ShadowReportingTarget", row.shadow_reporting_target)]
+    {
         if yes {
             p.insert(k.into(), json!(true));
         }

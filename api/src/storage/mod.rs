@@ -38,7 +38,10 @@ pub use bulk::{BatchOutcome, NewEvent, BATCH_SIZE};
 pub use enums::EnumColumn;
 pub use events::{Page, StoredEvent, TimeColumn};
 pub use export::EventChunks;
-pub use params::{Cursor, Hostname, QueryKind, SearchParams, SortBy, SortDir, SortField, Values, Visibility, ANY, EMPTY, RESTRICTED_TLP};
+pub use params::{
+    Cursor, Hostname, QueryKind, SearchParams, SortBy, SortDir, SortField, Values, Visibility, ANY, EMPTY,
+    RESTRICTED_TLP,
+};
 pub use partitions::{week_of, PartitionStatus};
 pub use refill::Refilled;
 pub use schema::EVENT_TABLES;

@@ -105,8 +105,10 @@ impl SearchParams {
         if !self.host_addrs.is_empty() || !self.host_hostnames.is_empty() {
             return vec![(&['s', 't'], &self.host_addrs, &self.host_hostnames)];
         }
-        let sides: [(&'static [char], &[IpRange], &[Hostname]); 2] =
-            [(&['s'], &self.source_addrs, &self.source_hostnames), (&['t'], &self.target_addrs, &self.target_hostnames)];
+        let sides: [(&'static [char], &[IpRange], &[Hostname]); 2] = [
+            (&['s'], &self.source_addrs, &self.source_hostnames),
+            (&['t'], &self.target_addrs, &self.target_hostnames),
+        ];
         sides.into_iter().filter(|(_, a, h)| !a.is_empty() || !h.is_empty()).collect()
     }
 
@@ -542,7 +544,12 @@ mod tests {
     #[test]
     fn a_restricted_reader_gets_the_tlp_condition_and_no_shortcut_around_it() {
         let one = IpRange::parse("192.0.2.7").unwrap();
-        let open = SearchParams { host_addrs: vec![one], limit: Some(20), sortby: SortBy::parse("time.desc"), ..Default::default() };
+        let open = SearchParams {
+            host_addrs: vec![one],
+            limit: Some(20),
+            sortby: SortBy::parse("time.desc"),
+            ..Default::default()
+        };
         let hidden = SearchParams { visibility: Visibility::Groups(vec!["abuse@a.example".into()]), ..open.clone() };
         for kind in [QueryKind::Select, QueryKind::Count, QueryKind::SelectGhost] {
             assert!(!open.mogrify(kind).contains("events.tlp"), "{kind:?}");
@@ -555,7 +562,10 @@ mod tests {
         let cut = "a.id DESC LIMIT 20)";
         assert!(open.mogrify(QueryKind::Select).contains(cut));
         assert!(!hidden.mogrify(QueryKind::Select).contains(cut), "no page cut before the condition");
-        assert!(open.mogrify(QueryKind::Count).starts_with("SELECT (SELECT count"), "an open count reads addresses alone");
+        assert!(
+            open.mogrify(QueryKind::Count).starts_with("SELECT (SELECT count"),
+            "an open count reads addresses alone"
+        );
         assert!(hidden.mogrify(QueryKind::Count).contains("count(*)"), "a restricted count reads events");
     }
 

@@ -60,7 +60,8 @@ impl EventStore {
                 }
             }
             let changed = serde_json::Value::Array(changed);
-            let update = "UPDATE events e SET node_sw = u.sw, shadow_reporting = u.sr, shadow_reporting_target = u.srt, \
+            let update =
+                "UPDATE events e SET node_sw = u.sw, shadow_reporting = u.sr, shadow_reporting_target = u.srt, \
                             source_hostname = u.sh, target_hostname = u.th \
                           FROM jsonb_to_recordset($1::jsonb) \
                             AS u(id text, st timestamp, sw text[], sr boolean, srt boolean, sh text[], th text[]) \

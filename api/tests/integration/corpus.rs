@@ -34,7 +34,8 @@ async fn every_valid_message_is_stored_found_and_returned_byte_for_byte() {
             }
             Err(e) => panic!("{name}: {e}"),
         }
-        let back = db.store.fetch_event(&id, &Visibility::All).await.unwrap().unwrap_or_else(|| panic!("{name} not found"));
+        let back =
+            db.store.fetch_event(&id, &Visibility::All).await.unwrap().unwrap_or_else(|| panic!("{name} not found"));
         assert_eq!(&back.raw, raw, "{name} must come back as received");
         let found = db
             .store
@@ -151,7 +152,8 @@ async fn every_valid_message_is_stored_compressed_and_returned_byte_for_byte() {
         if !seen.insert(id.clone()) {
             continue;
         }
-        let back = fresh.fetch_event(&id, &Visibility::All).await.unwrap().unwrap_or_else(|| panic!("{name} not found"));
+        let back =
+            fresh.fetch_event(&id, &Visibility::All).await.unwrap().unwrap_or_else(|| panic!("{name} not found"));
         if outcome.stored.contains(&id) {
             assert_eq!(&back.raw, raw, "{name} must come back as received");
         }

@@ -80,7 +80,12 @@ async fn main_query_shapes_use_indexes() {
         ),
         (
             "one hostname, all time",
-            SearchParams { host_hostnames: vec![Hostname::of(&name)], sortby: latest, limit: Some(100), ..Default::default() },
+            SearchParams {
+                host_hostnames: vec![Hostname::of(&name)],
+                sortby: latest,
+                limit: Some(100),
+                ..Default::default()
+            },
             &["events_source_hostname_idx", "events_target_hostname_idx"],
         ),
         (

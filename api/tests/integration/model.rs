@@ -89,7 +89,11 @@ fn names(item: &Value) -> Vec<String> {
         let rest = u.split_once("://").map_or(u.as_str(), |(_, r)| r);
         let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
         let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-        let host = if host.starts_with('[') { host.trim_start_matches('[').split(']').next().unwrap_or("") } else { host.split(':').next().unwrap_or("") };
+        let host = if host.starts_with('[') {
+            host.trim_start_matches('[').split(']').next().unwrap_or("")
+        } else {
+            host.split(':').next().unwrap_or("")
+        };
         host.to_lowercase()
     };
     let mut out: Vec<String> = strs(&item["Hostname"]).iter().map(|h| h.to_lowercase()).collect();

@@ -28,25 +28,26 @@ pub fn model_messages() -> Vec<serde_json::Value> {
     msgs
 }
 
-pub const TARGET_GROUPS: [&[&str]; 3] = [&["abuse@a.example"], &["abuse@b.example", "abuse@a.example"], &["abuse@c.example"]];
+pub const TARGET_GROUPS: [&[&str]; 3] =
+    [&["abuse@a.example"], &["abuse@b.example", "abuse@a.example"], &["abuse@c.example"]];
 
 fn newer_attributes(i: usize, mut m: serde_json::Value) -> serde_json::Value {
     let pick = |list: &[&'static str], k: usize| list[(i / k) % list.len()];
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         m["TLP"] = serde_json::json!(pick(&["AMBER", "red", "GREEN", "CLEAR", "Amber-Strict", "WHITE"], 4));
     }
     let mut private = serde_json::Map::new();
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         private.insert("TargetAbuses".into(), serde_json::json!(TARGET_GROUPS[(i / 3) % 3]));
     }
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         private.insert("TargetClass".into(), serde_json::json!(pick(&["Vulnerable-Config", "attacked-host"], 5)));
         private.insert("TargetSeverity".into(), serde_json::json!(pick(&["LOW", "high"], 10)));
     }
-    if i % 7 == 0 {
+    if i.is_multiple_of(7) {
         private.insert("ShadowReporting".into(), serde_json::json!(true));
     }
-    if i % 9 == 0 {
+    if i.is_multiple_of(9) {
         private.insert("ShadowReportingTarget".into(), serde_json::json!(true));
     }
     if i % 10 == 1 {
@@ -185,13 +186,22 @@ pub fn parameter_cases(all: &[Msg]) -> Vec<(&'static str, SearchParams)> {
         ("tlps empty", SearchParams { tlps: Values::of([EMPTY]), ..Default::default() }),
         ("not tlps", SearchParams { tlps: Values::of(["GREEN"]).negated(), ..Default::default() }),
         ("target groups", SearchParams { target_groups: Values::of(["abuse@a.example"]), ..Default::default() }),
-        ("not target groups", SearchParams { target_groups: Values::of(["abuse@c.example"]).negated(), ..Default::default() }),
+        (
+            "not target groups",
+            SearchParams { target_groups: Values::of(["abuse@c.example"]).negated(), ..Default::default() },
+        ),
         ("target classes", SearchParams { target_classes: Values::of(["VULNERABLE-config"]), ..Default::default() }),
         ("target severities any", SearchParams { target_severities: Values::of([ANY]), ..Default::default() }),
-        ("not target severities", SearchParams { target_severities: Values::of(["low"]).negated(), ..Default::default() }),
+        (
+            "not target severities",
+            SearchParams { target_severities: Values::of(["low"]).negated(), ..Default::default() },
+        ),
         ("detector softwares", SearchParams { detector_softwares: Values::of(["Nemea"]), ..Default::default() }),
         ("detector softwares empty", SearchParams { detector_softwares: Values::of([EMPTY]), ..Default::default() }),
-        ("not detector softwares", SearchParams { detector_softwares: Values::of(["Kippo"]).negated(), ..Default::default() }),
+        (
+            "not detector softwares",
+            SearchParams { detector_softwares: Values::of(["Kippo"]).negated(), ..Default::default() },
+        ),
         ("hostname", SearchParams { source_hostnames: vec![Hostname::of("mail0.cesnet.cz")], ..Default::default() }),
         ("hostname part", SearchParams { target_hostnames: vec![Hostname::of(".muni.cz")], ..Default::default() }),
         (
@@ -218,7 +228,10 @@ pub fn parameter_cases(all: &[Msg]) -> Vec<(&'static str, SearchParams)> {
                 ..Default::default()
             },
         ),
-        ("hostname with wildcards is literal", SearchParams { host_hostnames: vec![Hostname::of(".%")], ..Default::default() }),
+        (
+            "hostname with wildcards is literal",
+            SearchParams { host_hostnames: vec![Hostname::of(".%")], ..Default::default() },
+        ),
         ("shadow reporting", SearchParams { shadow_reporting: Some(true), ..Default::default() }),
         ("no shadow reporting", SearchParams { shadow_reporting: Some(false), ..Default::default() }),
         ("shadow reporting target", SearchParams { shadow_reporting_target: Some(true), ..Default::default() }),
@@ -284,7 +297,11 @@ pub fn random_params(r: &mut SmallRng, all: &[Msg]) -> SearchParams {
                 }
                 let names = if r.random_bool(0.5) { &m.source_names } else { &m.target_names };
                 if let Some(name) = names.first().filter(|_| r.random_bool(0.5)) {
-                    let item = if r.random_bool(0.5) { Hostname::of(name) } else { Hostname::of(&name[name.find('.').unwrap_or(0)..]) };
+                    let item = if r.random_bool(0.5) {
+                        Hostname::of(name)
+                    } else {
+                        Hostname::of(&name[name.find('.').unwrap_or(0)..])
+                    };
                     match r.random_range(0..3) {
                         0 => p.source_hostnames.push(item),
                         1 => p.target_hostnames.push(item),

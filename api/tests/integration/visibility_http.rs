@@ -9,8 +9,11 @@ use crate::events_http::ndjson;
 use crate::harness::TestDb;
 use crate::server::{account, json_error, Server};
 
-/// One event per case of the rule: (ID, TLP, source groups, target groups).
-const EVENTS: [(&str, Option<&str>, &[&str], &[&str]); 8] = [
+/// (ID, TLP, source groups, target groups).
+type Case = (&'static str, Option<&'static str>, &'static [&'static str], &'static [&'static str]);
+
+/// One event per case of the rule.
+const EVENTS: [Case; 8] = [
     ("no-tlp", None, &[], &[]),
     ("green", Some("GREEN"), &[], &[]),
     ("clear-lower", Some("clear"), &["abuse@b.example"], &[]),
@@ -21,7 +24,7 @@ const EVENTS: [(&str, Option<&str>, &[&str], &[&str]); 8] = [
     ("amber-both", Some("AMBER"), &["abuse@a.example"], &["abuse@b.example"]),
 ];
 
-fn message((id, tlp, sources, targets): (&str, Option<&str>, &[&str], &[&str])) -> Value {
+fn message((id, tlp, sources, targets): Case) -> Value {
     let mut m = json!({
         "Format": "IDEA0", "ID": id, "DetectTime": chrono::Utc::now().to_rfc3339(),
         "Category": ["Recon.Scanning"], "Source": [{"IP4": ["192.0.2.7"]}], "Node": [{"Name": "org.example.det"}],

@@ -16,7 +16,7 @@ use chrono::{NaiveDateTime, TimeDelta, Utc};
 use clap::Parser;
 use ideadb::idea::{self, IpRange};
 use ideadb::stats::timeline::WINDOW;
-use ideadb::storage::{Cursor, EventStore, SearchParams, SortBy, StoreConfig, Values};
+use ideadb::storage::{Cursor, EventStore, Hostname, SearchParams, SortBy, StoreConfig, Values};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -401,6 +401,42 @@ async fn search(admin: &str, db: &str, end: NaiveDateTime, days: u32, runs: usiz
     let ours_one = s.pct(0.5);
     results.insert("one", s);
 
+    // Names actually present, as for addresses; and their domains.
+    let names: Vec<String> = c
+        .query(
+            "SELECT h FROM events TABLESAMPLE SYSTEM (1), unnest(source_hostname || target_hostname) h LIMIT $1",
+            &[&(runs as i64 + 1)],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    ensure!(!names.is_empty(), "no hostnames sampled");
+    let name = |i: usize| names[i % names.len()].clone();
+    let domain = |i: usize| {
+        let n = name(i);
+        n[n.find('.').unwrap_or(0)..].to_string()
+    };
+    let s = search_shape(&store, runs, "one hostname, all time, latest 100", 1, |i| SearchParams {
+        host_hostnames: vec![Hostname::of(&name(i))],
+        sortby: latest,
+        limit: Some(100),
+        ..Default::default()
+    })
+    .await?;
+    let ours_name = s.pct(0.5);
+    results.insert("name", s);
+    let s = search_shape(&store, runs, "a domain (.example.com), 7 days, latest 100", 0, |i| SearchParams {
+        host_hostnames: vec![Hostname::of(&domain(i))],
+        dt_from: Some(starts[i]),
+        sortby: latest,
+        limit: Some(100),
+        ..Default::default()
+    })
+    .await?;
+    let ours_domain = s.pct(0.5);
+    results.insert("domain", s);
+
     let s = search_shape(&store, runs, "category + detector + 7 days, latest 100", 0, |i| {
         let (cat, det) = pairs[i % pairs.len()].clone();
         SearchParams {
@@ -487,6 +523,33 @@ async fn search(admin: &str, db: &str, end: NaiveDateTime, days: u32, runs: usiz
     .await?;
     println!("{}", s.line("Mentat: one source address, all time"));
     println!("ratio (p50): {:.0}x", s.pct(0.5) / ours_one);
+    // mentat-ng's hostname columns have no index of their own.
+    let mentat_name = c
+        .prepare("SELECT e.id, j.event FROM events e JOIN events_json j ON j.id = e.id AND j.storagetime = e.cesnet_storagetime WHERE (e.source_hostname && $1::text[] OR e.target_hostname && $1::text[]) ORDER BY e.detecttime DESC LIMIT 100")
+        .await?;
+    let s = timed(base_runs.min(20), |i| {
+        let (c, q, n) = (&c, &mentat_name, vec![name(i)]);
+        async move {
+            c.query(q, &[&n]).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    println!("{}", s.line("Mentat: one hostname, all time (no index on the names)"));
+    println!("ratio (p50): {:.0}x", s.pct(0.5) / ours_name);
+    let mentat_domain = c
+        .prepare("SELECT e.id, j.event FROM events e JOIN events_json j ON j.id = e.id AND j.storagetime = e.cesnet_storagetime WHERE EXISTS (SELECT 1 FROM unnest(e.source_hostname || e.target_hostname) h WHERE h ILIKE $1) AND e.detecttime >= $2 ORDER BY e.detecttime DESC LIMIT 100")
+        .await?;
+    let s = timed(base_runs.min(20), |i| {
+        let (c, q, pattern, from) = (&c, &mentat_domain, format!("%{}%", domain(i)), starts[i]);
+        async move {
+            c.query(q, &[&pattern, &from]).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    println!("{}", s.line("Mentat: a domain, 7 days (ILIKE over the names)"));
+    println!("ratio (p50): {:.0}x", s.pct(0.5) / ours_domain);
     let mentat_catdet = c
         .prepare("SELECT e.id, j.event FROM events e JOIN events_json j ON j.id = e.id AND j.storagetime = e.cesnet_storagetime WHERE e.category && $1::text[] AND e.node_name && $2::text[] AND e.detecttime >= $3 ORDER BY e.detecttime DESC, e.id DESC LIMIT 100")
         .await?;
