@@ -25,6 +25,7 @@ struct File {
     spa_dir: Option<String>,
     retention: Option<String>,
     trusted_proxies: Option<Vec<String>>,
+    follow: Option<String>,
     log: Option<String>,
 }
 
@@ -46,6 +47,7 @@ fn parse(text: &str) -> Result<Vec<(&'static str, String)>, String> {
         ("IDEADB_SPA_DIR", f.spa_dir),
         ("IDEADB_RETENTION", f.retention),
         ("IDEADB_TRUSTED_PROXIES", f.trusted_proxies.map(|v| v.join(","))),
+        ("IDEADB_FOLLOW", f.follow),
         ("IDEADB_LOG", f.log),
     ];
     Ok(pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect())

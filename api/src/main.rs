@@ -1,11 +1,13 @@
 //! The `ideadb` command line: parses arguments and calls into the library.
 
 use std::io::IsTerminal;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use clap::{Args, Parser, Subcommand};
+use ideadb::ingest::spool::Spool;
 use ideadb::ingest::{self, Input};
 use ideadb::retention::{self, parse_age, parse_retention};
 use ideadb::storage::{EventStore, StoreConfig};
@@ -70,6 +72,12 @@ enum Command {
         /// Headers from anyone else are ignored.
         #[arg(long = "trusted-proxy", env = "IDEADB_TRUSTED_PROXIES", value_delimiter = ',')]
         trusted_proxies: Vec<ipnetwork::IpNetwork>,
+        /// Also store what writers drop into this spool directory, as `ingest --follow` does.
+        #[arg(long, env = "IDEADB_FOLLOW")]
+        follow: Option<std::path::PathBuf>,
+        /// With --follow: move stored files into DIR/done instead of removing them.
+        #[arg(long, requires = "follow")]
+        keep: bool,
     },
     /// Print the OpenAPI document of the API (as committed in openapi/openapi.json).
     Openapi,
@@ -78,8 +86,15 @@ enum Command {
     /// Store IDEA messages from files, directories (recursively) or `-` (stdin).
     Ingest {
         /// Files hold one message, a JSON array of messages, or NDJSON.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "follow", conflicts_with = "follow")]
         paths: Vec<String>,
+        /// Watch a spool directory (Warden's filer layout: writers rename complete files from
+        /// DIR/tmp into DIR/incoming) and store each file until stopped (SIGTERM or Ctrl-C).
+        #[arg(long, value_name = "DIR")]
+        follow: Option<std::path::PathBuf>,
+        /// With --follow: move stored files into DIR/done instead of removing them.
+        #[arg(long, requires = "follow")]
+        keep: bool,
         #[arg(long, default_value_t = ingest::BATCH_SIZE)]
         batch_size: usize,
         /// Parallel database writers.
@@ -235,8 +250,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     cfg.statement_timeout = Duration::from_secs(cli.db.statement_timeout);
     let store = EventStore::new(&cfg)?;
     match cli.command {
-        Command::Serve { bind, session_hours, cors_origins, ingest_limit_mb, spa_dir, retention, trusted_proxies } => {
+        Command::Serve {
+            bind,
+            session_hours,
+            cors_origins,
+            ingest_limit_mb,
+            spa_dir,
+            retention,
+            trusted_proxies,
+            follow,
+            keep,
+        } => {
             store.migrate().await?;
+            let follow = follow.map(|dir| Spool::open(&dir, keep, false)).transpose()?;
             let cfg = ideadb::http::ServeConfig {
                 bind,
                 session_ttl: TimeDelta::hours(i64::from(session_hours)),
@@ -246,6 +272,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 spa_dir: spa_dir.join("index.html").is_file().then_some(spa_dir),
                 retention,
                 trusted_proxies,
+                follow,
             };
             ideadb::http::serve(store, cfg, |addr| {
                 use std::io::Write;
@@ -290,7 +317,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             println!("schema is at version {}", store.schema_version().await?.unwrap_or(0));
         }
-        Command::Ingest { paths, batch_size, writers, keep_storage_time } => {
+        Command::Ingest { paths, batch_size, writers, keep_storage_time, follow, keep } => {
+            if let Some(dir) = follow {
+                return follow_spool(&store, &dir, keep, keep_storage_time).await;
+            }
             let opts = ingest::Options { batch_size, writers, keep_storage_time };
             return ingest(&store, paths, opts).await;
         }
@@ -328,6 +358,24 @@ async fn ingest(store: &EventStore, paths: Vec<String>, opts: ingest::Options) -
     let s = summary?;
     eprintln!("stored {}, duplicates {}, rejected {}", s.stored, s.duplicates, s.rejected);
     Ok(if s.rejected > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// Feeds the store from a spool directory until SIGTERM or Ctrl-C.
+async fn follow_spool(store: &EventStore, dir: &Path, keep: bool, keep_storage_time: bool) -> anyhow::Result<ExitCode> {
+    store.migrate().await?;
+    let spool = Spool::open(dir, keep, keep_storage_time)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        ideadb::http::shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    eprintln!("following {}", dir.display());
+    let t = spool.run(store, stopped).await?;
+    eprintln!(
+        "stopped: {} files, {} events stored, {} duplicates, {} files moved to errors",
+        t.files, t.stored, t.duplicates, t.refused_files
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// An audit line for an account change made here (target `audit`, always logged).

@@ -86,6 +86,8 @@ pub struct ServeConfig {
     pub retention: Option<chrono::TimeDelta>,
     /// Proxies whose forwarding headers name the client (see `access_log`).
     pub trusted_proxies: Vec<ipnetwork::IpNetwork>,
+    /// A spool directory fed into the store while the server runs.
+    pub follow: Option<crate::ingest::spool::Spool>,
 }
 
 /// Binds the address, reports the bound address through `bound`, and serves until Ctrl-C or
@@ -135,15 +137,33 @@ pub async fn serve(store: EventStore, cfg: ServeConfig, bound: impl FnOnce(Socke
     let acceptor = TcpListener::bind(cfg.bind).into_acceptor().await?;
     let local = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied()).unwrap_or(cfg.bind);
     bound(local);
-    let statistician = tokio::spawn(crate::statistician::run(store_for_stats, cfg.retention));
+    let statistician = tokio::spawn(crate::statistician::run(store_for_stats.clone(), cfg.retention));
+    let (stop_feed, feed_stopped) = tokio::sync::watch::channel(false);
+    let feed = cfg.follow.map(|spool| {
+        tokio::spawn(async move {
+            match spool.run(&store_for_stats, feed_stopped).await {
+                Ok(t) => tracing::info!(files = t.files, stored = t.stored, "spool feed stopped"),
+                Err(e) => tracing::error!(error = %e, "spool feed failed; the server goes on without it"),
+            }
+        })
+    });
+    let stopping = async move {
+        shutdown_signal().await;
+        let _ = stop_feed.send(true);
+    };
     let served = Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(app, shutdown(), Some(Duration::from_secs(10)))
+        .run_with_graceful_shutdown(app, stopping, Some(Duration::from_secs(10)))
         .await;
     statistician.abort();
+    if let Some(feed) = feed {
+        // It finishes the round in progress, so no claimed file waits for the next start.
+        let _ = feed.await;
+    }
     Ok(served?)
 }
 
-async fn shutdown() {
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -7,6 +7,7 @@
 //! ingest killed half-way and re-run ends with every message stored exactly once.
 
 pub mod reader;
+pub mod spool;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;

@@ -24,6 +24,7 @@ mod search_http;
 mod server;
 #[path = "../../../e2e/browser/spa.rs"]
 mod spa;
+mod spool;
 mod statistics;
 mod users;
 mod visibility_http;
