@@ -40,3 +40,19 @@ CREATE TABLE abuse_groups (
     name    text COLLATE "C" PRIMARY KEY,
     created timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC')
 );
+
+-- Imports from Mentat databases (`ideadb import-mentat`): how far each source got, so a
+-- re-run goes on after the last batch stored. A source is named by host, port and database.
+CREATE TABLE mentat_imports (
+    source      text PRIMARY KEY,
+    storagetime timestamp NOT NULL,
+    id          text NOT NULL,
+    events      bigint NOT NULL DEFAULT 0,
+    refused     bigint NOT NULL DEFAULT 0,
+    updated     timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC')
+);
+-- What mentat-ng keeps beside the thresholding cache, so an import loses none of it.
+ALTER TABLE thresholds ADD COLUMN IF NOT EXISTS report_label text;
+ALTER TABLE events_thresholded
+    ADD COLUMN IF NOT EXISTS istarget boolean NOT NULL DEFAULT false,
+    ADD COLUMN IF NOT EXISTS isshadow boolean NOT NULL DEFAULT false;

@@ -11,6 +11,7 @@ pub mod gen;
 pub mod http;
 pub mod idea;
 pub mod ingest;
+pub mod mentat_import;
 pub mod retention;
 pub mod search_form;
 pub mod statistician;

@@ -83,6 +83,13 @@ enum Command {
     Openapi,
     /// Create or upgrade the database schema (idempotent).
     Migrate,
+    /// Store every event of a Mentat database (either generation) with its storage time, then
+    /// its thresholding cache; a re-run goes on where the last one stopped.
+    ImportMentat {
+        /// The Mentat database, as a PostgreSQL URL (postgres://user@host:port/mentat).
+        #[arg(long = "from", value_name = "URL")]
+        from: String,
+    },
     /// Store IDEA messages from files, directories (recursively) or `-` (stdin).
     Ingest {
         /// Files hold one message, a JSON array of messages, or NDJSON.
@@ -324,6 +331,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let opts = ingest::Options { batch_size, writers, keep_storage_time };
             return ingest(&store, paths, opts).await;
         }
+        Command::ImportMentat { from } => return import_mentat(&store, &from).await,
         Command::Cleanup { events, thresholded, dry_run } => cleanup(&store, events, thresholded, dry_run).await?,
         Command::User { action } => {
             store.migrate().await?;
@@ -358,6 +366,36 @@ async fn ingest(store: &EventStore, paths: Vec<String>, opts: ingest::Options) -
     let s = summary?;
     eprintln!("stored {}, duplicates {}, rejected {}", s.stored, s.duplicates, s.rejected);
     Ok(if s.rejected > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// `import-mentat`: exits 1 when some message was refused (each is listed), as `ingest` does.
+async fn import_mentat(store: &EventStore, from: &str) -> anyhow::Result<ExitCode> {
+    store.migrate().await?;
+    let source = ideadb::mentat_import::Source::connect(from).await?;
+    eprintln!("importing from the {} Mentat database {}", source.generation.name(), source.at);
+    let bar = progress_bar("importing events {bar:40} {pos}/{len}, ETA {eta}");
+    let imported = ideadb::mentat_import::import(store, &source, &|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .await;
+    bar.finish_and_clear();
+    let imported = imported?;
+    for (id, why) in &imported.refused {
+        eprintln!("refused {id}: {why}");
+    }
+    if imported.earlier > 0 {
+        eprintln!("{} events were imported by earlier runs", imported.earlier);
+    }
+    eprintln!(
+        "imported {} events ({} already stored), {} refused; {} thresholds and {} thresholded events",
+        imported.events,
+        imported.duplicates,
+        imported.refused.len(),
+        imported.thresholds,
+        imported.thresholded
+    );
+    Ok(if imported.refused.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// Feeds the store from a spool directory until SIGTERM or Ctrl-C.

@@ -12,6 +12,7 @@ mod enums;
 mod events;
 mod export;
 pub mod ghost;
+mod imports;
 mod message;
 mod params;
 mod partitions;
@@ -38,6 +39,7 @@ pub use bulk::{BatchOutcome, NewEvent, BATCH_SIZE};
 pub use enums::EnumColumn;
 pub use events::{Page, StoredEvent, TimeColumn};
 pub use export::EventChunks;
+pub use imports::{ImportCursor, ImportedThreshold, ImportedThresholded};
 pub use params::{
     Cursor, Hostname, QueryKind, SearchParams, SortBy, SortDir, SortField, Values, Visibility, ANY, EMPTY,
     RESTRICTED_TLP,

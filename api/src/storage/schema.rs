@@ -47,6 +47,7 @@ pub(crate) const TABLES: &[&str] = &[
     "enum_node_sw",
     "refill_weeks",
     "abuse_groups",
+    "mentat_imports",
     "statistics_events",
     "statistics_rollups",
     "statistics_seen",

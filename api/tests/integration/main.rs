@@ -14,6 +14,7 @@ mod health;
 mod ingest;
 mod ingest_http;
 mod maintenance;
+mod mentat_import;
 mod model;
 mod openapi;
 mod partitions;
