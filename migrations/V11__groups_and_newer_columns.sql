@@ -7,18 +7,29 @@ ALTER TABLE events
     ADD COLUMN shadow_reporting boolean NOT NULL DEFAULT false,
     ADD COLUMN shadow_reporting_target boolean NOT NULL DEFAULT false,
     ADD COLUMN source_hostname text[] COLLATE "C",
-    ADD COLUMN target_hostname text[] COLLATE "C";
+    ADD COLUMN target_hostname text[] COLLATE "C",
+    -- Every domain the side's names lie in, dot first (`mail.example.cz`: `.example.cz`,
+    -- `.cz`): a search for a domain is then one array lookup, which the planner estimates
+    -- from element statistics; a substring (`LIKE '%.cz%'`) it cannot estimate at all, and
+    -- took common domains for rare ones.
+    ADD COLUMN source_domains text[] COLLATE "C",
+    ADD COLUMN target_domains text[] COLLATE "C";
 
 -- A side's hostnames as one text, for the trigram index that finds a part of a name
 -- (`.cz`). array_to_string is only STABLE in general, but of text it is immutable; the
 -- space cannot occur in a hostname, so no match spans two.
 CREATE OR REPLACE FUNCTION hostnames_text(text[]) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT array_to_string($1, ' ') $$;
--- Most events name no host: partial indexes hold only those that do.
+-- Most events name no host: the indexes of whole names and domains hold only those that do.
+-- The trigram indexes (for parts that are no domain, such as `.example.`) are not partial,
+-- because the planner reads the statistics of an index expression only from a whole-table
+-- index.
 CREATE INDEX IF NOT EXISTS events_source_hostname_idx ON events USING gin (source_hostname) WHERE source_hostname IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_target_hostname_idx ON events USING gin (target_hostname) WHERE target_hostname IS NOT NULL;
-CREATE INDEX IF NOT EXISTS events_source_hostname_trgm_idx ON events USING gin (hostnames_text(source_hostname) gin_trgm_ops) WHERE source_hostname IS NOT NULL;
-CREATE INDEX IF NOT EXISTS events_target_hostname_trgm_idx ON events USING gin (hostnames_text(target_hostname) gin_trgm_ops) WHERE target_hostname IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_source_domains_idx ON events USING gin (source_domains) WHERE source_domains IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_target_domains_idx ON events USING gin (target_domains) WHERE target_domains IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_source_hostname_trgm_idx ON events USING gin (hostnames_text(source_hostname) gin_trgm_ops);
+CREATE INDEX IF NOT EXISTS events_target_hostname_trgm_idx ON events USING gin (hostnames_text(target_hostname) gin_trgm_ops);
 CREATE TABLE IF NOT EXISTS enum_node_sw (data text UNIQUE NOT NULL, last_seen timestamp NOT NULL);
 CREATE INDEX IF NOT EXISTS enum_node_sw_lastseen_idx ON enum_node_sw USING btree (last_seen);
 

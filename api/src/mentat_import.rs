@@ -96,12 +96,13 @@ impl Source {
     pub async fn connect(url: &str) -> Result<Self, ImportError> {
         let config: tokio_postgres::Config =
             url.parse().map_err(|e| ImportError::Url(format!("not a PostgreSQL URL ({e})")))?;
-        let at = format!(
-            "{:?}:{}/{}",
-            config.get_hosts().first().map(|h| format!("{h:?}")).unwrap_or_default(),
-            config.get_ports().first().copied().unwrap_or(5432),
-            config.get_dbname().unwrap_or("(default)")
-        );
+        let host = match config.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+            Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+            None => "localhost".into(),
+        };
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        let at = format!("{host}:{port}/{}", config.get_dbname().unwrap_or("(default)"));
         let (client, conn) =
             config.connect(NoTls).await.map_err(|e| ImportError::Connect { at: at.clone(), reason: e.to_string() })?;
         tokio::spawn(conn);

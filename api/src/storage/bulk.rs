@@ -45,10 +45,24 @@ const COLUMNS: &str = "id, detecttime, category, description, source_ip, target_
     source_port, target_port, source_type, target_type, protocol, node_name, node_type, \
     cesnet_storagetime, cesnet_resolvedabuses, cesnet_eventclass, cesnet_eventseverity, \
     cesnet_inspectionerrors, tlp, targetabuses, targetclass, targetseverity, category_detector, \
-    node_sw, shadow_reporting, shadow_reporting_target, source_hostname, target_hostname";
+    node_sw, shadow_reporting, shadow_reporting_target, source_hostname, target_hostname, \
+    source_domains, target_domains";
 
 /// Joins a category and a detector in `events.category_detector`.
 pub(crate) const PAIR_SEPARATOR: char = '|';
+
+/// Every domain the names lie in, dot first (`mail.example.cz`: `.cz`, `.example.cz`), sorted
+/// and unique: a search for a part written as a domain looks them up.
+pub(crate) fn domains(names: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = names
+        .iter()
+        .flat_map(|n| n.char_indices().filter(|(i, c)| *c == '.' && *i > 0).map(|(i, _)| n[i..].to_string()))
+        .collect();
+    out.retain(|d| d.len() > 1);
+    out.sort();
+    out.dedup();
+    out
+}
 
 /// Every category|detector pair of an event, sorted.
 pub(crate) fn category_detector(categories: &[String], detectors: &[String]) -> Vec<String> {
@@ -73,6 +87,7 @@ pub(crate) struct PreparedRow {
     /// NULL rather than an empty array, which would take 16 bytes in most rows.
     node_sw: Option<Vec<String>>,
     hostnames: [Option<Vec<String>>; 2],
+    domains: [Option<Vec<String>>; 2],
 }
 
 impl PreparedRow {
@@ -86,7 +101,8 @@ impl PreparedRow {
         let or_null = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
         let node_sw = or_null(&r.node_sw);
         let hostnames = [or_null(&r.source_hostname), or_null(&r.target_hostname)];
-        Self { event, compressed: None, storagetime, aggr, category_detector, node_sw, hostnames }
+        let domains = [or_null(&domains(&r.source_hostname)), or_null(&domains(&r.target_hostname))];
+        Self { event, compressed: None, storagetime, aggr, category_detector, node_sw, hostnames, domains }
     }
 
     /// The bytes `events_json` stores.
@@ -130,6 +146,8 @@ impl PreparedRow {
             &r.shadow_reporting_target,
             &self.hostnames[0],
             &self.hostnames[1],
+            &self.domains[0],
+            &self.domains[1],
         ]
     }
 
@@ -191,6 +209,8 @@ fn event_types(t: &IpTypes) -> Vec<Type> {
         Type::TEXT_ARRAY,
         Type::BOOL,
         Type::BOOL,
+        Type::TEXT_ARRAY,
+        Type::TEXT_ARRAY,
         Type::TEXT_ARRAY,
         Type::TEXT_ARRAY,
     ]

@@ -334,25 +334,42 @@ impl SearchParams {
     }
 }
 
-/// Whole names through the GIN on the side's array, parts through the trigram index on its
-/// names as one text (the partial indexes' condition repeated, so the planner can use them).
+/// Whole names through the GIN on the side's array; parts through the trigram index on its
+/// names as one text. A part that is a domain (`.example.cz`) is also looked up among the
+/// side's domains: that adds no match (a name ending with it holds it), but the planner
+/// estimates the array lookup from element statistics, where it cannot estimate `LIKE` at
+/// all and took common domains for rare ones. The partial indexes' condition is repeated so
+/// the planner can use them.
 fn hostname_filter(dir: char, hosts: &[Hostname]) -> Expr {
-    let col = if dir == 's' { "events.source_hostname" } else { "events.target_hostname" };
-    let exact: Vec<String> =
-        hosts.iter().filter_map(|h| if let Hostname::Exact(x) = h { Some(x.clone()) } else { None }).collect();
+    let side = if dir == 's' { "source" } else { "target" };
+    let (names, domains) = (format!("events.{side}_hostname"), format!("events.{side}_domains"));
+    let (mut exact, mut domain) = (Vec::new(), Vec::new());
     let mut terms = Vec::new();
     let mut values = Vec::new();
-    if !exact.is_empty() {
-        values.push(sea_query::Value::from(exact));
-        terms.push(format!("{col} && ${}::text[]", values.len()));
-    }
     for h in hosts {
-        if let Hostname::Part(p) = h {
-            values.push(sea_query::Value::from(format!("%{}%", like_escape(p))));
-            terms.push(format!("hostnames_text({col}) LIKE ${} ESCAPE '\\'", values.len()));
+        match h {
+            Hostname::Exact(x) => exact.push(x.clone()),
+            Hostname::Part(p) => {
+                if is_domain(p) {
+                    domain.push(p.clone());
+                }
+                values.push(sea_query::Value::from(format!("%{}%", like_escape(p))));
+                terms.push(format!("hostnames_text({names}) LIKE ${} ESCAPE '\\'", values.len()));
+            }
         }
     }
-    Expr::cust_with_values(format!("({col} IS NOT NULL AND ({}))", terms.join(" OR ")), values)
+    for (col, list) in [(&names, exact), (&domains, domain)] {
+        if !list.is_empty() {
+            values.push(sea_query::Value::from(list));
+            terms.push(format!("({col} IS NOT NULL AND {col} && ${}::text[])", values.len()));
+        }
+    }
+    Expr::cust_with_values(format!("({})", terms.join(" OR ")), values)
+}
+
+/// A part written as a domain, `.` and labels: `.example.cz`, not `.example.` or `.`.
+fn is_domain(part: &str) -> bool {
+    part.len() > 1 && part[1..].split('.').all(|label| !label.is_empty())
 }
 
 /// The values in the case their column stores, the special ones kept.
@@ -567,6 +584,20 @@ mod tests {
             "an open count reads addresses alone"
         );
         assert!(hidden.mogrify(QueryKind::Count).contains("count(*)"), "a restricted count reads events");
+    }
+
+    #[test]
+    fn a_domain_is_also_looked_up_among_the_domains_and_other_parts_only_by_text() {
+        assert_eq!(
+            super::super::bulk::domains(&["mail.example.cz".into(), "localhost".into(), "a.cz".into()]),
+            [".cz", ".example.cz"]
+        );
+        let p = |part: &str| SearchParams { target_hostnames: vec![Hostname::of(part)], ..Default::default() };
+        let sql = p(".Example.CZ").mogrify(QueryKind::Count);
+        assert!(sql.contains("events.target_domains && ARRAY ['.example.cz']"), "{sql}");
+        assert!(sql.contains("hostnames_text(events.target_hostname) LIKE '%.example.cz%'"), "{sql}");
+        assert!(!p(".example.").mogrify(QueryKind::Count).contains("target_domains"));
+        assert!(!p(".").mogrify(QueryKind::Count).contains("target_domains"));
     }
 
     #[test]

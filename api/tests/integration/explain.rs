@@ -91,7 +91,7 @@ async fn main_query_shapes_use_indexes() {
         (
             "a domain, all time",
             SearchParams { source_hostnames: vec![Hostname::of(".example.ru")], ..Default::default() },
-            &["events_source_hostname_trgm_idx"],
+            &["events_source_domains_idx", "events_source_hostname_trgm_idx"],
         ),
         (
             "a domain or an address, 7 days",
@@ -101,7 +101,7 @@ async fn main_query_shapes_use_indexes() {
                 dt_from: week,
                 ..Default::default()
             },
-            &["events_target_hostname_trgm_idx"],
+            &["events_target_domains_idx", "events_target_hostname_trgm_idx", "events_detecttime_idx"],
         ),
         (
             "storage time window",

@@ -3,6 +3,7 @@
 //!
 //! `make bench` (BENCH_ARGS="--events 3000000 --days 30 --runs 200").
 
+mod import;
 mod load;
 
 use std::collections::BTreeMap;
@@ -58,6 +59,7 @@ enum Part {
     Size,
     Scale,
     Load,
+    Import,
 }
 
 #[tokio::main]
@@ -107,6 +109,10 @@ async fn main() -> anyhow::Result<()> {
     }
     if runs(Part::Size) {
         size(&admin, &bin).await?;
+    }
+    // Only when asked: it loads a Mentat database first, by Mentat's slow path.
+    if args.only.contains(&Part::Import) {
+        import::import(&admin, &bin, &work, args.compare_events, args.days).await?;
     }
     // Only when asked: ten minutes of load, ingesting into the benchmark database.
     if args.only.contains(&Part::Load) {
