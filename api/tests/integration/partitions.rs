@@ -356,7 +356,7 @@ async fn migrate_fills_the_columns_added_after_events_were_stored_from_their_mes
     // As rows stored before migration 11 read: no software, no shadow reporting.
     c.batch_execute(
         "UPDATE events SET node_sw = NULL, shadow_reporting = false, shadow_reporting_target = false, \
-         source_hostname = NULL, target_hostname = NULL; \
+         source_hostname = NULL, target_hostname = NULL, source_domains = NULL, target_domains = NULL; \
          INSERT INTO refill_weeks (week) SELECT DISTINCT date_trunc('week', cesnet_storagetime) FROM events",
     )
     .await
