@@ -99,9 +99,13 @@ impl Spool {
     pub async fn run(&self, store: &EventStore, mut stop: watch::Receiver<bool>) -> Result<Totals, SpoolError> {
         let (tx, mut changed) = mpsc::channel::<()>(1);
         let incoming = self.dir(INCOMING);
-        let mut watcher = notify::recommended_watcher(move |_: notify::Result<notify::Event>| {
-            // One pending wake-up is enough: a round takes every file there is.
-            let _ = tx.try_send(());
+        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            // Only a file arriving wakes the feed: listing the directory is an access event
+            // itself, and waking on it would list again at once, for ever. An error wakes it
+            // too, for a rescan. One pending wake-up is enough: a round takes every file.
+            if event.map_or(true, |e| arrival(&e.kind)) {
+                let _ = tx.try_send(());
+            }
         })
         .map_err(|source| SpoolError::Watch { path: incoming.clone(), source })?;
         watcher
@@ -245,6 +249,12 @@ impl Spool {
         }
         std::fs::remove_file(&c.path).map_err(io_at(&c.path))
     }
+}
+
+/// A file created in, or renamed into, the watched directory.
+fn arrival(kind: &notify::EventKind) -> bool {
+    use notify::event::{EventKind, ModifyKind};
+    matches!(kind, EventKind::Create(_) | EventKind::Modify(ModifyKind::Name(_)) | EventKind::Other)
 }
 
 /// A fault that passes: the database away, or a statement cut off.

@@ -34,16 +34,46 @@ fn files_in(dir: &Path, sub: &str) -> Vec<String> {
     names
 }
 
-fn follow(db: &TestDb, dir: &Path, extra: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_ideadb"))
-        .args(["ingest", "--follow"])
-        .arg(dir)
-        .args(extra)
-        .env("DATABASE_URL", &db.url)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+/// A running feed, killed if a test fails before it stops it.
+struct Feed(Option<Child>);
+
+impl Feed {
+    fn id(&self) -> u32 {
+        self.0.as_ref().expect("running").id()
+    }
+
+    fn kill(&mut self) {
+        let mut child = self.0.take().expect("running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    fn finish(mut self) -> std::process::Output {
+        self.0.take().expect("running").wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn follow(db: &TestDb, dir: &Path, extra: &[&str]) -> Feed {
+    Feed(Some(
+        Command::new(env!("CARGO_BIN_EXE_ideadb"))
+            .args(["ingest", "--follow"])
+            .arg(dir)
+            .args(extra)
+            .env("DATABASE_URL", &db.url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ))
 }
 
 async fn stored(db: &TestDb) -> i64 {
@@ -59,8 +89,8 @@ async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
     }
 }
 
-fn sigterm(child: &Child) {
-    let ok = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success();
+fn sigterm(feed: &Feed) {
+    let ok = Command::new("kill").args(["-TERM", &feed.id().to_string()]).status().unwrap().success();
     assert!(ok);
 }
 
@@ -91,8 +121,7 @@ async fn thousands_of_files_a_crash_and_corrupt_files_end_with_every_event_store
         let (name, bytes) = file(i, m);
         drop_file(&dir, &name, &bytes);
     }
-    first.kill().unwrap();
-    first.wait().unwrap();
+    first.kill();
     hold.rollback().await.unwrap();
     assert_eq!(stored(&db).await, 0, "the crash came before the round was stored");
     assert_eq!(files_in(&dir, "pending").len(), 2000, "its files stay claimed");
@@ -133,9 +162,20 @@ async fn thousands_of_files_a_crash_and_corrupt_files_end_with_every_event_store
     assert!(std::fs::read_to_string(dir.join("errors/empty.idea.reason")).unwrap().contains("no message"));
     assert!(!dir.join("done").exists(), "files are removed unless kept");
 
+    // Idle, it sleeps: no busy polling of the directory.
+    let cpu = || {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", second.id())).unwrap();
+        let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    };
+    let before = cpu();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let ticks = cpu() - before;
+    assert!(ticks <= 10, "an idle feed used {ticks} clock ticks of CPU in 3 s");
+
     let t = Instant::now();
     sigterm(&second);
-    let out = second.wait_with_output().unwrap();
+    let out = second.finish();
     assert!(out.status.success(), "{out:?}");
     assert!(t.elapsed() < Duration::from_secs(10), "stops promptly");
     let said = String::from_utf8_lossy(&out.stderr);
