@@ -234,7 +234,7 @@ impl Form<'_> {
                 Some(r) if !out.contains(&r) => out.push(r),
                 Some(_) => {}
                 None if !Grammar::Hostname.accepts(&plain) => self.error(key, format!("\"{item}\" is not {what}")),
-                None if plain.trim_start_matches('.').len() > MAX_HOSTNAME => {
+                None if plain.trim_start_matches('.').chars().count() > MAX_HOSTNAME => {
                     self.error(key, format!("\"{item}\" is longer than a hostname can be ({MAX_HOSTNAME} characters)"))
                 }
                 None => hosts.push(Hostname::of(&plain)),

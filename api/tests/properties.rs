@@ -167,7 +167,10 @@ proptest! {
         let zone = search_form::zone(&pairs);
         prop_assert!(zone.is_ok(), "{:?}", zone);
         let parsed = search_form::parse(&pairs, zone.unwrap(), now());
-        prop_assert!(parsed.is_ok(), "{:?}: {:?}", pairs, parsed);
+        // The one rule a regular expression of reasonable size cannot state: a hostname has
+        // at most 253 characters (the parameter's description says so).
+        let too_long = |errors: &search_form::FormErrors| errors.iter().all(|(_, m)| m.contains("longer than a hostname"));
+        prop_assert!(parsed.as_ref().map_or_else(too_long, |_| true), "{:?}: {:?}", pairs, parsed);
     }
 
     #[test]

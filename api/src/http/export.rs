@@ -151,7 +151,8 @@ impl ExportApi {
         st_to: Query<Option<FormValue<FormTime>>>,
         /// Time zone of times without an offset (IANA name), default UTC.
         tz: Query<Option<FormValue<TimeZoneName>>>,
-        /// Source addresses: IPv4/IPv6 address, CIDR network or `a-b` range.
+        /// Source addresses: IPv4/IPv6 address, CIDR network or `a-b` range, or a hostname (at most
+        /// 253 characters; with a leading dot, a part of a name).
         source_addrs: Query<Option<Vec<FormValue<AddressList>>>>,
         /// Target addresses.
         target_addrs: Query<Option<Vec<FormValue<AddressList>>>>,
