@@ -17,7 +17,6 @@ use super::auth::Auth;
 use super::error::{Answer, ApiError};
 use super::ApiTags;
 use crate::auth::Role;
-use crate::idea;
 use crate::ingest::reader::{read_bytes, Locator};
 use crate::storage::{EventStore, NewEvent};
 
@@ -127,13 +126,9 @@ fn parse_into(body: &[u8], tx: &mpsc::Sender<Parsed>) {
         if gone {
             return;
         }
-        let parsed = item.map_err(|e| (None, e)).and_then(|raw| match idea::parse(&raw) {
-            Ok(row) => {
-                let mut event = NewEvent { row, raw };
-                crate::ingest::stamp(&mut event, false);
-                Ok(Box::new(event))
-            }
-            Err(e) => {
+        let parsed = item.map_err(|e| (None, e)).and_then(|raw| match crate::ingest::accept(raw, false) {
+            Ok(event) => Ok(Box::new(event)),
+            Err((raw, e)) => {
                 let id = serde_json::from_slice::<serde_json::Value>(&raw)
                     .ok()
                     .and_then(|v| v.get("ID").and_then(|i| i.as_str()).map(String::from));

@@ -53,12 +53,19 @@ impl Default for Options {
     }
 }
 
-/// Applies the storage-time rule to a validated message: the storage time decides retention,
-/// statistics windows and sort order, so it is this server's, not the sender's, unless an
-/// import asks to keep it. The bytes stored are the message as received either way.
-pub fn stamp(event: &mut NewEvent, keep_storage_time: bool) {
-    if !keep_storage_time {
-        event.row.storagetime = None;
+/// A message as every feed takes it: validated, with the storage-time rule applied. The
+/// storage time decides retention, statistics windows and sort order, so it is this server's,
+/// not the sender's, unless an import asks to keep it; the bytes stored are the message as
+/// received either way. A refused message's bytes come back with the reason.
+pub fn accept(raw: Vec<u8>, keep_storage_time: bool) -> Result<NewEvent, (Vec<u8>, idea::IdeaError)> {
+    match idea::parse(&raw) {
+        Ok(mut row) => {
+            if !keep_storage_time {
+                row.storagetime = None;
+            }
+            Ok(NewEvent { row, raw })
+        }
+        Err(e) => Err((raw, e)),
     }
 }
 
@@ -95,15 +102,8 @@ pub async fn run(
             if reader_stop.load(Ordering::Relaxed) {
                 return;
             }
-            let parsed = item.and_then(|raw| match idea::parse(&raw) {
-                Ok(row) => Ok(NewEvent { row, raw }),
-                Err(e) => Err(e.to_string()),
-            });
-            match parsed {
-                Ok(mut ev) => {
-                    stamp(&mut ev, keep_storage_time);
-                    batch.push(ev);
-                }
+            match item.and_then(|raw| accept(raw, keep_storage_time).map_err(|(_, e)| e.to_string())) {
+                Ok(ev) => batch.push(ev),
                 Err(reason) => {
                     rejected += 1;
                     bar.suspend(|| (reader_reject.lock().expect("not poisoned"))(Rejection { origin, reason }));

@@ -20,9 +20,8 @@ use std::time::Duration;
 use notify::Watcher;
 use tokio::sync::{mpsc, watch};
 
+use super::accept;
 use super::reader::{self, Origin};
-use super::stamp;
-use crate::idea;
 use crate::storage::{self, EventStore, NewEvent, BATCH_SIZE};
 
 /// The queue's directories, as Warden's filer names them.
@@ -217,12 +216,9 @@ impl Spool {
         let mut events = Vec::new();
         let mut refused = Vec::new();
         reader::read_bytes(&name, &data, &mut |(origin, item): (Origin, Result<Vec<u8>, String>)| match item
-            .and_then(|raw| idea::parse(&raw).map(|row| NewEvent { row, raw }).map_err(|e| e.to_string()))
+            .and_then(|raw| accept(raw, self.keep_storage_time).map_err(|(_, e)| e.to_string()))
         {
-            Ok(mut ev) => {
-                stamp(&mut ev, self.keep_storage_time);
-                events.push(ev);
-            }
+            Ok(ev) => events.push(ev),
             Err(reason) => refused.push(format!("{origin}: {reason}")),
         });
         if events.is_empty() && refused.is_empty() {

@@ -84,10 +84,12 @@ pub(crate) struct PreparedRow {
     storagetime: NaiveDateTime,
     aggr: [Option<IpRange>; 4],
     category_detector: Vec<String>,
-    /// NULL rather than an empty array, which would take 16 bytes in most rows.
-    node_sw: Option<Vec<String>>,
-    hostnames: [Option<Vec<String>>; 2],
-    domains: [Option<Vec<String>>; 2],
+    /// NULL rather than an empty array, which would take 16 bytes in most rows. Read by the
+    /// refill too, so a column is derived in one place.
+    pub(crate) node_sw: Option<Vec<String>>,
+    /// Source, target.
+    pub(crate) hostnames: [Option<Vec<String>>; 2],
+    pub(crate) domains: [Option<Vec<String>>; 2],
 }
 
 impl PreparedRow {

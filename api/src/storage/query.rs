@@ -114,34 +114,31 @@ impl SearchParams {
 
     /// The address lookups of these parameters, one per side that lists addresses.
     fn addr_searches<'a>(&'a self, pruning: &'a Pruning) -> Vec<AddrSearch<'a>> {
-        let top = self.addr_top();
-        self.sides()
-            .into_iter()
-            .filter(|(_, addrs, _)| !addrs.is_empty())
-            .map(|(dirs, addrs, _)| AddrSearch {
-                dirs: dirs.iter().map(|d| (*d, addrs)).collect(),
-                from: self.dt_from,
-                to: self.dt_to,
-                pruning,
-                top,
-            })
-            .collect()
+        self.sides().into_iter().filter_map(|(dirs, addrs, _)| self.addr_search(dirs, addrs, pruning)).collect()
+    }
+
+    /// The lookup of one side's addresses, if it lists any.
+    fn addr_search<'a>(&'a self, dirs: &[char], addrs: &'a [IpRange], pruning: &'a Pruning) -> Option<AddrSearch<'a>> {
+        (!addrs.is_empty()).then(|| AddrSearch {
+            dirs: dirs.iter().map(|d| (*d, addrs)).collect(),
+            from: self.dt_from,
+            to: self.dt_to,
+            pruning,
+            top: self.addr_top(),
+        })
     }
 
     /// Each side's condition: its addresses or its hostnames.
     fn side_filters(&self, pruning: &Pruning) -> Vec<Condition> {
-        let mut searches = self.addr_searches(pruning).into_iter();
         self.sides()
             .into_iter()
             .map(|(dirs, addrs, hosts)| {
                 let mut any = Cond::any();
-                if !addrs.is_empty() {
-                    any = any.add(searches.next().expect("a lookup per side with addresses").filter());
+                if let Some(search) = self.addr_search(dirs, addrs, pruning) {
+                    any = any.add(search.filter());
                 }
-                if !hosts.is_empty() {
-                    for dir in dirs {
-                        any = any.add(hostname_filter(*dir, hosts));
-                    }
+                for dir in dirs.iter().filter(|_| !hosts.is_empty()) {
+                    any = any.add(hostname_filter(*dir, hosts));
                 }
                 any
             })

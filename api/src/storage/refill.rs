@@ -10,7 +10,7 @@
 
 use chrono::NaiveDateTime;
 
-use super::bulk::{domains, BATCH_SIZE};
+use super::bulk::{NewEvent, PreparedRow, BATCH_SIZE};
 use super::events::StoredEvent;
 use super::partitions::WIDTH;
 use super::upgrade::Progress;
@@ -59,7 +59,6 @@ impl EventStore {
                     Err(why) => done.unreadable.push((e.id, why.to_string())),
                 }
             }
-            let changed = serde_json::Value::Array(changed);
             let update =
                 "UPDATE events e SET node_sw = u.sw, shadow_reporting = u.sr, shadow_reporting_target = u.srt, \
                             source_hostname = u.sh, target_hostname = u.th, source_domains = u.sd, target_domains = u.td \
@@ -68,9 +67,13 @@ impl EventStore {
                           WHERE e.cesnet_storagetime >= $2 AND e.cesnet_storagetime < $3 \
                             AND e.id = u.id COLLATE \"C\" AND e.cesnet_storagetime = u.st";
             let mark = "UPDATE refill_weeks SET after = $2 WHERE week = $1";
+            let any = !changed.is_empty();
+            let changed = serde_json::Value::Array(changed);
             with_client!(self, |c| async {
                 let tx = c.transaction().await?;
-                tx.execute(update, &[&changed, &week, &end]).await?;
+                if any {
+                    tx.execute(update, &[&changed, &week, &end]).await?;
+                }
                 tx.execute(mark, &[&week, &last]).await?;
                 tx.commit().await
             })?;
@@ -81,16 +84,16 @@ impl EventStore {
     }
 }
 
-/// The new columns of a row as JSON for the update, or None when they are all NULL or false.
+/// The new columns of a row, derived as ingest derives them, as JSON for the update; None
+/// when they are all NULL or false.
 fn new_columns(e: &StoredEvent, row: crate::idea::EventRow) -> Option<serde_json::Value> {
-    let or_null = |v: Vec<String>| (!v.is_empty()).then_some(v);
-    let (sd, td) = (or_null(domains(&row.source_hostname)), or_null(domains(&row.target_hostname)));
-    let (sw, sh, th) = (or_null(row.node_sw), or_null(row.source_hostname), or_null(row.target_hostname));
     let (sr, srt) = (row.shadow_reporting, row.shadow_reporting_target);
-    if sw.is_none() && sh.is_none() && th.is_none() && !sr && !srt {
+    let r = PreparedRow::new(NewEvent { row, raw: Vec::new() }, e.storagetime);
+    let ([sh, th], [sd, td]) = (r.hostnames, r.domains);
+    if r.node_sw.is_none() && sh.is_none() && th.is_none() && !sr && !srt {
         return None;
     }
     Some(serde_json::json!({
-        "id": e.id, "st": e.storagetime, "sw": sw, "sr": sr, "srt": srt, "sh": sh, "th": th, "sd": sd, "td": td,
+        "id": e.id, "st": e.storagetime, "sw": r.node_sw, "sr": sr, "srt": srt, "sh": sh, "th": th, "sd": sd, "td": td,
     }))
 }
