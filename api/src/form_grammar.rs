@@ -1,4 +1,5 @@
-//! The syntax of each search and dashboard form value, as one regular expression per kind.
+//! The syntax of each search and dashboard form value, as one regular expression per kind of
+//! value ([`Kind`], the shared form table's).
 //!
 //! `search_form` checks a value against its expression before it reads it, and the OpenAPI
 //! document publishes the same expression as the parameter's `pattern`: what the document
@@ -14,89 +15,78 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use ideadb_wire::search_params::Kind;
+
 use crate::search_form::PAGE_SIZES;
 
-/// The kinds of form values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Grammar {
-    /// A time bound: local, RFC 3339 or relative (`now-24h`); empty for none.
-    Time,
-    /// Comma-separated IPv4/IPv6 addresses, networks, ranges and hostnames, defanged or not.
-    Addresses,
-    /// One hostname, or with a leading dot a part of one (`.cz`).
-    Hostname,
-    /// Comma-separated port numbers.
-    Ports,
-    /// A page number from 1.
-    Page,
-    /// One of the page sizes.
-    PageSize,
-    /// A sort order.
-    SortOrder,
-    /// An IANA time zone name.
-    TimeZone,
-    /// A keyset cursor, as `next_cursor` gives it.
-    Cursor,
-    /// Free text: anything but NUL.
-    Text,
-}
-
-const ALL: [Grammar; 10] = [
-    Grammar::Time,
-    Grammar::Addresses,
-    Grammar::Hostname,
-    Grammar::Ports,
-    Grammar::Page,
-    Grammar::PageSize,
-    Grammar::SortOrder,
-    Grammar::TimeZone,
-    Grammar::Cursor,
-    Grammar::Text,
+/// The kinds with a grammar of their own, in the order of [`PATTERNS`]: a choice is read as
+/// text, and a switch or a flag reads every value (anything not a yes, or not a boolean, is
+/// no condition).
+const RULED: [Kind; 9] = [
+    Kind::Time,
+    Kind::Zone,
+    Kind::Addresses,
+    Kind::Ports,
+    Kind::Page,
+    Kind::PageSize,
+    Kind::SortOrder,
+    Kind::Cursor,
+    Kind::Text,
 ];
 
 /// The ASCII white space that the form trims around a value or a list item.
 const WS: &str = r"[ \t\n\r\f]*";
 
-static PATTERNS: LazyLock<Vec<String>> = LazyLock::new(|| ALL.iter().map(|g| g.build()).collect());
-static REGEXES: LazyLock<Vec<Regex>> =
-    LazyLock::new(|| PATTERNS.iter().map(|p| Regex::new(p).expect("the form grammar compiles")).collect());
+static PATTERNS: LazyLock<Vec<String>> = LazyLock::new(|| RULED.iter().map(|k| build(*k)).collect());
+static REGEXES: LazyLock<Vec<Regex>> = LazyLock::new(|| PATTERNS.iter().map(|p| compile(p)).collect());
+static HOSTNAME: LazyLock<Regex> = LazyLock::new(|| compile(&format!("^{WS}{}{WS}$", hostname())));
 
-impl Grammar {
-    fn index(self) -> usize {
-        ALL.iter().position(|g| *g == self).expect("every kind is listed")
-    }
+fn compile(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("the form grammar compiles")
+}
 
-    /// The anchored expression, as the OpenAPI document shows it.
-    pub fn pattern(self) -> &'static str {
-        &PATTERNS[self.index()]
-    }
+fn index(kind: Kind) -> Option<usize> {
+    let ruled = if kind == Kind::Choice { Kind::Text } else { kind };
+    RULED.iter().position(|k| *k == ruled)
+}
 
-    /// Whether `value` is written as this kind wants.
-    pub fn accepts(self, value: &str) -> bool {
-        REGEXES[self.index()].is_match(value)
-    }
+/// The anchored expression a value of `kind` must match, as the OpenAPI document shows it;
+/// None for the kinds that read every value.
+pub fn pattern(kind: Kind) -> Option<&'static str> {
+    index(kind).map(|i| PATTERNS[i].as_str())
+}
 
-    fn build(self) -> String {
-        let body = match self {
-            Grammar::Time => format!("(?:{}|{}|{})?", local(), rfc3339(), relative()),
-            Grammar::Addresses => list(&format!("(?:{}|{})", address(), hostname())),
-            Grammar::Hostname => hostname(),
-            Grammar::Ports => list(PORT),
-            Grammar::Page => "(?:[1-9][0-9]{0,8})?".into(),
-            Grammar::PageSize => {
-                let sizes: Vec<String> = PAGE_SIZES.iter().map(u32::to_string).collect();
-                format!("(?:{})?", sizes.join("|"))
-            }
-            Grammar::SortOrder => r"(?:(?:time|detecttime|storagetime)\.(?:asc|desc))?".into(),
-            Grammar::TimeZone => {
-                let names: Vec<String> = chrono_tz::TZ_VARIANTS.iter().map(|z| regex::escape(z.name())).collect();
-                format!("(?:{})?", names.join("|"))
-            }
-            Grammar::Cursor => CURSOR.into(),
-            Grammar::Text => return "^[^\u{0}]*$".into(),
-        };
-        format!("^{WS}{body}{WS}$")
-    }
+/// Whether `value` is written as `kind` wants.
+pub fn accepts(kind: Kind, value: &str) -> bool {
+    index(kind).is_none_or(|i| REGEXES[i].is_match(value))
+}
+
+/// Whether `value` is one hostname, or with a leading dot a part of one (`.cz`): the items of
+/// an address list that are not addresses.
+pub fn is_hostname(value: &str) -> bool {
+    HOSTNAME.is_match(value)
+}
+
+fn build(kind: Kind) -> String {
+    let body = match kind {
+        Kind::Time => format!("(?:{}|{}|{})?", local(), rfc3339(), relative()),
+        Kind::Addresses => list(&format!("(?:{}|{})", address(), hostname())),
+        Kind::Ports => list(PORT),
+        Kind::Page => "(?:[1-9][0-9]{0,8})?".into(),
+        Kind::PageSize => {
+            let sizes: Vec<String> = PAGE_SIZES.iter().map(u32::to_string).collect();
+            format!("(?:{})?", sizes.join("|"))
+        }
+        Kind::SortOrder => r"(?:(?:time|detecttime|storagetime)\.(?:asc|desc))?".into(),
+        Kind::Zone => {
+            let names: Vec<String> = chrono_tz::TZ_VARIANTS.iter().map(|z| regex::escape(z.name())).collect();
+            format!("(?:{})?", names.join("|"))
+        }
+        Kind::Cursor => CURSOR.into(),
+        // Free text: anything but NUL.
+        Kind::Text | Kind::Choice | Kind::Switch | Kind::Flag => return "^[^\u{0}]*$".into(),
+    };
+    format!("^{WS}{body}{WS}$")
 }
 
 /// `<microseconds since 1970>~<event ID>` (see `storage::Cursor`); empty for the first page.
@@ -185,14 +175,14 @@ mod tests {
 
     #[test]
     fn each_kind_accepts_what_the_form_reads_and_nothing_else() {
-        let cases: &[(Grammar, &[&str], &[&str])] = &[
+        let cases: &[(Kind, &[&str], &[&str])] = &[
             (
-                Grammar::Time,
+                Kind::Time,
                 &["", "  2024-02-29 10:00 ", "2024-06-01T12:00:59", "2000-02-29T00:00:00.5+14:00", "now", "now-24h"],
                 &["2023-02-29 10:00", "1900-02-29 10:00", "2024-06-01 24:00", "2024-06-01T12:00Z", "now-", "now+1h"],
             ),
             (
-                Grammar::Addresses,
+                Kind::Addresses,
                 &[
                     "",
                     "192.0.2.1",
@@ -222,22 +212,25 @@ mod tests {
                     "x@y.cz",
                 ],
             ),
-            (Grammar::Ports, &["", "0", "22, 443", "65535"], &["65536", "022", "+22", "-1"]),
-            (Grammar::Page, &["", "1", " 42 "], &["0", "01", "1.5"]),
-            (Grammar::PageSize, &["", "100", "10000"], &["7", "0100"]),
-            (Grammar::SortOrder, &["", "time.desc", "storagetime.asc"], &["time", "Time.desc"]),
-            (Grammar::TimeZone, &["", "UTC", "Europe/Prague", "Etc/GMT+5"], &["Mars/Base", "europe/prague"]),
-            (Grammar::Cursor, &["", "1795000000000000~a.b-c_d"], &["1~", "x~y", "1~a b"]),
-            (Grammar::Text, &["", "any text"], &["a\0b"]),
+            (Kind::Ports, &["", "0", "22, 443", "65535"], &["65536", "022", "+22", "-1"]),
+            (Kind::Page, &["", "1", " 42 "], &["0", "01", "1.5"]),
+            (Kind::PageSize, &["", "100", "10000"], &["7", "0100"]),
+            (Kind::SortOrder, &["", "time.desc", "storagetime.asc"], &["time", "Time.desc"]),
+            (Kind::Zone, &["", "UTC", "Europe/Prague", "Etc/GMT+5"], &["Mars/Base", "europe/prague"]),
+            (Kind::Cursor, &["", "1795000000000000~a.b-c_d"], &["1~", "x~y", "1~a b"]),
+            (Kind::Text, &["", "any text"], &["a\0b"]),
         ];
-        for (g, good, bad) in cases {
+        for (k, good, bad) in cases {
             for v in *good {
-                assert!(g.accepts(v), "{g:?} refuses {v:?}");
+                assert!(accepts(*k, v), "{k:?} refuses {v:?}");
             }
             for v in *bad {
-                assert!(!g.accepts(v), "{g:?} accepts {v:?}");
+                assert!(!accepts(*k, v), "{k:?} accepts {v:?}");
             }
         }
+        assert!(accepts(Kind::Choice, "Recon.Scanning") && !accepts(Kind::Choice, "a\0b"), "a choice is text");
+        assert!(accepts(Kind::Switch, "maybe") && pattern(Kind::Flag).is_none(), "switches read every value");
+        assert!(is_hostname(".cz") && is_hostname("mail.example.cz") && !is_hostname("192.0.2.1, x"));
     }
 
     #[test]
@@ -245,10 +238,10 @@ mod tests {
         for v in
             ["::", "1::", "::1", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "1:2:3:4:5:6:1.2.3.4", "::1.2.3.4", "1::1.2.3.4"]
         {
-            assert!(v.parse::<std::net::Ipv6Addr>().is_ok() && Grammar::Addresses.accepts(v), "{v}");
+            assert!(v.parse::<std::net::Ipv6Addr>().is_ok() && accepts(Kind::Addresses, v), "{v}");
         }
         for v in ["1:2:3:4:5:6:7:8::", "1:2:3:4:5:6::1.2.3.4", "1:2:3:4:5:6:7:1.2.3.4"] {
-            assert!(v.parse::<std::net::Ipv6Addr>().is_err() && !Grammar::Addresses.accepts(v), "{v}");
+            assert!(v.parse::<std::net::Ipv6Addr>().is_err() && !accepts(Kind::Addresses, v), "{v}");
         }
     }
 }

@@ -332,7 +332,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return ingest(&store, paths, opts).await;
         }
         Command::ImportMentat { from } => return import_mentat(&store, &from).await,
-        Command::Cleanup { events, thresholded, dry_run } => cleanup(&store, events, thresholded, dry_run).await?,
+        Command::Cleanup { events, thresholded, dry_run } => {
+            cleanup(&store, retention::Cleanup { events, thresholded, dry_run }).await?
+        }
         Command::User { action } => {
             store.migrate().await?;
             user(&store, action).await?;
@@ -549,31 +551,23 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
-async fn cleanup(
-    store: &EventStore,
-    events: Option<TimeDelta>,
-    thresholded: Option<TimeDelta>,
-    dry_run: bool,
-) -> anyhow::Result<()> {
-    let now = Utc::now().naive_utc();
-    if let Some(keep) = events {
-        let gone = retention::expire_events(store, keep, now, dry_run).await?;
-        if dry_run {
-            println!("would delete {} events (weeks dropped whole: {})", gone.events, gone.weeks);
-        } else {
-            println!("deleted {} events (weeks dropped whole: {})", gone.events, gone.weeks);
+async fn cleanup(store: &EventStore, what: retention::Cleanup) -> anyhow::Result<()> {
+    let done = retention::cleanup(store, what, Utc::now().naive_utc()).await?;
+    if let Some(gone) = done.events {
+        let verb = if what.dry_run { "would delete" } else { "deleted" };
+        println!("{verb} {} events (weeks dropped whole: {})", gone.events, gone.weeks);
+        if !what.dry_run {
             println!("deleted {} recurrence fingerprints", gone.fingerprints);
         }
     }
-    if dry_run {
+    if what.dry_run {
         return Ok(());
     }
-    if let Some(age) = thresholded {
-        let n = store.table_cleanup("events_thresholded", "createtime", now - age).await?;
+    if let Some(n) = done.thresholded {
         println!("deleted {n} thresholded-event records");
     }
-    println!("deleted {} expired thresholds", store.thresholds_clean(now).await?);
-    println!("deleted {} orphaned thresholded-event records", store.thresholded_events_clean().await?);
+    println!("deleted {} expired thresholds", done.thresholds);
+    println!("deleted {} orphaned thresholded-event records", done.orphans);
     Ok(())
 }
 

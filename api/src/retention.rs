@@ -10,7 +10,7 @@
 
 use chrono::{NaiveDateTime, TimeDelta};
 
-use crate::storage::{self, EventStore};
+use crate::storage::{self, EventStore, Table};
 
 /// The shortest retention accepted for events: a slip such as `1h` for `1y` must not empty
 /// the store.
@@ -131,6 +131,46 @@ async fn in_batches<F: std::future::Future<Output = storage::Result<u64>>>(
         }
     }
     Ok(total)
+}
+
+/// What `ideadb cleanup` is asked to remove.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cleanup {
+    /// Events stored longer ago than this.
+    pub events: Option<TimeDelta>,
+    /// Thresholded-event records created longer ago than this.
+    pub thresholded: Option<TimeDelta>,
+    /// Count what would go and change nothing.
+    pub dry_run: bool,
+}
+
+/// What a cleanup removed (or, in a dry run, would remove: events only).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CleanedUp {
+    pub events: Option<Expired>,
+    pub thresholded: Option<u64>,
+    /// Thresholds past their time to live.
+    pub thresholds: u64,
+    /// Thresholded-event records whose threshold is gone.
+    pub orphans: u64,
+}
+
+/// Mentat's cleanup: expired events, old thresholded-event records, expired thresholds and
+/// the records they leave orphaned.
+pub async fn cleanup(store: &EventStore, what: Cleanup, now: NaiveDateTime) -> storage::Result<CleanedUp> {
+    let mut done = CleanedUp::default();
+    if let Some(keep) = what.events {
+        done.events = Some(expire_events(store, keep, now, what.dry_run).await?);
+    }
+    if what.dry_run {
+        return Ok(done);
+    }
+    if let Some(age) = what.thresholded {
+        done.thresholded = Some(store.table_cleanup(Table::EventsThresholded, now - age).await?);
+    }
+    done.thresholds = store.thresholds_clean(now).await?;
+    done.orphans = store.thresholded_events_clean().await?;
+    Ok(done)
 }
 
 #[cfg(test)]

@@ -16,9 +16,9 @@
 use chrono::{DateTime, NaiveDateTime, Offset, TimeDelta, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
-use ideadb_wire::search_params::{self, NOT_CLASSES_HAWAT};
+use ideadb_wire::search_params::{self, Kind, NOT_CLASSES_HAWAT};
 
-use crate::form_grammar::Grammar;
+use crate::form_grammar;
 use crate::idea::IpRange;
 use crate::storage::{Cursor, Hostname, SearchParams, SortBy, Values, Visibility};
 
@@ -107,7 +107,7 @@ pub fn zone(pairs: &[(String, String)]) -> Result<Tz, (String, String)> {
     };
     let z = raw.trim();
     let bad = || ("tz".to_string(), format!("\"{z}\" is not a time zone name (e.g. Europe/Prague or UTC)"));
-    if !Grammar::TimeZone.accepts(raw) {
+    if !form_grammar::accepts(Kind::Zone, raw) {
         return Err(bad());
     }
     if z.is_empty() {
@@ -175,15 +175,15 @@ impl Form<'_> {
     }
 
     /// Comma-separated items over every occurrence, trimmed of ASCII spaces as the grammar
-    /// says; blanks and repeats dropped. Every occurrence must be written as `grammar` wants;
+    /// says; blanks and repeats dropped. Every occurrence must be written as `kind` wants;
     /// for one that is not, the first bad item is named by `what`.
-    fn items(&mut self, key: &str, grammar: Grammar, what: &str) -> Vec<String> {
+    fn items(&mut self, key: &str, kind: Kind, what: &str) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         let mut bad = Vec::new();
         for v in self.all(key) {
             let items = v.split(',').map(|i| i.trim_matches(|c: char| c.is_ascii_whitespace()));
-            if !grammar.accepts(v) {
-                bad.push(items.clone().find(|i| !grammar.accepts(i)).unwrap_or(v).to_string());
+            if !form_grammar::accepts(kind, v) {
+                bad.push(items.clone().find(|i| !form_grammar::accepts(kind, i)).unwrap_or(v).to_string());
                 continue;
             }
             for item in items.filter(|s| !s.is_empty()) {
@@ -216,7 +216,7 @@ impl Form<'_> {
     /// A list of values, negated by its switch in the form's table. PostgreSQL text cannot
     /// hold NUL, so a value with one is an error, not a query that fails.
     fn choice(&mut self, key: &str) -> Values {
-        let values = self.items(key, Grammar::Text, "a value without NUL characters");
+        let values = self.items(key, Kind::Text, "a value without NUL characters");
         let not = search_params::param(key).and_then(|p| p.not);
         Values { values, negate: not.is_some_and(|n| self.flag(n)) }
     }
@@ -226,14 +226,14 @@ impl Form<'_> {
         let what = "an IPv4 or IPv6 address, network (CIDR), range (a-b) or hostname";
         let mut out = Vec::new();
         let mut hosts = Vec::new();
-        for item in self.items(key, Grammar::Addresses, what) {
+        for item in self.items(key, Kind::Addresses, what) {
             let plain = item.replace("[.]", ".").replace("[:]", ":");
             // A range written high to low is the same set of addresses.
             let swapped = || plain.split_once('-').and_then(|(a, b)| IpRange::parse(&format!("{b}-{a}")).ok());
             match IpRange::parse(&plain).ok().or_else(swapped) {
                 Some(r) if !out.contains(&r) => out.push(r),
                 Some(_) => {}
-                None if !Grammar::Hostname.accepts(&plain) => self.error(key, format!("\"{item}\" is not {what}")),
+                None if !form_grammar::is_hostname(&plain) => self.error(key, format!("\"{item}\" is not {what}")),
                 None if plain.trim_start_matches('.').chars().count() > MAX_HOSTNAME => {
                     self.error(key, format!("\"{item}\" is longer than a hostname can be ({MAX_HOSTNAME} characters)"))
                 }
@@ -245,7 +245,7 @@ impl Form<'_> {
 
     fn ports(&mut self, key: &str) -> Vec<u16> {
         let mut out = Vec::new();
-        for item in self.items(key, Grammar::Ports, "a port number (0-65535)") {
+        for item in self.items(key, Kind::Ports, "a port number (0-65535)") {
             match item.parse::<u16>() {
                 Ok(p) => out.push(p),
                 Err(_) => self.error(key, format!("\"{item}\" is not a port number (0-65535)")),
@@ -254,11 +254,11 @@ impl Form<'_> {
         out
     }
 
-    /// The last value of `key` if it is written as `grammar` wants, trimmed; an error naming
+    /// The last value of `key` if it is written as `kind` wants, trimmed; an error naming
     /// `what` if it is not. None when absent or blank.
-    fn checked(&mut self, key: &str, grammar: Grammar, what: impl FnOnce(&str) -> String) -> Option<String> {
+    fn checked(&mut self, key: &str, kind: Kind, what: impl FnOnce(&str) -> String) -> Option<String> {
         let v = self.one(key)?;
-        if !grammar.accepts(v) {
+        if !form_grammar::accepts(kind, v) {
             let message = what(v.trim());
             self.error(key, message);
             return None;
@@ -274,7 +274,7 @@ impl Form<'_> {
                  or now-N with a unit s, m, h, d or w (now-24h)"
             )
         };
-        let v = self.checked(key, Grammar::Time, what)?;
+        let v = self.checked(key, Kind::Time, what)?;
         let parsed = parse_time(&v, self.tz).or_else(|| relative(&v, self.now));
         if parsed.is_none() {
             self.error(key, what(&v));
@@ -285,7 +285,7 @@ impl Form<'_> {
     /// Kept as written (not trimmed): it is matched as a substring.
     fn description(&mut self) -> Option<String> {
         let v = self.one("description")?.to_string();
-        if !Grammar::Text.accepts(&v) {
+        if !form_grammar::accepts(Kind::Text, &v) {
             self.error("description", "the description must not contain NUL characters".into());
             return None;
         }
@@ -293,25 +293,25 @@ impl Form<'_> {
     }
 
     fn page(&mut self) -> u32 {
-        let v = self.checked("page", Grammar::Page, |v| format!("\"{v}\" is not a page number (1 or more)"));
+        let v = self.checked("page", Kind::Page, |v| format!("\"{v}\" is not a page number (1 or more)"));
         v.and_then(|v| v.parse().ok()).unwrap_or(1)
     }
 
     fn limit(&mut self) -> u32 {
-        let v = self
-            .checked("limit", Grammar::PageSize, |v| format!("\"{v}\" is not one of the page sizes {PAGE_SIZES:?}"));
+        let v =
+            self.checked("limit", Kind::PageSize, |v| format!("\"{v}\" is not one of the page sizes {PAGE_SIZES:?}"));
         v.and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_LIMIT)
     }
 
     fn sortby(&mut self) -> SortBy {
         let what =
             |v: &str| format!("\"{v}\" is not a sort order (time, detecttime or storagetime, then .asc or .desc)");
-        self.checked("sortby", Grammar::SortOrder, what).and_then(|v| SortBy::parse(&v)).unwrap_or_default()
+        self.checked("sortby", Kind::SortOrder, what).and_then(|v| SortBy::parse(&v)).unwrap_or_default()
     }
 
     fn cursor(&mut self) -> Option<Cursor> {
         let what = |v: &str| format!("\"{v}\" is not a cursor returned by a previous search (next_cursor)");
-        self.checked("after", Grammar::Cursor, what).and_then(|v| Cursor::decode(&v))
+        self.checked("after", Kind::Cursor, what).and_then(|v| Cursor::decode(&v))
     }
 }
 

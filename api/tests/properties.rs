@@ -3,9 +3,10 @@
 //! thousand cases; `make fuzz` runs the same properties with `PROPTEST_CASES` in the millions.
 
 use chrono::{DateTime, Utc};
-use ideadb::form_grammar::Grammar;
+use ideadb::form_grammar;
 use ideadb::idea::{self, IpRange};
 use ideadb::search_form;
+use ideadb_wire::search_params::Kind;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -65,10 +66,10 @@ fn any_json() -> impl Strategy<Value = Value> {
     })
 }
 
-/// `(field, value)` with values written as `grammar` says (its anchors dropped: proptest
+/// `(field, value)` with values written as `kind`'s grammar says (its anchors dropped: proptest
 /// generates whole strings).
-fn admitted(field: &'static str, grammar: Grammar) -> impl Strategy<Value = (&'static str, String)> {
-    let p = grammar.pattern();
+fn admitted(field: &'static str, kind: Kind) -> impl Strategy<Value = (&'static str, String)> {
+    let p = form_grammar::pattern(kind).expect("a kind with a grammar");
     let body = p.strip_prefix('^').and_then(|p| p.strip_suffix('$')).expect("anchored");
     proptest::string::string_regex(body).expect("proptest reads the grammar").prop_map(move |v| (field, v))
 }
@@ -155,13 +156,13 @@ proptest! {
     #[test]
     fn every_value_the_grammar_admits_is_read(
         (field, value) in prop_oneof![
-            admitted("dt_from", Grammar::Time), admitted("st_to", Grammar::Time),
-            admitted("source_addrs", Grammar::Addresses), admitted("host_ports", Grammar::Ports),
-            admitted("page", Grammar::Page), admitted("limit", Grammar::PageSize),
-            admitted("sortby", Grammar::SortOrder), admitted("after", Grammar::Cursor),
-            admitted("categories", Grammar::Text), admitted("description", Grammar::Text),
+            admitted("dt_from", Kind::Time), admitted("st_to", Kind::Time),
+            admitted("source_addrs", Kind::Addresses), admitted("host_ports", Kind::Ports),
+            admitted("page", Kind::Page), admitted("limit", Kind::PageSize),
+            admitted("sortby", Kind::SortOrder), admitted("after", Kind::Cursor),
+            admitted("categories", Kind::Text), admitted("description", Kind::Text),
         ],
-        tz in admitted("tz", Grammar::TimeZone),
+        tz in admitted("tz", Kind::Zone),
     ) {
         let pairs = vec![(field.to_string(), value), (tz.0.to_string(), tz.1)];
         let zone = search_form::zone(&pairs);

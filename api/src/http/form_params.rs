@@ -14,8 +14,9 @@ use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseFromParameter, ParseResult, Type};
 use serde_json::Value;
 
-use crate::form_grammar::Grammar;
+use crate::form_grammar;
 use crate::stats::Agg;
+use ideadb_wire::search_params::Kind as FormKind;
 
 /// What a kind of form value looks like.
 pub trait Kind: Send + Sync + 'static {
@@ -72,7 +73,7 @@ fn string(description: &'static str) -> MetaSchema {
     MetaSchema { description: Some(description), ..MetaSchema::new("string") }
 }
 
-/// Declares a kind whose values `search_form` checks against a [`Grammar`].
+/// Declares the parameter type of a form value kind, with the pattern `search_form` checks.
 macro_rules! grammar_kind {
     ($(#[$doc:meta])* $name:ident, $grammar:expr, $description:expr) => {
         $(#[$doc])*
@@ -82,7 +83,7 @@ macro_rules! grammar_kind {
             const NAME: &'static str = stringify!($name);
 
             fn schema() -> MetaSchema {
-                MetaSchema { pattern: Some($grammar.pattern().into()), ..string($description) }
+                MetaSchema { pattern: form_grammar::pattern($grammar).map(Into::into), ..string($description) }
             }
         }
     };
@@ -91,7 +92,7 @@ macro_rules! grammar_kind {
 grammar_kind!(
     /// A time bound.
     FormTime,
-    Grammar::Time,
+    FormKind::Time,
     "Empty (no bound); `YYYY-MM-DD HH:MM[:SS]` or `YYYY-MM-DDTHH:MM[:SS]` in `tz`; RFC 3339 with seconds and \
      `Z` or an offset; `now`; or `now-N` with a unit s, m, h, d or w (`now-24h`). A local time that a \
      daylight-saving change skipped is read with the offset before the change. A range that starts after \
@@ -100,50 +101,50 @@ grammar_kind!(
 grammar_kind!(
     /// Addresses, networks and ranges.
     AddressList,
-    Grammar::Addresses,
+    FormKind::Addresses,
     "Comma-separated IPv4 or IPv6 addresses, CIDR networks (`192.0.2.0/24`) or ranges \
      (`192.0.2.1-192.0.2.9`, either way round); defanged forms (`192.0.2[.]1`) are read as plain ones."
 );
 grammar_kind!(
     /// Port numbers.
     PortList,
-    Grammar::Ports,
+    FormKind::Ports,
     "Comma-separated port numbers, 0 to 65535."
 );
 grammar_kind!(
     /// An IANA time zone.
     TimeZoneName,
-    Grammar::TimeZone,
+    FormKind::Zone,
     "An IANA time zone name; empty: UTC."
 );
 grammar_kind!(
     /// A page size.
     PageSize,
-    Grammar::PageSize,
+    FormKind::PageSize,
     "Items per page; empty: 100."
 );
 grammar_kind!(
     /// A sort order.
     SortOrder,
-    Grammar::SortOrder,
+    FormKind::SortOrder,
     "`time`, `detecttime` or `storagetime`, then `.asc` or `.desc`; empty: `time.desc`."
 );
 grammar_kind!(
     /// A page number.
     PageNumber,
-    Grammar::Page,
+    FormKind::Page,
     "A page, from 1; empty: 1."
 );
 grammar_kind!(
     /// A keyset cursor.
     SearchCursor,
-    Grammar::Cursor,
+    FormKind::Cursor,
     "The `next_cursor` of a previous search's answer; empty: the first page."
 );
 grammar_kind!(
     /// Free text.
     Text,
-    Grammar::Text,
+    FormKind::Text,
     "Any text without NUL characters."
 );
 

@@ -2,8 +2,6 @@
 //! validation and guarantees (a bad message costs only itself; a message already stored is
 //! reported as a duplicate and left as it was). Needs the role maintainer or admin.
 
-use std::collections::{HashMap, HashSet};
-
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use poem::http::header::CONTENT_LENGTH;
@@ -12,13 +10,15 @@ use poem::{Body, Request};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiRequest, ApiResponse, Enum, Object, OpenApi};
 use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
 
 use super::auth::Auth;
 use super::error::{Answer, ApiError};
 use super::ApiTags;
 use crate::auth::Role;
+use crate::ingest::batches::{self, Message, Outcome};
 use crate::ingest::reader::{read_bytes, Locator};
-use crate::storage::{EventStore, NewEvent};
+use crate::storage::EventStore;
 
 #[derive(Default)]
 pub struct IngestApi;
@@ -50,8 +50,9 @@ enum Messages {
 
 /// What became of a message.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[oai(rename_all = "lowercase")]
-enum Outcome {
+// Named as before in the document; `Outcome` in the code is the pipeline's.
+#[oai(rename = "Outcome", rename_all = "lowercase")]
+enum Status {
     /// Stored now.
     Stored,
     /// A message with this ID was stored before; it was left as it was.
@@ -69,14 +70,14 @@ struct MessageResult {
     /// The message's ID, when it could be read.
     #[oai(skip_serializing_if_is_none)]
     id: Option<String>,
-    status: Outcome,
+    status: Status,
     #[oai(skip_serializing_if_is_none)]
     reason: Option<String>,
 }
 
 /// What became of the messages sent: counts of all, and each of the first 1,000 in the
 /// order sent.
-#[derive(Object)]
+#[derive(Object, Default)]
 #[oai(example)]
 struct IngestResult {
     stored: u64,
@@ -106,10 +107,8 @@ fn place(at: Locator) -> String {
     }
 }
 
-/// A message of the body: its place, and the event or (its ID if readable, why it was rejected).
-/// The event is boxed: a parsed row is several hundred bytes, and a queue of rejected lines
-/// would otherwise cost that much per line.
-type Parsed = (String, Result<Box<NewEvent>, (Option<String>, String)>);
+/// Where a message of the body is, and its ID when it could be read.
+type Tag = (String, Option<String>);
 
 /// How many messages the body holds, counted without keeping any.
 fn count(body: &[u8]) -> usize {
@@ -118,25 +117,27 @@ fn count(body: &[u8]) -> usize {
     n
 }
 
-/// Parses the body's messages one by one into `tx`, as fast as the writer takes them; stops
-/// when the writer is gone.
-fn parse_into(body: &[u8], tx: &mpsc::Sender<Parsed>) {
+/// Parses the body's messages one by one into `tx`, as fast as they are stored; stops when
+/// nobody takes them any more.
+fn parse_into(body: &[u8], tx: &mpsc::Sender<Message<Tag>>) {
     let mut gone = false;
     read_bytes("body", body, &mut |(origin, item)| {
         if gone {
             return;
         }
-        let parsed = item.map_err(|e| (None, e)).and_then(|raw| match crate::ingest::accept(raw, false) {
-            Ok(event) => Ok(Box::new(event)),
-            Err((raw, e)) => {
-                let id = serde_json::from_slice::<serde_json::Value>(&raw)
-                    .ok()
-                    .and_then(|v| v.get("ID").and_then(|i| i.as_str()).map(String::from));
-                Err((id, e.to_string()))
-            }
-        });
-        gone = tx.blocking_send((place(origin.at), parsed)).is_err();
+        let message = match item.map(|raw| crate::ingest::accept(raw, false)) {
+            Ok(Ok(event)) => ((place(origin.at), Some(event.row.id.clone())), Ok(event)),
+            Ok(Err((raw, e))) => ((place(origin.at), id_of(&raw)), Err(e.to_string())),
+            Err(e) => ((place(origin.at), None), Err(e)),
+        };
+        gone = tx.blocking_send(message).is_err();
     });
+}
+
+/// The ID of a message that is not a valid one, if it has a readable one.
+fn id_of(raw: &[u8]) -> Option<String> {
+    let v = serde_json::from_slice::<serde_json::Value>(raw).ok()?;
+    v.get("ID")?.as_str().map(String::from)
 }
 
 /// The body in one buffer sized from its declared length: a buffer grown by doubling would
@@ -194,7 +195,8 @@ impl IngestApi {
         // Parsed and stored a batch at a time, so memory holds the body and about one batch.
         let (tx, rx) = mpsc::channel(BATCH / 2);
         let parser = tokio::task::spawn_blocking(move || parse_into(&bytes, &tx));
-        let result = store_all(&store, rx).await?;
+        let mut result = IngestResult::default();
+        batches::store(&store, ReceiverStream::new(rx), BATCH, 1, |tag, outcome| result.add(tag, outcome)).await?;
         // A parser that failed ended the channel early: the reply would miss messages.
         parser.await.map_err(|_| ApiError::Internal)?;
         tracing::info!(target: "audit", login = ?caller.login, stored = result.stored, duplicates = result.duplicates,
@@ -207,73 +209,24 @@ impl IngestApi {
     }
 }
 
-/// Stores the messages a batch at a time and says what became of each; the first
-/// [`MAX_RESULTS`] are listed, all are counted.
-async fn store_all(store: &EventStore, mut rx: mpsc::Receiver<Parsed>) -> Result<IngestResult, ApiError> {
-    let mut out = IngestResult { stored: 0, duplicates: 0, rejected: 0, results: Vec::new(), truncated: false };
-    // Where in `results` each message of the batch is listed, if it is.
-    let mut batch: Vec<(Option<usize>, NewEvent)> = Vec::new();
-    let mut seen = HashSet::new();
-    while let Some((at, item)) = rx.recv().await {
-        let (id, status, reason, event) = match item {
-            Ok(ev) if !seen.insert(ev.row.id.clone()) => (Some(ev.row.id.clone()), Outcome::Duplicate, None, None),
-            // Listed as stored until its batch says otherwise.
-            Ok(ev) => (Some(ev.row.id.clone()), Outcome::Stored, None, Some(*ev)),
-            Err((id, reason)) => (id, Outcome::Rejected, Some(reason), None),
-        };
-        let slot = (out.results.len() < MAX_RESULTS).then_some(out.results.len());
-        if slot.is_some() {
-            out.results.push(MessageResult { at, id, status, reason });
-        } else {
-            out.truncated = true;
-        }
-        match event {
-            Some(ev) => batch.push((slot, ev)),
-            None => out.count(status),
-        }
-        if batch.len() >= BATCH {
-            write(store, &mut batch, &mut out).await?;
-        }
-    }
-    write(store, &mut batch, &mut out).await?;
-    Ok(out)
-}
-
-/// Stores a batch, and counts and lists what became of each of its messages.
-async fn write(
-    store: &EventStore,
-    batch: &mut Vec<(Option<usize>, NewEvent)>,
-    out: &mut IngestResult,
-) -> Result<(), ApiError> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    let (slots, events): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-    let ids: Vec<String> = events.iter().map(|e| e.row.id.clone()).collect();
-    let done = store.insert_batch(events).await?;
-    let stored: HashSet<String> = done.stored.into_iter().collect();
-    let mut refused: HashMap<String, String> = done.refused.into_iter().collect();
-    for (slot, id) in slots.into_iter().zip(ids) {
-        let (status, reason) = match refused.remove(&id) {
-            Some(reason) => (Outcome::Rejected, Some(reason)),
-            None if stored.contains(&id) => (Outcome::Stored, None),
-            None => (Outcome::Duplicate, None),
-        };
-        out.count(status);
-        if let Some(r) = slot.map(|i| &mut out.results[i]) {
-            (r.status, r.reason) = (status, reason);
-        }
-    }
-    Ok(())
-}
-
 impl IngestResult {
-    fn count(&mut self, status: Outcome) {
-        match status {
-            Outcome::Stored => self.stored += 1,
-            Outcome::Duplicate => self.duplicates += 1,
-            Outcome::Rejected => self.rejected += 1,
+    /// Counts a message's outcome, and lists it if it is among the first [`MAX_RESULTS`].
+    fn add(&mut self, (at, id): Tag, outcome: Outcome) {
+        let (status, reason) = match outcome {
+            Outcome::Stored => (Status::Stored, None),
+            Outcome::Duplicate => (Status::Duplicate, None),
+            Outcome::Refused(reason) => (Status::Rejected, Some(reason)),
+        };
+        *match status {
+            Status::Stored => &mut self.stored,
+            Status::Duplicate => &mut self.duplicates,
+            Status::Rejected => &mut self.rejected,
+        } += 1;
+        if self.results.len() == MAX_RESULTS {
+            self.truncated = true;
+            return;
         }
+        self.results.push(MessageResult { at, id, status, reason });
     }
 }
 
@@ -282,7 +235,7 @@ impl poem_openapi::types::Example for MessageResult {
         MessageResult {
             at: "line 3".into(),
             id: Some("7d5b7e4a-5c36-4d3e-9b4f-2f0c1a3e8d10".into()),
-            status: Outcome::Rejected,
+            status: Status::Rejected,
             reason: Some("DetectTime is missing".into()),
         }
     }
@@ -302,8 +255,8 @@ impl poem_openapi::types::Example for IngestResult {
             rejected: 1,
             truncated: false,
             results: vec![
-                ok(1, Outcome::Stored),
-                ok(2, Outcome::Duplicate),
+                ok(1, Status::Stored),
+                ok(2, Status::Duplicate),
                 <MessageResult as poem_openapi::types::Example>::example(),
             ],
         }

@@ -17,12 +17,14 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use notify::Watcher;
 use tokio::sync::{mpsc, watch};
 
 use super::accept;
+use super::batches::{self, Message, Outcome};
 use super::reader::{self, Origin};
-use crate::storage::{self, EventStore, NewEvent, BATCH_SIZE};
+use crate::storage::{self, EventStore, BATCH_SIZE};
 
 /// The queue's directories, as Warden's filer names them.
 const TMP: &str = "tmp";
@@ -74,7 +76,6 @@ pub struct Spool {
 /// One claimed file: its messages, and why others of it were refused.
 struct Claimed {
     path: PathBuf,
-    ids: Vec<String>,
     refused: Vec<String>,
 }
 
@@ -166,43 +167,37 @@ impl Spool {
         Ok(files)
     }
 
-    /// Stores the messages of these claimed files, then disposes of each file.
+    /// Stores the messages of these claimed files, read one file at a time, then disposes of
+    /// each file.
     async fn store_files(
         &self,
         store: &EventStore,
         files: Vec<PathBuf>,
         totals: &mut Totals,
     ) -> Result<(), SpoolError> {
-        let mut claimed = Vec::with_capacity(files.len());
-        let mut events = Vec::new();
-        for path in files {
-            let (file_events, refused) = self.read(&path);
-            let ids = file_events.iter().map(|e| e.row.id.clone()).collect();
-            events.extend(file_events);
-            claimed.push(Claimed { path, ids, refused });
-        }
-        while !events.is_empty() {
-            let rest = events.split_off(events.len().min(BATCH_SIZE));
-            let out = store.insert_batch(std::mem::replace(&mut events, rest)).await?;
-            totals.stored += out.stored.len() as u64;
-            totals.duplicates += out.duplicates.len() as u64;
-            for (id, reason) in out.refused {
-                if let Some(c) = claimed.iter_mut().find(|c| c.ids.contains(&id)) {
-                    c.refused.push(format!("event {id}: {reason}"));
-                }
-            }
-        }
-        for c in claimed {
+        let mut refused: Vec<Vec<String>> = vec![Vec::new(); files.len()];
+        // Owned paths: a stream over borrowed ones makes the feed's future not `Send`.
+        let messages = futures_util::stream::iter(files.clone().into_iter().enumerate()).flat_map(|(i, path)| {
+            futures_util::stream::iter(self.read(&path).into_iter().map(move |(o, m)| ((i, o), m)))
+        });
+        batches::store(store, messages, BATCH_SIZE, 1, |(i, origin), outcome| match outcome {
+            Outcome::Stored => totals.stored += 1,
+            Outcome::Duplicate => totals.duplicates += 1,
+            Outcome::Refused(reason) => refused[i].push(format!("{origin}: {reason}")),
+        })
+        .await?;
+        for (path, refused) in files.into_iter().zip(refused) {
             totals.files += 1;
-            totals.refused_files += u64::from(!c.refused.is_empty());
-            self.dispose(c)?;
+            totals.refused_files += u64::from(!refused.is_empty());
+            self.dispose(Claimed { path, refused })?;
         }
         Ok(())
     }
 
-    /// The file's valid messages, and a line for each part of it that is not one.
-    fn read(&self, path: &Path) -> (Vec<NewEvent>, Vec<String>) {
+    /// The file's messages; a file that cannot be read, or holds none, is one refused message.
+    fn read(&self, path: &Path) -> Vec<Message<Origin>> {
         let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let whole = Origin { file: name.clone(), at: reader::Locator::File };
         let data = match std::fs::metadata(path).and_then(|m| {
             if m.len() > MAX_FILE_BYTES {
                 Err(io::Error::other(format!("{} bytes, more than {MAX_FILE_BYTES}", m.len())))
@@ -211,20 +206,17 @@ impl Spool {
             }
         }) {
             Ok(d) => d,
-            Err(e) => return (Vec::new(), vec![format!("{name}: cannot be read: {e}")]),
+            Err(e) => return vec![(whole, Err(format!("cannot be read: {e}")))],
         };
-        let mut events = Vec::new();
-        let mut refused = Vec::new();
-        reader::read_bytes(&name, &data, &mut |(origin, item): (Origin, Result<Vec<u8>, String>)| match item
-            .and_then(|raw| accept(raw, self.keep_storage_time).map_err(|(_, e)| e.to_string()))
-        {
-            Ok(ev) => events.push(ev),
-            Err(reason) => refused.push(format!("{origin}: {reason}")),
+        let mut messages = Vec::new();
+        reader::read_bytes(&name, &data, &mut |(origin, item): (Origin, Result<Vec<u8>, String>)| {
+            let item = item.and_then(|raw| accept(raw, self.keep_storage_time).map_err(|(_, e)| e.to_string()));
+            messages.push((origin, item));
         });
-        if events.is_empty() && refused.is_empty() {
-            refused.push(format!("{name}: holds no message"));
+        if messages.is_empty() {
+            messages.push((whole, Err("holds no message".into())));
         }
-        (events, refused)
+        messages
     }
 
     /// Removes a stored file, or keeps it in `done`; a file with refused messages goes to

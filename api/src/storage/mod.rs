@@ -22,6 +22,7 @@ mod schema;
 mod sessions;
 mod statistics;
 mod status;
+mod tables;
 mod thresholds;
 mod upgrade;
 mod users;
@@ -46,8 +47,8 @@ pub use params::{
 };
 pub use partitions::{week_of, PartitionStatus};
 pub use refill::Refilled;
-pub use schema::EVENT_TABLES;
 pub use status::{DatabaseStatus, TableStatus};
+pub use tables::Table;
 pub use thresholds::{RelapsedEvent, ThresholdRecord};
 pub use upgrade::{Moved, Progress};
 pub use users::{ApiKeyRecord, UserRecord};

@@ -1,6 +1,6 @@
 //! Weekly partitions of the event tables by storage time.
 //!
-//! A week (Monday 00:00 to Monday 00:00, UTC) is one partition of each of [`PARTITIONED`],
+//! A week (Monday 00:00 to Monday 00:00, UTC) is one partition of each of [`Table::PARTITIONED`],
 //! named `<table>_w<YYYYMMDD>` after its Monday. `migrate` and the leader inside `serve`
 //! create the current week and [`AHEAD_WEEKS`] more, so ingest normally finds its partition;
 //! a message stored for another week (history imported with its storage times) has its
@@ -22,10 +22,9 @@ use std::sync::Mutex;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta};
 
+use super::tables::Table;
 use super::{with_client, Error, EventStore, Result};
 
-/// The tables partitioned by storage time.
-const PARTITIONED: [&str; 4] = ["events", "events_json", "events_addr", "events_net16"];
 /// The width of a partition.
 pub(crate) const WIDTH: TimeDelta = TimeDelta::days(7);
 /// Weeks created ahead of the current one.
@@ -48,7 +47,7 @@ fn start(week: NaiveDate) -> NaiveDateTime {
 }
 
 /// The partition of `table` (or of an index) for `week`.
-pub(crate) fn partition_name(table: &str, week: NaiveDate) -> String {
+pub(crate) fn partition_name(table: Table, week: NaiveDate) -> String {
     format!("{table}{}", week_suffix(week))
 }
 
@@ -57,8 +56,8 @@ fn week_suffix(week: NaiveDate) -> String {
 }
 
 /// The week a partition name stands for.
-fn week_of_name(table: &str, name: &str) -> Option<NaiveDate> {
-    let date = name.strip_prefix(table)?.strip_prefix("_w")?;
+fn week_of_name(table: Table, name: &str) -> Option<NaiveDate> {
+    let date = name.strip_prefix(table.name())?.strip_prefix("_w")?;
     NaiveDate::parse_from_str(date, "%Y%m%d").ok()
 }
 
@@ -153,7 +152,7 @@ impl EventStore {
                 Ok(()) => {}
                 Err(e @ Error::Connection(_)) => return Err(e),
                 Err(e) => {
-                    let name = partition_name("events", week);
+                    let name = partition_name(Table::Events, week);
                     tracing::error!(partition = %name, error = %e, "cannot create a partition");
                     failed.insert(week, format!("the partition {name} cannot be created: {e}"));
                 }
@@ -167,7 +166,7 @@ impl EventStore {
         let (from, to) = (start(week), start(week + WIDTH));
         // Writers that need the same week at once take turns; the second finds it made.
         let mut sql = format!("SET LOCAL lock_timeout = '{LOCK_WAIT}'; SELECT pg_advisory_xact_lock({CREATE_LOCK});");
-        for table in PARTITIONED {
+        for table in Table::PARTITIONED {
             let name = partition_name(table, week);
             sql.push_str(&format!(
                 "CREATE TABLE IF NOT EXISTS \"{name}\" (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS);\
@@ -199,7 +198,7 @@ impl EventStore {
         let sql = "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
                    WHERE i.inhparent = 'events'::regclass";
         let rows = with_client!(self, |c| c.query(sql, &[]))?;
-        let mut weeks: Vec<NaiveDate> = rows.iter().filter_map(|r| week_of_name("events", r.get(0))).collect();
+        let mut weeks: Vec<NaiveDate> = rows.iter().filter_map(|r| week_of_name(Table::Events, r.get(0))).collect();
         weeks.sort_unstable();
         Ok(weeks)
     }
@@ -222,7 +221,7 @@ impl EventStore {
                    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent \
                    LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
                    WHERE p.relname = ANY($1) GROUP BY 1 ORDER BY 1";
-        let rows = with_client!(self, |c| c.query(sql, &[&PARTITIONED.as_slice()]))?;
+        let rows = with_client!(self, |c| c.query(sql, &[&Table::PARTITIONED.map(Table::name).as_slice()]))?;
         let mut out = Vec::new();
         for r in &rows {
             let Some(week) = r.get::<_, Option<&str>>(0).and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok())
@@ -231,7 +230,7 @@ impl EventStore {
             };
             let mut events: i64 = r.get(2);
             if events < EXACT_BELOW {
-                let count = format!("SELECT count(*) FROM \"{}\"", partition_name("events", week));
+                let count = format!("SELECT count(*) FROM \"{}\"", partition_name(Table::Events, week));
                 events = with_client!(self, |c| c.query_one(count.as_str(), &[]))?.get(0);
             }
             out.push(PartitionStatus {
@@ -264,7 +263,7 @@ impl EventStore {
         }
         let (client, conn) = self.unpooled_client().await?;
         for week in &due {
-            for table in PARTITIONED {
+            for table in Table::PARTITIONED {
                 let name = partition_name(table, *week);
                 client.batch_execute(&format!("REINDEX TABLE CONCURRENTLY \"{name}\"")).await?;
                 client.batch_execute(&format!("VACUUM (ANALYZE) \"{name}\"")).await?;
@@ -287,7 +286,7 @@ impl EventStore {
     /// Drops the partitions of one week whole; its IDs leave `event_ids` first, in batches,
     /// so an interrupted drop leaves a consistent store and finishes when run again.
     pub(crate) async fn drop_week(&self, week: NaiveDate, batch: i64) -> Result<u64> {
-        let events = partition_name("events", week);
+        let events = partition_name(Table::Events, week);
         let forget = format!(
             "WITH b AS (SELECT id FROM \"{events}\" WHERE id > $1 ORDER BY id LIMIT $2), \
              d AS (DELETE FROM event_ids WHERE id IN (SELECT id FROM b)) SELECT count(*), max(id) FROM b"
@@ -304,7 +303,7 @@ impl EventStore {
             }
         }
         let mut sql = format!("SET LOCAL lock_timeout = '{LOCK_WAIT}';");
-        for table in PARTITIONED {
+        for table in Table::PARTITIONED {
             sql.push_str(&format!("DROP TABLE IF EXISTS \"{}\";", partition_name(table, week)));
         }
         let week_start = start(week);
@@ -382,9 +381,9 @@ mod tests {
         assert_eq!(week_of(t("2026-11-23 00:00:00")), monday);
         assert_eq!(week_of(t("2026-11-29 23:59:59")), monday);
         assert_eq!(week_of(t("2026-11-30 00:00:00")), monday + WIDTH);
-        let name = partition_name("events_addr", monday);
+        let name = partition_name(Table::EventsAddr, monday);
         assert_eq!(name, "events_addr_w20261123");
-        assert_eq!(week_of_name("events_addr", &name), Some(monday));
-        assert_eq!(week_of_name("events", &name), None);
+        assert_eq!(week_of_name(Table::EventsAddr, &name), Some(monday));
+        assert_eq!(week_of_name(Table::Events, &name), None);
     }
 }

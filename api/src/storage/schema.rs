@@ -1,6 +1,7 @@
 //! Schema management: migrations (refinery, plain SQL in `migrations/`), Mentat's
 //! database_create/drop and index_create/drop.
 
+use super::tables::Table;
 use super::upgrade::{Moved, Progress};
 use super::{with_client, Error, EventStore, Result};
 
@@ -15,47 +16,6 @@ const INDEX_MIGRATIONS: [&str; 4] = [
     include_str!("../../../migrations/V6__net16.sql"),
     include_str!("../../../migrations/V10__partitions.sql"),
     include_str!("../../../migrations/V11__groups_and_newer_columns.sql"),
-];
-/// The tables that hold events: their sizes are what an event costs.
-pub const EVENT_TABLES: &[&str] =
-    &["event_ids", "events", "events_json", "events_addr", "events_net16", "detect_ahead"];
-/// Every table the schema creates, for drop and status.
-pub(crate) const TABLES: &[&str] = &[
-    "event_ids",
-    "detect_ahead",
-    "compacted_weeks",
-    "events",
-    "events_json",
-    "events_addr",
-    "events_net16",
-    "thresholds",
-    "events_thresholded",
-    "enum_category",
-    "enum_protocol",
-    "enum_node_name",
-    "enum_node_type",
-    "enum_source_type",
-    "enum_target_type",
-    "enum_cesnet_resolvedabuses",
-    "enum_cesnet_eventclass",
-    "enum_cesnet_eventseverity",
-    "enum_cesnet_inspectionerrors",
-    "enum_tlp",
-    "enum_targetabuses",
-    "enum_targetclass",
-    "enum_targetseverity",
-    "enum_node_sw",
-    "refill_weeks",
-    "abuse_groups",
-    "mentat_imports",
-    "statistics_events",
-    "statistics_rollups",
-    "statistics_seen",
-    "message_dicts",
-    "sessions",
-    "token_key",
-    "api_keys",
-    "users",
 ];
 /// Serialises concurrent `migrate` runs (several servers starting at once).
 const MIGRATION_LOCK: i64 = 0x1dea_db00;
@@ -129,7 +89,7 @@ impl EventStore {
         let sql = format!(
             "DROP TABLE IF EXISTS {} CASCADE; DROP TABLE IF EXISTS refinery_schema_history, events_v9, events_json_v9; \
              DROP FUNCTION IF EXISTS events_forget() CASCADE;",
-            TABLES.join(", ")
+            Table::ALL.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
         );
         with_client!(self, |c| c.batch_execute(&sql))
     }

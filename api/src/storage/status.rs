@@ -4,13 +4,13 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use super::partitions::PartitionStatus;
-use super::schema::{EVENT_TABLES, TABLES};
+use super::tables::Table;
 use super::{with_client, Error, EventStore, Result};
 
 /// Size and extent of one table.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TableStatus {
-    pub table: String,
+    pub table: Table,
     /// The planner's estimate (exact counts of large tables are slow).
     pub rows_estimate: i64,
     pub total_bytes: i64,
@@ -45,25 +45,9 @@ const SETTINGS: &[&str] = &[
     "max_connections",
 ];
 
-/// Time columns that say how old a table's content is.
-fn time_column_of(table: &str) -> Option<&'static str> {
-    match table {
-        "events" => Some("cesnet_storagetime"),
-        "events_addr" | "events_net16" => Some("detecttime"),
-        "thresholds" => Some("ttltime"),
-        "events_thresholded" => Some("createtime"),
-        "statistics_seen" => Some("storagetime"),
-        t if t.starts_with("enum_") => Some("last_seen"),
-        _ => None,
-    }
-}
-
 impl EventStore {
-    /// Status of one ideadb table; `time_column` (checked against the table) gives its extent.
-    pub async fn table_status(&self, table: &str, time_column: Option<&str>) -> Result<TableStatus> {
-        if !TABLES.contains(&table) {
-            return Err(Error::Data(format!("unknown table {table:?}")));
-        }
+    /// Status of one ideadb table, with its extent when it has a time column.
+    pub async fn table_status(&self, table: Table) -> Result<TableStatus> {
         // reltuples is -1 until the first ANALYZE; the live-tuple counter is current after any
         // load. A partitioned table is the sum of its partitions.
         let sizes = "SELECT COALESCE(sum(GREATEST(c.reltuples::bigint, COALESCE(s.n_live_tup, 0))) \
@@ -72,20 +56,16 @@ impl EventStore {
                      FROM pg_class c \
                      LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
                      WHERE c.oid = to_regclass($1) OR c.oid IN (SELECT relid FROM pg_partition_tree(to_regclass($1)))";
-        let row = with_client!(self, |c| c.query_one(sizes, &[&table]))?;
+        let row = with_client!(self, |c| c.query_one(sizes, &[&table.name()]))?;
         let mut st = TableStatus {
-            table: table.to_string(),
+            table,
             rows_estimate: row.get::<_, i64>(0).max(0),
             total_bytes: row.get(1),
             index_bytes: row.get(2),
             oldest: None,
             newest: None,
         };
-        let wanted = time_column_of(table);
-        if let Some(c) = time_column.filter(|c| Some(*c) != wanted) {
-            return Err(Error::Data(format!("{table} has no time column {c:?}")));
-        }
-        if let Some(col) = wanted {
+        if let Some(col) = table.time_column() {
             let sql = format!("SELECT min({col}), max({col}) FROM {table}");
             let r = with_client!(self, |c| c.query_one(sql.as_str(), &[]))?;
             st.oldest = r.get(0);
@@ -113,12 +93,11 @@ impl EventStore {
             settings = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
         }
         let mut tables = Vec::new();
-        for t in TABLES {
-            tables.push(self.table_status(t, None).await?);
+        for t in Table::ALL {
+            tables.push(self.table_status(*t).await?);
         }
-        let events = tables.iter().find(|t| t.table == "events").map_or(0, |t| t.rows_estimate);
-        let bytes: i64 =
-            tables.iter().filter(|t| EVENT_TABLES.contains(&t.table.as_str())).map(|t| t.total_bytes).sum();
+        let events = tables.iter().find(|t| t.table == Table::Events).map_or(0, |t| t.rows_estimate);
+        let bytes: i64 = tables.iter().filter(|t| t.table.holds_events()).map(|t| t.total_bytes).sum();
         Ok(DatabaseStatus {
             bytes_per_event: (events > 0).then(|| bytes as f64 / events as f64),
             server_version: row.get(0),
@@ -131,13 +110,10 @@ impl EventStore {
         })
     }
 
-    /// Mentat's `table_cleanup`: deletes rows whose time column is before `ttl`.
-    pub async fn table_cleanup(&self, table: &str, column: &str, ttl: NaiveDateTime) -> Result<u64> {
-        if !TABLES.contains(&table) || time_column_of(table) != Some(column) {
-            return Err(Error::Data(format!(
-                "cannot clean up {table}.{column}: not an ideadb table and its time column"
-            )));
-        }
+    /// Mentat's `table_cleanup`: deletes the rows of `table` older than `ttl` by its time
+    /// column.
+    pub async fn table_cleanup(&self, table: Table, ttl: NaiveDateTime) -> Result<u64> {
+        let column = table.time_column().ok_or_else(|| Error::Data(format!("{table} has no time column")))?;
         let sql = format!("DELETE FROM {table} WHERE {column} < $1");
         with_client!(self, |c| c.execute(sql.as_str(), &[&ttl]))
     }

@@ -142,7 +142,7 @@ async fn every_valid_message_is_stored_compressed_and_returned_byte_for_byte() {
     c.batch_execute("ANALYZE").await.unwrap();
     let st = db.store.database_status(true).await.unwrap();
     let per_event = st.bytes_per_event.unwrap();
-    let events = st.tables.iter().find(|t| t.table == "events").unwrap();
+    let events = st.tables.iter().find(|t| t.table == ideadb::storage::Table::Events).unwrap();
     assert!(per_event * events.rows_estimate as f64 >= events.total_bytes as f64, "{per_event} bytes per event");
     // A store that has not seen the dictionary yet reads it from the database.
     let fresh = ideadb::storage::EventStore::new(&ideadb::storage::StoreConfig::new(db.url.clone())).unwrap();

@@ -226,6 +226,23 @@ async fn a_message_the_database_refuses_is_reported_alone_and_its_batch_is_store
     let outcome = db.store.insert_batch(batch).await.unwrap();
     assert_eq!(outcome.stored.len(), 2);
     assert_eq!(outcome.refused.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), [bad["ID"].as_str().unwrap()]);
+    // The CLI goes through the same pipeline: the refusal names the file and line (before: the
+    // event ID alone), and a repeat within the batch is a duplicate.
+    let mut cli_bad = bad.clone();
+    cli_bad["ID"] = json!("refused-by-cli");
+    let lines = [&events[5], &cli_bad, &events[5]].map(|m| serde_json::to_string(m).unwrap());
+    let f = std::env::temp_dir().join(format!("ideadb-refused-{}.ndjson", std::process::id()));
+    std::fs::write(&f, lines.join("\n")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ideadb"))
+        .args(["ingest", f.to_str().unwrap()])
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&f).ok();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains(&format!("rejected {}:2: ", f.display())) && err.contains("refuse_me"), "{err}");
+    assert!(err.contains("stored 1, duplicates 1, rejected 1"), "{err}");
     drop(server);
     db.drop().await;
 }

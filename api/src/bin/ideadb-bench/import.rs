@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::ensure;
 use ideadb::storage::{EventStore, StoreConfig};
 
-use super::{fresh_db, gen, ingest, mentat_insert, migrated_db, peak_kib, psql};
+use super::ingest::{ingest, mentat_insert};
+use super::{fresh_db, gen, migrated_db, peak_kib, psql};
 
 pub async fn import(admin: &str, bin: &Path, work: &Path, n: u64, days: u32) -> anyhow::Result<()> {
     let data = work.join("import.ndjson");

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context};
 
-use super::{rss_kib, Served};
+use super::api::{rss_kib, Served};
 
 /// A `wrk` run cycling through `paths` with `clients` connections for `secs`.
 fn wrk_paths(

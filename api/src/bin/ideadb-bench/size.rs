@@ -1,0 +1,50 @@
+//! Bytes per stored event (issue 12's measure).
+
+use super::{migrated_db, psql};
+use anyhow::{ensure, Context};
+use chrono::Utc;
+use ideadb::storage::{EventStore, StoreConfig};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// Bytes per stored event, everything included, on `ideadb gen --count 300000 --days 30
+/// --seed 1` after VACUUM (issue 12's measure).
+pub(crate) async fn size(admin: &str, bin: &Path) -> anyhow::Result<()> {
+    let db = "ideadb_bench_size";
+    let url = migrated_db(admin, bin, db)?;
+    let mut gen = Command::new(bin)
+        .args(["gen", "--count", "300000", "--days", "30", "--seed", "1"])
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let status = Command::new(bin)
+        .args(["ingest", "--keep-storage-time", "-"])
+        .env("DATABASE_URL", &url)
+        .stdin(gen.stdout.take().context("gen's output")?)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    ensure!(gen.wait()?.success() && status.success(), "generating or ingesting failed");
+    // As the statistics leader of a server does to each week once it has ended.
+    let store = EventStore::new(&StoreConfig::new(url.clone()))?;
+    let t = Instant::now();
+    let weeks = store.compact_ended_weeks(Utc::now().naive_utc(), usize::MAX).await?;
+    println!("compacted {} ended weeks in {:.1} s", weeks.len(), t.elapsed().as_secs_f64());
+    psql(&url, "VACUUM ANALYZE")?;
+    let st = store.database_status(true).await?;
+    let events =
+        st.tables.iter().find(|t| t.table == ideadb::storage::Table::Events).map_or(1, |t| t.rows_estimate.max(1));
+    println!("\n## Bytes per event ({events} events, `ideadb gen --count 300000 --days 30 --seed 1`, VACUUMed)\n");
+    println!("| table | bytes per event | of which indexes |\n|---|---|---|");
+    for t in st.tables.iter().filter(|t| t.table.holds_events()) {
+        println!(
+            "| {} | {:.0} | {:.0} |",
+            t.table,
+            t.total_bytes as f64 / events as f64,
+            t.index_bytes as f64 / events as f64
+        );
+    }
+    println!("| **all** | **{:.0}** | (target ≤ 1,600) |", st.bytes_per_event.unwrap_or(0.0));
+    psql(admin, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))?;
+    Ok(())
+}
