@@ -381,6 +381,25 @@ async fn analyst_searches_reads_an_event_downloads_it_and_watches_the_dashboard(
     find(&c, "#group-stats_external").await.click().await.unwrap();
     find(&c, "#counter-cnt_events").await;
 
+    // The newer request wins: the answer for an event left behind arrives after the answer
+    // for the event asked for next, and is dropped (before resources, it replaced it).
+    let mut others = corpus.iter().map(|e| e["ID"].as_str().unwrap()).filter(|o| *o != id);
+    let (slow, fast) = (others.next().unwrap(), others.next().unwrap());
+    c.goto(&server.url(&format!("/events/{id}"))).await.unwrap();
+    assert_eq!(text(&c, "#event-id").await, id);
+    let slow_down = "const [slow] = arguments; const fetch0 = window.fetch.bind(window); \
+        window.fetch = (req, init) => { const url = typeof req === 'string' ? req : req.url; \
+          const answer = fetch0(req, init); \
+          return url.includes(encodeURIComponent(slow)) ? new Promise(r => setTimeout(() => r(answer), 3000)) : answer; };";
+    c.execute(slow_down, vec![json!(slow)]).await.unwrap();
+    let visit = "history.pushState(null, '', '/events/' + encodeURIComponent(arguments[0])); \
+        window.dispatchEvent(new PopStateEvent('popstate'));";
+    c.execute(visit, vec![json!(slow)]).await.unwrap();
+    c.execute(visit, vec![json!(fast)]).await.unwrap();
+    until(&c, "the later event", || async { text(&c, "#event-id").await == fast }).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(text(&c, "#event-id").await, fast, "the slow answer for the earlier event replaced the later one");
+
     // A download that fails says so (it was dropped silently): the event is deleted between
     // its page loading and the click.
     let gone = corpus.iter().map(|e| e["ID"].as_str().unwrap()).find(|g| *g != id).unwrap();

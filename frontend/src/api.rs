@@ -7,6 +7,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use ideadb_wire::answers::{Metadata, SearchResult};
+
+use crate::form::Query;
+use crate::route;
 use crate::session::Session;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -65,21 +69,40 @@ struct Credentials<'a> {
     password: &'a str,
 }
 
-/// `/api/events/search`'s answer, the keys the app reads.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct SearchResult {
-    #[serde(default)]
-    pub items: Vec<Value>,
-    pub pager_index_low: Option<u64>,
-    pub pager_index_high: Option<u64>,
-    pub next_cursor: Option<String>,
-    pub total: Option<i64>,
-    pub total_error: Option<String>,
-}
-
 /// `/api/events/{id}/download` in `format` (json or yaml).
 pub fn download_url(id: &str, format: &str) -> String {
-    format!("/api/events/{}/download?format={format}", String::from(js_sys::encode_uri_component(id)))
+    format!("/api/events/{}/download?format={format}", route::encode(id))
+}
+
+/// `/api/events/export` for the query.
+pub fn export_url(q: &Query) -> String {
+    format!("/api/events/export?{}", q.encode())
+}
+
+/// `/api/events/search`.
+pub async fn search(session: Session, q: &Query) -> Result<SearchResult, ApiError> {
+    get_json(session, &format!("/api/events/search?{}", q.encode())).await
+}
+
+/// `/api/events/metadata`.
+pub async fn metadata(session: Session) -> Result<Metadata, ApiError> {
+    get_json(session, "/api/events/metadata").await
+}
+
+/// `/api/events/dashboard`: its `statistics`.
+pub async fn dashboard(session: Session, q: &Query) -> Result<Value, ApiError> {
+    let answer: Value = get_json(session, &format!("/api/events/dashboard?{}", q.encode())).await?;
+    Ok(answer["statistics"].clone())
+}
+
+/// One event's message as stored (`format` json) or as YAML.
+pub async fn event(session: Session, id: &str, format: &str) -> Result<String, ApiError> {
+    get_text(session, &download_url(id, format)).await
+}
+
+/// The messages of a search answer's page.
+pub fn messages(r: &SearchResult) -> Vec<Value> {
+    r.items.iter().flatten().filter_map(|m| serde_json::from_str(m.text()).ok()).collect()
 }
 
 async fn error_of(resp: Response) -> ApiError {
@@ -124,14 +147,14 @@ async fn send(session: Session, req: RequestBuilder) -> Result<Response, ApiErro
     }
 }
 
-pub async fn get_json<T: DeserializeOwned>(session: Session, url: &str) -> Result<T, ApiError> {
+async fn get_json<T: DeserializeOwned>(session: Session, url: &str) -> Result<T, ApiError> {
     let resp = send(session, Request::get(url)).await?;
     resp.json()
         .await
         .map_err(|e| ApiError::Status { status: resp.status(), message: format!("unexpected answer: {e}") })
 }
 
-pub async fn get_text(session: Session, url: &str) -> Result<String, ApiError> {
+async fn get_text(session: Session, url: &str) -> Result<String, ApiError> {
     let resp = send(session, Request::get(url)).await?;
     resp.text().await.map_err(|_| ApiError::Unreachable)
 }

@@ -11,8 +11,10 @@ use crate::pages::{
     dashboard::DashboardPage,
     event::EventPage,
     login::LoginPage,
-    search::{Metadata, SearchPage},
+    search::{Choices, SearchPage},
 };
+use crate::form::Query;
+use crate::route::Route;
 use crate::session::Session;
 
 #[component]
@@ -20,7 +22,7 @@ pub fn App() -> impl IntoView {
     let session = Session::restore();
     provide_context(session);
     provide_context(Menu::new());
-    provide_context(Metadata::new());
+    provide_context(Choices::new());
     provide_context(Failure::new());
     view! {
         <Router>
@@ -57,8 +59,8 @@ fn Header() -> impl IntoView {
         <header class="top">
             <span class="brand">"ideadb"</span>
             <nav aria-label="Pages">
-                <A href="/events/search">"Search"</A>
-                <A href="/events/dashboard">"Dashboard"</A>
+                <A href=Route::Search(Query::default()).path()>"Search"</A>
+                <A href=Route::Dashboard(Query::default()).path()>"Dashboard"</A>
             </nav>
             <div class="prefs">
                 <label class="muted" for="tz">"Time zone"</label>

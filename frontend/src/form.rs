@@ -83,7 +83,7 @@ pub fn pivot(key: &str, value: &str) -> String {
     q.set(key, value);
     q.set_keep_empty("dt_from", "");
     q.set("submit", "1");
-    format!("/events/search?{}", q.encode())
+    crate::route::Route::Search(q).path()
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod form;
 mod idea;
 mod pages;
 mod perf;
+mod route;
 mod session;
 mod time;
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::auth::{Auth, Caller};
 use super::error::{Answer, ApiError};
 use super::merged::Merged;
-use super::raw_json::{JsonBody, RawMessage};
+use super::raw_json::{message_of_event, JsonBody, RawMessage};
 use super::ApiTags;
 use crate::storage::{EventStore, StoredEvent};
 
@@ -104,7 +104,7 @@ impl EventsApi {
     async fn show(&self, store: Data<&EventStore>, caller: Auth, id: Path<String>) -> Answer<ShowResponse> {
         let event = stored(&store, &caller, &id).await?;
         tracing::info!(login = ?caller.login, id = ?event.id, "event shown");
-        let item = RawMessage::of_event(&event.id, event.raw)?;
+        let item = message_of_event(&event.id, event.raw)?;
         Ok(ShowResponse::Ok(JsonBody::new(&Shown { item, item_id: event.id, search_widget_item_limit: 100 })))
     }
 

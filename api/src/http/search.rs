@@ -8,7 +8,7 @@ use chrono::Utc;
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::Query;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, OpenApi};
 use serde_json::{json, Map, Value};
 
 use super::auth::{Auth, Caller};
@@ -16,62 +16,16 @@ use super::error::{form_errors, Answer, ApiError};
 use super::form_params::{
     AddressList, FormTime, FormValue, PageNumber, PageSize, PortList, SearchCursor, SortOrder, Text, TimeZoneName,
 };
-use super::raw_json::{JsonBody, RawMessage};
+use super::raw_json::{message_of_event, JsonBody, RawMessage};
 use super::ApiTags;
 use crate::idea::time::render;
 use crate::search_form;
 use crate::storage::{EventStore, QueryKind, SearchParams, SortDir, SortField};
+use ideadb_wire::answers::SearchResult;
 use ideadb_wire::search_params;
 
 #[derive(Default)]
 pub struct SearchApi;
-
-/// Hawat's search answer. Keys other than `query_params` and `search_widget_item_limit`
-/// appear only when a search ran (`submit` given), or with `form_errors` when it could not.
-#[derive(Object, Default, serde::Serialize)]
-#[oai(skip_serializing_if_is_none, example)]
-struct SearchResult {
-    /// True when the search ran.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    searched: Option<bool>,
-    /// The matching IDEA messages of this page, as stored.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    items: Option<Vec<RawMessage>>,
-    /// How many items this page holds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    items_count: Option<u64>,
-    /// The parameters as understood (times in UTC).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    form_data: Option<Value>,
-    /// `[field, message]` pairs when parameters were bad.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    form_errors: Option<Vec<Vec<String>>>,
-    /// The parameters given, as given (lists for repeated ones).
-    query_params: Value,
-    /// 1-based index of the first item of this page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pager_index_low: Option<u64>,
-    /// 1-based index of the last item of this page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pager_index_high: Option<u64>,
-    /// The highest index this page could reach (Hawat's `pager_index_limit`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pager_index_limit: Option<u64>,
-    /// The SQL run, with values inlined, for reading.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sqlquery: Option<String>,
-    /// For Hawat's page widgets.
-    search_widget_item_limit: u32,
-    /// Pass as `after` to get the next page (present when this page is full).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_cursor: Option<String>,
-    /// With `count=true`: every match, counted exactly.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    total: Option<i64>,
-    /// With `count=true`: why `total` is missing.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    total_error: Option<String>,
-}
 
 #[derive(ApiResponse)]
 enum SearchResponse {
@@ -283,7 +237,7 @@ async fn run(store: &EventStore, caller: &Caller, pairs: Vec<(String, String)>) 
     }
     let page = store.search_events(&p).await?;
     let items: Vec<RawMessage> =
-        page.items.into_iter().map(|e| RawMessage::of_event(&e.id, e.raw)).collect::<Result<_, _>>()?;
+        page.items.into_iter().map(|e| message_of_event(&e.id, e.raw)).collect::<Result<_, _>>()?;
     let limit = u64::from(p.limit.unwrap_or(search_form::DEFAULT_LIMIT));
     let skipped = p.offset();
     if get("count").is_some_and(|c| c.eq_ignore_ascii_case("true")) {
@@ -304,22 +258,3 @@ async fn run(store: &EventStore, caller: &Caller, pairs: Vec<(String, String)>) 
     Ok(SearchResponse::Ok(JsonBody::new(&out)))
 }
 
-impl poem_openapi::types::Example for SearchResult {
-    fn example() -> Self {
-        let item =
-            br#"{"Format":"IDEA0","ID":"7d5b7e4a","DetectTime":"2026-11-20T10:00:00Z","Category":["Recon.Scanning"]}"#;
-        SearchResult {
-            searched: Some(true),
-            items: RawMessage::from_stored(item.to_vec()).ok().map(|m| vec![m]),
-            items_count: Some(1),
-            form_data: Some(json!({"categories": ["Recon.Scanning"], "limit": 100, "page": 1, "sortby": "time.desc"})),
-            query_params: json!({"submit": "Search", "categories": "Recon.Scanning"}),
-            pager_index_low: Some(1),
-            pager_index_high: Some(1),
-            pager_index_limit: Some(100),
-            sqlquery: Some("SELECT … FROM events WHERE … LIMIT 100".into()),
-            search_widget_item_limit: 3,
-            ..Default::default()
-        }
-    }
-}

@@ -12,6 +12,7 @@ use crate::components::{ErrorBox, Loading};
 use crate::form::Query;
 use crate::pages::search_fields::TextField;
 use crate::perf;
+use crate::route::Route;
 use crate::session::Session;
 use ideadb_wire::aggregation::Agg;
 
@@ -26,22 +27,22 @@ pub fn DashboardPage() -> impl IntoView {
     let location = use_location();
     let navigate = use_navigate();
     let form = RwSignal::new(Query::parse(&location.search.get_untracked()));
-    let data = RwSignal::new(None::<Result<Value, ApiError>>);
     let group = RwSignal::new(0usize);
-    Effect::new(move |_| {
-        let q = Query::parse(&location.search.get()).with("tz", &session.tz.get()).with("submit", "1");
-        form.set(q.clone());
-        data.set(None);
-        leptos::task::spawn_local(async move {
-            let r = api::get_json::<Value>(session, &format!("/api/events/dashboard?{}", q.encode())).await;
+    let query = move || Query::parse(&location.search.get()).with("tz", &session.tz.get()).with("submit", "1");
+    Effect::new(move |_| form.set(query()));
+    // A resource: an answer for a range asked before the current one is dropped, never shown.
+    let data = LocalResource::new(move || {
+        let q = query();
+        async move {
+            let r = api::dashboard(session, &q).await;
             perf::record("dashboard_data_at", perf::now());
-            data.set(Some(r));
-        });
+            r
+        }
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let q = form.get_untracked().with("tz", &session.tz.get_untracked()).with("submit", "1");
-        navigate(&format!("/events/dashboard?{}", q.encode()), Default::default());
+        navigate(&Route::Dashboard(q).path(), Default::default());
     };
     let errors = Signal::derive(move || match data.get() {
         Some(Err(e @ ApiError::Form { .. })) => Some(e),
@@ -60,11 +61,12 @@ pub fn DashboardPage() -> impl IntoView {
                 <span class="muted">"Times in " {move || session.tz.get()}</span>
             </div>
         </form>
-        {move || match data.get() {
-            None => view! { <Loading what="statistics"/> }.into_any(),
-            Some(Err(e)) => view! { <ErrorBox error=e/> }.into_any(),
-            Some(Ok(d)) => view! { <Statistics stats=d["statistics"].clone() group=group/> }.into_any(),
-        }}
+        <Suspense fallback=|| view! { <Loading what="statistics"/> }>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                Ok(stats) => view! { <Statistics stats=stats group=group/> }.into_any(),
+            })}
+        </Suspense>
     }
 }
 

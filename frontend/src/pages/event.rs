@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use serde_json::Value;
 
-use crate::api::{self, download_url, ApiError};
+use crate::api::{self, ApiError};
 use crate::components::{chip, pretty, ErrorBox, Failure, JsonView, Kind, Loading};
 use crate::idea::{private, strings};
 use crate::perf;
@@ -24,29 +24,29 @@ pub fn EventPage() -> impl IntoView {
     let session = expect_context::<Session>();
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
-    let loaded = RwSignal::new(None::<Result<Loaded, ApiError>>);
-    let yaml = RwSignal::new(None::<Result<String, ApiError>>);
     let tab = RwSignal::new(0usize);
-    Effect::new(move |_| {
+    // Resources: when the ID changes, an answer for the one before is dropped, never shown.
+    let loaded = LocalResource::new(move || {
         let id = id();
-        loaded.set(None);
-        yaml.set(None);
-        leptos::task::spawn_local(async move {
-            let r = api::get_text(session, &download_url(&id, "json")).await.and_then(|raw| {
+        async move {
+            let r = api::event(session, &id, "json").await.and_then(|raw| {
                 let event = serde_json::from_str(&raw)
                     .map_err(|e| ApiError::Status { status: 200, message: format!("the event is not JSON: {e}") })?;
                 Ok(Loaded { raw, event })
             });
-            loaded.set(Some(r));
             perf::after_render("event_ms", 0.0);
-        });
+            r
+        }
     });
-    Effect::new(move |_| {
-        if tab.get() == 4 && yaml.with_untracked(Option::is_none) {
-            let id = id();
-            leptos::task::spawn_local(async move {
-                yaml.set(Some(api::get_text(session, &download_url(&id, "yaml")).await))
-            });
+    // Fetched when its tab is first shown.
+    let yaml_shown = Memo::new(move |seen: Option<&bool>| seen.copied().unwrap_or(false) || tab.get() == 4);
+    let yaml = LocalResource::new(move || {
+        let (id, shown) = (id(), yaml_shown.get());
+        async move {
+            match shown {
+                true => Some(api::event(session, &id, "yaml").await),
+                false => None,
+            }
         }
     });
     let failure = expect_context::<Failure>();
@@ -54,12 +54,12 @@ pub fn EventPage() -> impl IntoView {
         move |_| {
             let id = id();
             leptos::task::spawn_local(async move {
-                let done = api::download(session, &download_url(&id, format), &format!("{id}.{format}"), mime).await;
+                let done = api::download(session, &api::download_url(&id, format), &format!("{id}.{format}"), mime).await;
                 failure.report("The download", done);
             })
         }
     };
-    move || match loaded.get() {
+    let page = move || match loaded.get() {
         None => view! { <Loading what="the event"/> }.into_any(),
         Some(Err(e)) => view! { <h1>"Event " {id()}</h1><ErrorBox error=e/> }.into_any(),
         Some(Ok(l)) => {
@@ -72,12 +72,14 @@ pub fn EventPage() -> impl IntoView {
                 entries(&ev["Source"], true).into_any(),
                 entries(&ev["Target"], false).into_any(),
                 detectors(&ev["Node"]).into_any(),
+                // A boundary of its own, so that loading the YAML never hides the page.
                 view! {
-                    {move || match yaml.get() {
-                        None => view! { <Loading what="YAML"/> }.into_any(),
-                        Some(Ok(y)) => view! { <pre class="code" data-testid="yaml">{y}</pre> }.into_any(),
-                        Some(Err(e)) => view! { <ErrorBox error=e/> }.into_any(),
-                    }}
+                    <Suspense fallback=|| view! { <Loading what="YAML"/> }>
+                        {move || yaml.get().flatten().map(|r| match r {
+                            Ok(y) => view! { <pre class="code" data-testid="yaml">{y}</pre> }.into_any(),
+                            Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                        })}
+                    </Suspense>
                 }
                 .into_any(),
                 view! { <JsonView text=pretty(&l.raw)/> }.into_any(),
@@ -103,7 +105,8 @@ pub fn EventPage() -> impl IntoView {
             }
             .into_any()
         }
-    }
+    };
+    view! { <Suspense fallback=|| view! { <Loading what="the event"/> }>{page}</Suspense> }
 }
 
 fn chips(kind: Kind, values: Vec<String>) -> impl IntoView {

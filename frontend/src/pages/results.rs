@@ -7,16 +7,13 @@ use crate::api::{self, download_url};
 use crate::components::{chip_html, escape_html, Failure, Kind};
 use crate::form::Query;
 use crate::idea::Row;
+use crate::route::Route;
 use crate::session::Session;
 
 /// Events an export from the browser holds at most: the file is built in the tab's memory
 /// (API clients stream any number from `/api/events/export`).
 const EXPORT_MAX: &str = "100000";
 const EXPORT_TITLE: &str = "Every matching event (up to 100,000), not only this page";
-/// The app's page of an event.
-fn event_url(id: &str) -> String {
-    format!("/events/{}", String::from(js_sys::encode_uri_component(id)))
-}
 
 /// Addresses listed in a cell before "+N more".
 const CELL_ADDRS: usize = 5;
@@ -60,7 +57,7 @@ pub fn Results(
                 .with("format", format)
                 .with("max", EXPORT_MAX);
             leptos::task::spawn_local(async move {
-                let url = format!("/api/events/export?{}", q.encode());
+                let url = api::export_url(&q);
                 let mime = if format == "csv" { "text/csv" } else { "application/x-ndjson" };
                 let done = api::download(session, &url, &format!("events.{format}"), mime).await;
                 failure.report("The export", done);
@@ -132,7 +129,7 @@ fn rows_html(rows: &[Row], tz: &str) -> String {
         out.push_str(r#"">"#);
         cell(&mut out, "mono");
         out.push_str(r#"<a title="Open the event" href=""#);
-        escape_html(&event_url(&row.id), &mut out);
+        escape_html(&Route::Event(row.id.clone()).path(), &mut out);
         out.push_str(r#"">"#);
         escape_html(&crate::time::show(&row.detect_time, tz), &mut out);
         out.push_str("</a></span>");
@@ -162,7 +159,7 @@ fn rows_html(rows: &[Row], tz: &str) -> String {
         }
         cell(&mut out, "");
         out.push_str(r#"<a href=""#);
-        escape_html(&event_url(&row.id), &mut out);
+        escape_html(&Route::Event(row.id.clone()).path(), &mut out);
         out.push_str(
             r#"">Detail</a> <button type="button" class="download" title="Download the event as JSON" data-id=""#,
         );

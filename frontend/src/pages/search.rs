@@ -4,9 +4,9 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate};
-use serde_json::{Map, Value};
 
 use crate::api::{self, ApiError, SearchResult};
+use crate::route::Route;
 use crate::components::{ErrorBox, Loading};
 use crate::form::Query;
 use crate::idea::Row;
@@ -28,11 +28,11 @@ enum State {
 /// The lists of `/api/events/metadata`, fetched by the first search page of the visit and
 /// kept for the others (pivots from the context menu open many).
 #[derive(Clone, Copy)]
-pub struct Metadata(RwSignal<Map<String, Value>>);
+pub struct Choices(RwSignal<Option<api::Metadata>>);
 
-impl Metadata {
+impl Choices {
     pub fn new() -> Self {
-        Metadata(RwSignal::new(Map::new()))
+        Choices(RwSignal::new(None))
     }
 }
 
@@ -42,7 +42,7 @@ pub fn SearchPage() -> impl IntoView {
     let location = use_location();
     let navigate = use_navigate();
     let form = RwSignal::new(Query::parse(&location.search.get_untracked()));
-    let meta = expect_context::<Metadata>().0;
+    let meta = expect_context::<Choices>().0;
     let state = RwSignal::new(State::Idle);
     let rows = RwSignal::new(Vec::<Row>::new());
     let next = RwSignal::new(None::<String>);
@@ -55,10 +55,10 @@ pub fn SearchPage() -> impl IntoView {
         SECTIONS.map(|(_, fields)| form.with_untracked(|f| is_time(fields) || fields.iter().any(|p| f.has(p.name)))),
     );
 
-    if meta.with_untracked(Map::is_empty) {
+    if meta.with_untracked(Option::is_none) {
         leptos::task::spawn_local(async move {
-            if let Ok(Value::Object(m)) = api::get_json::<Value>(session, "/api/events/metadata").await {
-                meta.set(m);
+            if let Ok(m) = api::metadata(session).await {
+                meta.set(Some(m));
             }
         });
     }
@@ -75,16 +75,16 @@ pub fn SearchPage() -> impl IntoView {
         state.set(State::Loading);
         total.set(Total::Counting);
         leptos::task::spawn_local(async move {
-            let url = format!("/api/events/search?{}", query.encode());
-            match api::get_json::<SearchResult>(session, &url).await {
+            match api::search(session, &query).await {
                 Ok(r) if generation.get_value() == gen => {
                     let start = perf::now();
                     first_row.set(r.pager_index_low.unwrap_or(0));
                     next.set(r.next_cursor.clone());
-                    rows.set(r.items.iter().map(Row::of).collect());
+                    let messages = api::messages(&r);
+                    rows.set(messages.iter().map(Row::of).collect());
                     state.set(State::Done);
                     perf::after_render("search_rows_ms", start);
-                    perf::record("search_rows", r.items.len() as f64);
+                    perf::record("search_rows", messages.len() as f64);
                     count(session, &query, total, r.pager_index_high.unwrap_or(0)).await;
                 }
                 Ok(_) => {}
@@ -96,7 +96,7 @@ pub fn SearchPage() -> impl IntoView {
         });
     });
 
-    let go = move |q: Query| navigate(&format!("/events/search?{}", q.encode()), Default::default());
+    let go = move |q: Query| navigate(&Route::Search(q).path(), Default::default());
     let submit = {
         let go = go.clone();
         move |ev: leptos::ev::SubmitEvent| {
@@ -111,11 +111,11 @@ pub fn SearchPage() -> impl IntoView {
         more_busy.set(true);
         let q = current().without(&["page"]).with("after", &cursor);
         leptos::task::spawn_local(async move {
-            match api::get_json::<SearchResult>(session, &format!("/api/events/search?{}", q.encode())).await {
+            match api::search(session, &q).await {
                 Ok(r) => {
                     let start = perf::now();
                     next.set(r.next_cursor.clone());
-                    rows.update(|rs| rs.extend(r.items.iter().map(Row::of)));
+                    rows.update(|rs| rs.extend(api::messages(&r).iter().map(Row::of)));
                     perf::after_render("search_more_ms", start);
                 }
                 Err(e) => state.set(State::Failed(e)),
@@ -184,7 +184,7 @@ pub fn SearchPage() -> impl IntoView {
 /// Counts every match in a second request, so the rows never wait for the count.
 async fn count(session: Session, query: &Query, total: RwSignal<Total>, shown: u64) {
     let q = query.without(&["page", "after", "limit"]).with("limit", "10").with("count", "true");
-    match api::get_json::<SearchResult>(session, &format!("/api/events/search?{}", q.encode())).await {
+    match api::search(session, &q).await {
         Ok(SearchResult { total: Some(n), .. }) => total.set(Total::Exact(n)),
         Ok(SearchResult { total_error: Some(_), .. }) => total.set(Total::MoreThan(shown)),
         Ok(_) => total.set(Total::Unknown),

@@ -3,11 +3,11 @@
 //! the API's messages for its own parameter.
 
 use leptos::prelude::*;
-use serde_json::{Map, Value};
 
-use crate::api::ApiError;
+
+use crate::api::{ApiError, Metadata};
 use crate::form::Query;
-use crate::idea::strings;
+
 use ideadb_wire::search_params::{Kind, Param, TIME_HINT};
 
 /// The form's sections, from the table the server reads the form by.
@@ -25,7 +25,7 @@ pub fn Section(
     fields: &'static [Param],
     form: RwSignal<Query>,
     errors: Signal<Option<ApiError>>,
-    meta: RwSignal<Map<String, Value>>,
+    meta: RwSignal<Option<Metadata>>,
 ) -> impl IntoView {
     if is_time(fields) {
         return view! { <TimeSection form=form errors=errors/> }.into_any();
@@ -104,7 +104,7 @@ fn FlagField(
 fn MultiField(
     form: RwSignal<Query>,
     errors: Signal<Option<ApiError>>,
-    meta: RwSignal<Map<String, Value>>,
+    meta: RwSignal<Option<Metadata>>,
     key: &'static str,
     label: &'static str,
     not_key: Option<&'static str>,
@@ -114,7 +114,7 @@ fn MultiField(
             ("__EMPTY__".to_string(), "(without value)".to_string()),
             ("__ANY__".to_string(), "(any value)".to_string()),
         ];
-        let mut known: Vec<String> = meta.with(|m| strings(m.get(key).unwrap_or(&Value::Null)));
+        let mut known: Vec<String> = meta.with(|m| m.as_ref().map(|m| m.choices(key).to_vec()).unwrap_or_default());
         for chosen in form.with(|f| f.all(key)) {
             if !known.contains(&chosen) && !chosen.starts_with("__") {
                 known.push(chosen);
