@@ -381,24 +381,28 @@ async fn analyst_searches_reads_an_event_downloads_it_and_watches_the_dashboard(
     find(&c, "#group-stats_external").await.click().await.unwrap();
     find(&c, "#counter-cnt_events").await;
 
-    // The newer request wins: the answer for an event left behind arrives after the answer
-    // for the event asked for next, and is dropped (before resources, it replaced it).
-    let mut others = corpus.iter().map(|e| e["ID"].as_str().unwrap()).filter(|o| *o != id);
-    let (slow, fast) = (others.next().unwrap(), others.next().unwrap());
-    c.goto(&server.url(&format!("/events/{id}"))).await.unwrap();
-    assert_eq!(text(&c, "#event-id").await, id);
+    // The newer request wins: the answer for a range left behind arrives after the answer for
+    // the range asked for next, and is dropped (before resources, it replaced it).
     let slow_down = "const [slow] = arguments; const fetch0 = window.fetch.bind(window); \
         window.fetch = (req, init) => { const url = typeof req === 'string' ? req : req.url; \
           const answer = fetch0(req, init); \
-          return url.includes(encodeURIComponent(slow)) ? new Promise(r => setTimeout(() => r(answer), 3000)) : answer; };";
-    c.execute(slow_down, vec![json!(slow)]).await.unwrap();
-    let visit = "history.pushState(null, '', '/events/' + encodeURIComponent(arguments[0])); \
-        window.dispatchEvent(new PopStateEvent('popstate'));";
-    c.execute(visit, vec![json!(slow)]).await.unwrap();
-    c.execute(visit, vec![json!(fast)]).await.unwrap();
-    until(&c, "the later event", || async { text(&c, "#event-id").await == fast }).await;
+          if (!url.includes(slow)) return answer; \
+          window.slowAsked = true; return new Promise(r => setTimeout(() => r(answer), 3000)); };";
+    c.execute(slow_down, vec![json!("dt_from=2020-01-01")]).await.unwrap();
+    let visit = "history.pushState(null, '', arguments[0]); window.dispatchEvent(new PopStateEvent('popstate'));";
+    let range =
+        |year: u32| format!("/events/dashboard?dt_from={year}-01-01+00:00&dt_to={year}-01-02+00:00&tz=UTC&submit=1");
+    c.execute(visit, vec![json!(range(2020))]).await.unwrap();
+    // The app asks for the slow range before the fast one is visited.
+    until(&c, "the slow request", || async {
+        c.execute("return window.slowAsked === true", vec![]).await.unwrap() == json!(true)
+    })
+    .await;
+    c.execute(visit, vec![json!(range(2021))]).await.unwrap();
+    until(&c, "the later range", || async { text(&c, "#dashboard-range").await.starts_with("2021") }).await;
     tokio::time::sleep(Duration::from_secs(4)).await;
-    assert_eq!(text(&c, "#event-id").await, fast, "the slow answer for the earlier event replaced the later one");
+    let shown = text(&c, "#dashboard-range").await;
+    assert!(shown.starts_with("2021"), "the slow answer for the earlier range replaced the later one: {shown}");
 
     // A download that fails says so (it was dropped silently): the event is deleted between
     // its page loading and the click.

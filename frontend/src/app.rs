@@ -7,13 +7,13 @@ use leptos_router::components::{Redirect, Route, Router, Routes, A};
 use leptos_router::path;
 
 use crate::components::{ContextMenu, Failure, FailureNotice, Menu};
+use crate::form::Query;
 use crate::pages::{
     dashboard::DashboardPage,
     event::EventPage,
     login::LoginPage,
     search::{Choices, SearchPage},
 };
-use crate::form::Query;
 use crate::route::Route;
 use crate::session::Session;
 

@@ -257,4 +257,3 @@ async fn run(store: &EventStore, caller: &Caller, pairs: Vec<(String, String)>) 
     out.items = Some(items);
     Ok(SearchResponse::Ok(JsonBody::new(&out)))
 }
-

@@ -72,7 +72,6 @@ pub struct SearchResult {
     pub total_error: Option<String>,
 }
 
-
 /// Every value known for each searchable attribute, sorted.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
@@ -193,7 +192,9 @@ impl poem_openapi::types::Example for SearchResult {
             searched: Some(true),
             items: RawMessage::from_stored(item.to_vec()).ok().map(|m| vec![m]),
             items_count: Some(1),
-            form_data: Some(serde_json::json!({"categories": ["Recon.Scanning"], "limit": 100, "page": 1, "sortby": "time.desc"})),
+            form_data: Some(
+                serde_json::json!({"categories": ["Recon.Scanning"], "limit": 100, "page": 1, "sortby": "time.desc"}),
+            ),
             query_params: serde_json::json!({"submit": "Search", "categories": "Recon.Scanning"}),
             pager_index_low: Some(1),
             pager_index_high: Some(1),

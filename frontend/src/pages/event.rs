@@ -54,7 +54,8 @@ pub fn EventPage() -> impl IntoView {
         move |_| {
             let id = id();
             leptos::task::spawn_local(async move {
-                let done = api::download(session, &api::download_url(&id, format), &format!("{id}.{format}"), mime).await;
+                let done =
+                    api::download(session, &api::download_url(&id, format), &format!("{id}.{format}"), mime).await;
                 failure.report("The download", done);
             })
         }

@@ -6,13 +6,13 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate};
 
 use crate::api::{self, ApiError, SearchResult};
-use crate::route::Route;
 use crate::components::{ErrorBox, Loading};
 use crate::form::Query;
 use crate::idea::Row;
 use crate::pages::results::{Results, Total};
 use crate::pages::search_fields::{is_time, Section, SECTIONS};
 use crate::perf;
+use crate::route::Route;
 use crate::session::Session;
 
 const PAGE_SIZES: [u32; 9] = [10, 20, 50, 100, 200, 500, 1000, 2500, 5000];
@@ -49,7 +49,6 @@ pub fn SearchPage() -> impl IntoView {
     let total = RwSignal::new(Total::Unknown);
     let first_row = RwSignal::new(0u64);
     let more_busy = RwSignal::new(false);
-    let generation = StoredValue::new(0u32);
     // The time section, and any section the URL fills, start open.
     let open = RwSignal::new(
         SECTIONS.map(|(_, fields)| form.with_untracked(|f| is_time(fields) || fields.iter().any(|p| f.has(p.name)))),
@@ -63,37 +62,52 @@ pub fn SearchPage() -> impl IntoView {
         });
     }
 
+    // Resources: only the answer to the latest query is ever applied, and the count starts
+    // once the rows are shown.
+    let searched = LocalResource::new(move || {
+        let query = Query::parse(&location.search.get());
+        async move {
+            match query.has("submit") {
+                true => Some(api::search(session, &query).await.map(|r| (query, r))),
+                false => None,
+            }
+        }
+    });
+    let counted = LocalResource::new(move || {
+        let answer = searched.get();
+        async move {
+            let Some(Some(Ok((query, r)))) = answer else { return None };
+            Some(count(session, &query, r.pager_index_high.unwrap_or(0)).await)
+        }
+    });
     Effect::new(move |_| {
         let query = Query::parse(&location.search.get());
-        form.set(query.clone());
-        if !query.has("submit") {
-            state.set(State::Idle);
-            return;
+        let asked = query.has("submit");
+        form.set(query);
+        state.set(if asked { State::Loading } else { State::Idle });
+        total.set(if asked { Total::Counting } else { Total::Unknown });
+    });
+    Effect::new(move |_| match searched.get() {
+        Some(Some(Ok((_, r)))) => {
+            let start = perf::now();
+            let messages = api::messages(&r);
+            first_row.set(r.pager_index_low.unwrap_or(0));
+            next.set(r.next_cursor.clone());
+            rows.set(messages.iter().map(Row::of).collect());
+            state.set(State::Done);
+            perf::after_render("search_rows_ms", start);
+            perf::record("search_rows", messages.len() as f64);
         }
-        generation.update_value(|g| *g += 1);
-        let gen = generation.get_value();
-        state.set(State::Loading);
-        total.set(Total::Counting);
-        leptos::task::spawn_local(async move {
-            match api::search(session, &query).await {
-                Ok(r) if generation.get_value() == gen => {
-                    let start = perf::now();
-                    first_row.set(r.pager_index_low.unwrap_or(0));
-                    next.set(r.next_cursor.clone());
-                    let messages = api::messages(&r);
-                    rows.set(messages.iter().map(Row::of).collect());
-                    state.set(State::Done);
-                    perf::after_render("search_rows_ms", start);
-                    perf::record("search_rows", messages.len() as f64);
-                    count(session, &query, total, r.pager_index_high.unwrap_or(0)).await;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    state.set(State::Failed(e));
-                    total.set(Total::Unknown);
-                }
-            }
-        });
+        Some(Some(Err(e))) => {
+            state.set(State::Failed(e));
+            total.set(Total::Unknown);
+        }
+        Some(None) | None => {}
+    });
+    Effect::new(move |_| {
+        if let Some(Some(t)) = counted.get() {
+            total.set(t);
+        }
     });
 
     let go = move |q: Query| navigate(&Route::Search(q).path(), Default::default());
@@ -110,8 +124,14 @@ pub fn SearchPage() -> impl IntoView {
         let Some(cursor) = next.get_untracked() else { return };
         more_busy.set(true);
         let q = current().without(&["page"]).with("after", &cursor);
+        let asked = location.search.get_untracked();
         leptos::task::spawn_local(async move {
-            match api::search(session, &q).await {
+            let answer = api::search(session, &q).await;
+            // A newer search replaced the rows these would extend.
+            if location.search.get_untracked() != asked {
+                return;
+            }
+            match answer {
                 Ok(r) => {
                     let start = perf::now();
                     next.set(r.next_cursor.clone());
@@ -182,12 +202,11 @@ pub fn SearchPage() -> impl IntoView {
 }
 
 /// Counts every match in a second request, so the rows never wait for the count.
-async fn count(session: Session, query: &Query, total: RwSignal<Total>, shown: u64) {
+async fn count(session: Session, query: &Query, shown: u64) -> Total {
     let q = query.without(&["page", "after", "limit"]).with("limit", "10").with("count", "true");
     match api::search(session, &q).await {
-        Ok(SearchResult { total: Some(n), .. }) => total.set(Total::Exact(n)),
-        Ok(SearchResult { total_error: Some(_), .. }) => total.set(Total::MoreThan(shown)),
-        Ok(_) => total.set(Total::Unknown),
-        Err(_) => total.set(Total::Unknown),
+        Ok(SearchResult { total: Some(n), .. }) => Total::Exact(n),
+        Ok(SearchResult { total_error: Some(_), .. }) => Total::MoreThan(shown),
+        Ok(_) | Err(_) => Total::Unknown,
     }
 }

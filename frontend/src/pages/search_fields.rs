@@ -4,7 +4,6 @@
 
 use leptos::prelude::*;
 
-
 use crate::api::{ApiError, Metadata};
 use crate::form::Query;
 
