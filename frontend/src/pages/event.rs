@@ -101,7 +101,7 @@ pub fn EventPage() -> impl IntoView {
                     }).collect_view()}
                 </div>
                 <section class="panel" role="tabpanel" id="panel">
-                    {panels.into_iter().enumerate().map(|(i, p)| view! { <div hidden=move || tab.get() != i>{p}</div> }).collect_view()}
+                    {panels.into_iter().enumerate().map(|(i, p)| view! { <div data-testid="tab-panel" hidden=move || tab.get() != i>{p}</div> }).collect_view()}
                 </section>
             }
             .into_any()

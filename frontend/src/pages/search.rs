@@ -73,6 +73,7 @@ pub fn SearchPage() -> impl IntoView {
             }
         }
     });
+    let applied = StoredValue::new(None::<Query>);
     let counted = LocalResource::new(move || {
         let answer = searched.get();
         async move {
@@ -88,7 +89,11 @@ pub fn SearchPage() -> impl IntoView {
         total.set(if asked { Total::Counting } else { Total::Unknown });
     });
     Effect::new(move |_| match searched.get() {
-        Some(Some(Ok((_, r)))) => {
+        // An answer is applied once (a resource may hand the same one again): rows that "Load
+        // more" added since must stay.
+        Some(Some(Ok((q, _)))) if applied.with_value(|a| a.as_ref() == Some(&q)) => {}
+        Some(Some(Ok((q, r)))) => {
+            applied.set_value(Some(q));
             let start = perf::now();
             let messages = api::messages(&r);
             first_row.set(r.pager_index_low.unwrap_or(0));
@@ -99,10 +104,12 @@ pub fn SearchPage() -> impl IntoView {
             perf::record("search_rows", messages.len() as f64);
         }
         Some(Some(Err(e))) => {
+            applied.set_value(None);
             state.set(State::Failed(e));
             total.set(Total::Unknown);
         }
-        Some(None) | None => {}
+        Some(None) => applied.set_value(None),
+        None => {}
     });
     Effect::new(move |_| {
         if let Some(Some(t)) = counted.get() {
@@ -129,6 +136,7 @@ pub fn SearchPage() -> impl IntoView {
             let answer = api::search(session, &q).await;
             // A newer search replaced the rows these would extend.
             if location.search.get_untracked() != asked {
+                more_busy.set(false);
                 return;
             }
             match answer {
@@ -158,7 +166,8 @@ pub fn SearchPage() -> impl IntoView {
                     .enumerate()
                     .map(|(i, (label, _))| {
                         view! {
-                            <button type="button" aria-pressed=move || open.get()[i].to_string()
+                            <button type="button" data-testid=format!("section-{}", label.to_lowercase())
+                                aria-pressed=move || open.get()[i].to_string()
                                 on:click=move |_| open.update(|o| o[i] = !o[i])>{*label}</button>
                         }
                     })
