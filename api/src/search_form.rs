@@ -22,9 +22,7 @@ use crate::form_grammar;
 use crate::idea::IpRange;
 use crate::storage::{Cursor, Hostname, SearchParams, SortBy, Values, Visibility};
 
-/// Page sizes offered, as Hawat's lists (capped at 10,000).
-pub const PAGE_SIZES: &[u32] = &[5, 10, 20, 25, 30, 50, 100, 200, 250, 500, 1000, 2500, 5000, 10000];
-pub const DEFAULT_LIMIT: u32 = 100;
+pub use search_params::{DEFAULT_PAGE_SIZE, PAGE_SIZES};
 const TIME_FIELDS: [&str; 4] = ["dt_from", "dt_to", "st_from", "st_to"];
 /// The longest name DNS allows.
 const MAX_HOSTNAME: usize = 253;
@@ -300,7 +298,7 @@ impl Form<'_> {
     fn limit(&mut self) -> u32 {
         let v =
             self.checked("limit", Kind::PageSize, |v| format!("\"{v}\" is not one of the page sizes {PAGE_SIZES:?}"));
-        v.and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_LIMIT)
+        v.and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_PAGE_SIZE)
     }
 
     fn sortby(&mut self) -> SortBy {

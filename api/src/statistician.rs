@@ -118,13 +118,16 @@ pub async fn compute_window(store: &EventStore, from: NaiveDateTime) -> storage:
     LiveWindow::new(from).finish(store).await
 }
 
+/// Below this many events, spreading the digests over threads costs more than it saves.
+const SPREAD_FROM: usize = 2000;
+
 /// The digests of stored events, read on every core.
 fn digest_all(stored: Vec<StoredEvent>) -> Vec<EventDigest> {
     let read = |part: Vec<StoredEvent>| -> Vec<EventDigest> {
         part.into_iter().filter_map(|e| EventDigest::from_stored(e.id, e.storagetime, &e.raw)).collect()
     };
     let threads = threads();
-    if stored.len() < 2000 || threads < 2 {
+    if stored.len() < SPREAD_FROM || threads < 2 {
         return read(stored);
     }
     let size = stored.len().div_ceil(threads);

@@ -238,7 +238,7 @@ async fn run(store: &EventStore, caller: &Caller, pairs: Vec<(String, String)>) 
     let page = store.search_events(&p).await?;
     let items: Vec<RawMessage> =
         page.items.into_iter().map(|e| message_of_event(&e.id, e.raw)).collect::<Result<_, _>>()?;
-    let limit = u64::from(p.limit.unwrap_or(search_form::DEFAULT_LIMIT));
+    let limit = u64::from(p.limit.unwrap_or(search_form::DEFAULT_PAGE_SIZE));
     let skipped = p.offset();
     if get("count").is_some_and(|c| c.eq_ignore_ascii_case("true")) {
         match store.count_events(&p).await {

@@ -52,6 +52,10 @@ const fn choice(name: &'static str, label: &'static str, not: Option<&'static st
     Param { name, kind: Kind::Choice, not, label, hint: "" }
 }
 
+/// The page sizes a search accepts (Hawat's), and the one without `limit`.
+pub const PAGE_SIZES: &[u32] = &[5, 10, 20, 25, 30, 50, 100, 200, 250, 500, 1000, 2500, 5000, 10000];
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+
 /// What the app shows in an empty time field.
 pub const TIME_HINT: &str = "YYYY-MM-DD HH:MM, ISO 8601 or now-24h";
 

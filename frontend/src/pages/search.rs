@@ -14,8 +14,7 @@ use crate::pages::search_fields::{is_time, Section, SECTIONS};
 use crate::perf;
 use crate::route::Route;
 use crate::session::Session;
-
-const PAGE_SIZES: [u32; 9] = [10, 20, 50, 100, 200, 500, 1000, 2500, 5000];
+use ideadb_wire::search_params::{DEFAULT_PAGE_SIZE, PAGE_SIZES};
 
 #[derive(Debug, Clone, PartialEq)]
 enum State {
@@ -190,7 +189,7 @@ pub fn SearchPage() -> impl IntoView {
                 <select id="limit" on:change=move |ev| form.update(|f| f.set("limit", &event_target_value(&ev)))>
                     {PAGE_SIZES.iter().map(|n| {
                         let n = n.to_string();
-                        let selected = { let n = n.clone(); move || { let l = form.with(|f| f.get("limit")); l == n || (l.is_empty() && n == "100") } };
+                        let selected = { let n = n.clone(); move || { let l = form.with(|f| f.get("limit")); l == n || (l.is_empty() && n == DEFAULT_PAGE_SIZE.to_string()) } };
                         view! { <option value=n.clone() selected=selected>{n.clone()}</option> }
                     }).collect_view()}
                 </select>
