@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use ideadb_wire::answers::{Metadata, SearchResult};
+pub use ideadb_wire::answers::{DashboardResult, Metadata, SearchResult};
 
 use crate::form::Query;
 use crate::route;
@@ -91,8 +91,8 @@ pub async fn metadata(session: Session) -> Result<Metadata, ApiError> {
 
 /// `/api/events/dashboard`: its `statistics`.
 pub async fn dashboard(session: Session, q: &Query) -> Result<Value, ApiError> {
-    let answer: Value = get_json(session, &format!("/api/events/dashboard?{}", q.encode())).await?;
-    Ok(answer["statistics"].clone())
+    let answer: DashboardResult = get_json(session, &format!("/api/events/dashboard?{}", q.encode())).await?;
+    Ok(answer.statistics.unwrap_or_default())
 }
 
 /// One event's message as stored (`format` json) or as YAML.

@@ -8,7 +8,7 @@ use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::payload::{Binary, Json};
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::{ApiResponse, Enum, OpenApi};
 use serde_json::{json, Map, Value};
 
 use super::auth::Auth;
@@ -22,34 +22,10 @@ use crate::search_form::{parse_range, Range};
 use crate::stats::timeline::WINDOW;
 use crate::stats::{Agg, Dashboard, TimelineCfg};
 use crate::storage::EventStore;
+use ideadb_wire::answers::DashboardResult;
 
 #[derive(Default)]
 pub struct DashboardApi;
-
-/// Hawat's dashboard answer.
-#[derive(Object, Default)]
-#[oai(skip_serializing_if_is_none, example)]
-struct DashboardResult {
-    /// True when the statistics were computed (`submit` given).
-    searched: Option<bool>,
-    /// `count`, `dt_from`, `dt_to`, `stats_overall`, `stats_internal`, `stats_external` (each
-    /// with counters, aggregations `{value: count}` and `timeline` `[[bucket_start, stats], …]`)
-    /// and `timeline_cfg` (`dt_from`, `dt_to`, `step` in seconds, `count`, `first_step`).
-    statistics: Option<Value>,
-    /// How many 5-minute windows the statistics cover (those without events included).
-    items_count: Option<i64>,
-    /// The parameters as understood (times in UTC).
-    form_data: Option<Value>,
-    /// `[field, message]` pairs when parameters were bad.
-    form_errors: Option<Vec<Vec<String>>>,
-    /// The parameters given, as given.
-    query_params: Value,
-    /// `[[step, seconds], …]`: where the time went.
-    time_marks: Option<Value>,
-    search_widget_item_limit: u32,
-    view_icon: String,
-    view_title: String,
-}
 
 #[derive(ApiResponse)]
 enum DashboardResponse {
@@ -230,25 +206,5 @@ impl DashboardApi {
             None => out.items_count = Some(0),
         }
         Ok(DashboardResponse::Ok(Json(out)))
-    }
-}
-
-impl poem_openapi::types::Example for DashboardResult {
-    fn example() -> Self {
-        let stats = json!({"cnt_events": 2, "cnt_alerts": 2, "cnt_recurring": 1, "cnt_unique": 1,
-            "categories": {"Recon.Scanning": 2}, "ips": {"192.0.2.7": 1, "__unknown__": 1},
-            "timeline": [["2026-11-20T10:00:00Z", {"cnt_events": 2, "cnt_alerts": 2, "cnt_recurring": 1, "cnt_unique": 1}]]});
-        DashboardResult {
-            searched: Some(true),
-            statistics: Some(json!({"count": 2, "dt_from": "2026-11-20T10:00:00Z", "dt_to": "2026-11-20T11:00:00Z",
-                "stats_overall": stats, "timeline_cfg": {"dt_from": "2026-11-20T10:00:00Z", "dt_to": "2026-11-20T11:00:00Z",
-                "step": 300, "count": 12, "first_step": "2026-11-20T10:05:00Z", "tz": "UTC"}})),
-            items_count: Some(12),
-            query_params: json!({"submit": "1", "dt_from": "2026-11-20 10:00"}),
-            search_widget_item_limit: 3,
-            view_icon: "module-dashboards".into(),
-            view_title: "Event dashboard".into(),
-            ..Default::default()
-        }
     }
 }

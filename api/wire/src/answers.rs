@@ -111,6 +111,32 @@ pub struct Metadata {
     pub detector_softwares: Vec<String>,
 }
 
+/// Hawat's dashboard answer.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(poem_openapi::Object))]
+#[cfg_attr(feature = "openapi", oai(skip_serializing_if_is_none, example))]
+pub struct DashboardResult {
+    /// True when the statistics were computed (`submit` given).
+    pub searched: Option<bool>,
+    /// `count`, `dt_from`, `dt_to`, `stats_overall`, `stats_internal`, `stats_external` (each
+    /// with counters, aggregations `{value: count}` and `timeline` `[[bucket_start, stats], …]`)
+    /// and `timeline_cfg` (`dt_from`, `dt_to`, `step` in seconds, `count`, `first_step`).
+    pub statistics: Option<Value>,
+    /// How many 5-minute windows the statistics cover (those without events included).
+    pub items_count: Option<i64>,
+    /// The parameters as understood (times in UTC).
+    pub form_data: Option<Value>,
+    /// `[field, message]` pairs when parameters were bad.
+    pub form_errors: Option<Vec<Vec<String>>>,
+    /// The parameters given, as given.
+    pub query_params: Value,
+    /// `[[step, seconds], …]`: where the time went.
+    pub time_marks: Option<Value>,
+    pub search_widget_item_limit: u32,
+    pub view_icon: String,
+    pub view_title: String,
+}
+
 impl Metadata {
     /// The values known for a choice parameter of the search form, by its name.
     pub fn choices(&self, param: &str) -> &[String] {
@@ -227,6 +253,29 @@ impl poem_openapi::types::Example for Metadata {
             target_severities: v(&[]),
             tlps: v(&["AMBER", "GREEN"]),
             detector_softwares: v(&["Nemea"]),
+        }
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl poem_openapi::types::Example for DashboardResult {
+    fn example() -> Self {
+        let stats = serde_json::json!({"cnt_events": 2, "cnt_alerts": 2, "cnt_recurring": 1, "cnt_unique": 1,
+            "categories": {"Recon.Scanning": 2}, "ips": {"192.0.2.7": 1, "__unknown__": 1},
+            "timeline": [["2026-11-20T10:00:00Z", {"cnt_events": 2, "cnt_alerts": 2, "cnt_recurring": 1, "cnt_unique": 1}]]});
+        DashboardResult {
+            searched: Some(true),
+            statistics: Some(
+                serde_json::json!({"count": 2, "dt_from": "2026-11-20T10:00:00Z", "dt_to": "2026-11-20T11:00:00Z",
+                "stats_overall": stats, "timeline_cfg": {"dt_from": "2026-11-20T10:00:00Z", "dt_to": "2026-11-20T11:00:00Z",
+                "step": 300, "count": 12, "first_step": "2026-11-20T10:05:00Z", "tz": "UTC"}}),
+            ),
+            items_count: Some(12),
+            query_params: serde_json::json!({"submit": "1", "dt_from": "2026-11-20 10:00"}),
+            search_widget_item_limit: 3,
+            view_icon: "module-dashboards".into(),
+            view_title: "Event dashboard".into(),
+            ..Default::default()
         }
     }
 }
