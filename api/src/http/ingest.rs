@@ -9,14 +9,12 @@ use poem::web::Data;
 use poem::{Body, Request};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiRequest, ApiResponse, Enum, Object, OpenApi};
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 
 use super::auth::Auth;
 use super::error::{Answer, ApiError};
 use super::ApiTags;
 use crate::auth::Role;
-use crate::ingest::batches::{self, Message, Outcome};
+use crate::ingest::batches::{self, Feed, Outcome};
 use crate::ingest::reader::{read_bytes, Locator};
 use crate::storage::EventStore;
 
@@ -117,9 +115,9 @@ fn count(body: &[u8]) -> usize {
     n
 }
 
-/// Parses the body's messages one by one into `tx`, as fast as they are stored; stops when
-/// nobody takes them any more.
-fn parse_into(body: &[u8], tx: &mpsc::Sender<Message<Tag>>) {
+/// Parses the body's messages into `feed`, as fast as they are stored; stops when nobody
+/// takes them any more.
+fn parse_into(body: &[u8], mut feed: Feed<Tag>) {
     let mut gone = false;
     read_bytes("body", body, &mut |(origin, item)| {
         if gone {
@@ -130,8 +128,9 @@ fn parse_into(body: &[u8], tx: &mpsc::Sender<Message<Tag>>) {
             Ok(Err((raw, e))) => ((place(origin.at), id_of(&raw)), Err(e.to_string())),
             Err(e) => ((place(origin.at), None), Err(e)),
         };
-        gone = tx.blocking_send(message).is_err();
+        gone = !feed.push(message);
     });
+    feed.finish();
 }
 
 /// The ID of a message that is not a valid one, if it has a readable one.
@@ -193,10 +192,10 @@ impl IngestApi {
             return Err(ApiError::BadRequest("the body holds no messages".into()).into());
         }
         // Parsed and stored a batch at a time, so memory holds the body and about one batch.
-        let (tx, rx) = mpsc::channel(BATCH / 2);
-        let parser = tokio::task::spawn_blocking(move || parse_into(&bytes, &tx));
+        let (feed, messages) = batches::feed(BATCH);
+        let parser = tokio::task::spawn_blocking(move || parse_into(&bytes, feed));
         let mut result = IngestResult::default();
-        batches::store(&store, ReceiverStream::new(rx), BATCH, 1, |tag, outcome| result.add(tag, outcome)).await?;
+        batches::store(&store, messages, BATCH, 1, |tag, outcome| result.add(tag, outcome)).await?;
         // A parser that failed ended the channel early: the reply would miss messages.
         parser.await.map_err(|_| ApiError::Internal)?;
         tracing::info!(target: "audit", login = ?caller.login, stored = result.stored, duplicates = result.duplicates,

