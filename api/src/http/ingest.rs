@@ -2,20 +2,23 @@
 //! validation and guarantees (a bad message costs only itself; a message already stored is
 //! reported as a duplicate and left as it was). Needs the role maintainer or admin.
 
-use bytes::{Bytes, BytesMut};
+use std::fs::File;
+use std::io::{BufReader, Seek};
+
 use futures_util::StreamExt;
 use poem::http::header::CONTENT_LENGTH;
 use poem::web::Data;
 use poem::{Body, Request};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiRequest, ApiResponse, Enum, Object, OpenApi};
+use tokio::io::AsyncWriteExt;
 
 use super::auth::Auth;
 use super::error::{Answer, ApiError};
 use super::ApiTags;
 use crate::auth::Role;
 use crate::ingest::batches::{self, Feed, Outcome};
-use crate::ingest::reader::{read_bytes, Locator};
+use crate::ingest::reader::{read_from, Locator};
 use crate::storage::EventStore;
 
 #[derive(Default)]
@@ -28,9 +31,8 @@ pub struct IngestLimit(pub usize);
 /// The most messages one request may hold: more is a 413, so neither the work nor the reply
 /// of one request can grow without bound.
 const MAX_MESSAGES: usize = 100_000;
-/// Messages stored per transaction. Smaller than the CLI's batches: a request holds its body,
-/// so the batch is what must stay small (with 500, a 60 MB body costs the server about 80 MB
-/// at its peak; with 2,000, about 90 MB).
+/// Messages stored per transaction. Smaller than the CLI's batches, since many requests may
+/// be stored at once and each holds its batch in memory.
 const BATCH: usize = 500;
 /// The most results the reply lists (the first ones, in the order sent); the counts cover all.
 const MAX_RESULTS: usize = 1000;
@@ -109,17 +111,22 @@ fn place(at: Locator) -> String {
 type Tag = (String, Option<String>);
 
 /// How many messages the body holds, counted without keeping any.
-fn count(body: &[u8]) -> usize {
+fn count(body: &mut File) -> std::io::Result<usize> {
+    body.rewind()?;
     let mut n = 0;
-    read_bytes("body", body, &mut |_| n += 1);
-    n
+    read_from("body", BufReader::new(&*body), &mut |_| n += 1);
+    Ok(n)
 }
 
 /// Parses the body's messages into `feed`, as fast as they are stored; stops when nobody
 /// takes them any more.
-fn parse_into(body: &[u8], mut feed: Feed<Tag>) {
+fn parse_into(mut body: File, mut feed: Feed<Tag>) {
     let mut gone = false;
-    read_bytes("body", body, &mut |(origin, item)| {
+    if let Err(e) = body.rewind() {
+        feed.push((("body".into(), None), Err(format!("the body cannot be read again: {e}"))));
+        return feed.finish();
+    }
+    read_from("body", BufReader::new(body), &mut |(origin, item)| {
         if gone {
             return;
         }
@@ -139,25 +146,34 @@ fn id_of(raw: &[u8]) -> Option<String> {
     v.get("ID")?.as_str().map(String::from)
 }
 
-/// The body in one buffer sized from its declared length: a buffer grown by doubling would
-/// briefly hold a large body about three times. Over `limit` is a 413, unread when the
-/// declared length says so.
-async fn read_body(body: Body, declared: Option<usize>, limit: usize) -> Result<Bytes, ApiError> {
+/// The body written to an unnamed temporary file as it arrives: the message cap is checked
+/// before anything is stored, which needs the whole body, and a body held in memory would
+/// cost the server its size per request. Over `limit` is a 413, unread when the declared
+/// length says so.
+async fn spill_body(body: Body, declared: Option<usize>, limit: usize) -> Result<File, ApiError> {
     let too_large =
         || ApiError::TooLarge(format!("the body is larger than {limit} bytes; send fewer messages at a time"));
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    let mut buf = BytesMut::with_capacity(declared.unwrap_or(0));
+    let disk = |e: std::io::Error| {
+        tracing::error!(error = %e, "an ingest body cannot be written to a temporary file");
+        ApiError::Internal
+    };
+    let file = tokio::task::spawn_blocking(tempfile::tempfile).await.map_err(|_| ApiError::Internal)?.map_err(disk)?;
+    let mut file = tokio::fs::File::from_std(file);
+    let mut written = 0;
     let mut chunks = body.into_bytes_stream();
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("the body cannot be read: {e}")))?;
-        if buf.len() + chunk.len() > limit {
+        written += chunk.len();
+        if written > limit {
             return Err(too_large());
         }
-        buf.extend_from_slice(&chunk);
+        file.write_all(&chunk).await.map_err(disk)?;
     }
-    Ok(buf.freeze())
+    file.flush().await.map_err(disk)?;
+    Ok(file.into_std().await)
 }
 
 #[OpenApi(prefix_path = "/api", tag = "ApiTags::Events")]
@@ -180,10 +196,14 @@ impl IngestApi {
         caller.require(&[Role::Maintainer, Role::Admin])?;
         let (Messages::Ndjson(Binary(body)) | Messages::Json(Binary(body))) = messages;
         let declared = req.header(CONTENT_LENGTH).and_then(|v| v.parse().ok());
-        let bytes = read_body(body, declared, limit.0 .0).await?;
+        let mut body = spill_body(body, declared, limit.0 .0).await?;
         // The cap is checked before anything is stored, so an over-full body changes nothing.
-        let (n, bytes) =
-            tokio::task::spawn_blocking(move || (count(&bytes), bytes)).await.map_err(|_| ApiError::Internal)?;
+        let (n, body) =
+            tokio::task::spawn_blocking(move || (count(&mut body), body)).await.map_err(|_| ApiError::Internal)?;
+        let n = n.map_err(|e| {
+            tracing::error!(error = %e, "an ingest body cannot be read back from its temporary file");
+            ApiError::Internal
+        })?;
         if n > MAX_MESSAGES {
             let msg = format!("a request may hold {MAX_MESSAGES} messages at most; send fewer at a time");
             return Err(ApiError::TooLarge(msg).into());
@@ -191,9 +211,9 @@ impl IngestApi {
         if n == 0 {
             return Err(ApiError::BadRequest("the body holds no messages".into()).into());
         }
-        // Parsed and stored a batch at a time, so memory holds the body and about one batch.
+        // Parsed and stored a batch at a time, so memory holds about one batch.
         let (feed, messages) = batches::feed(BATCH);
-        let parser = tokio::task::spawn_blocking(move || parse_into(&bytes, feed));
+        let parser = tokio::task::spawn_blocking(move || parse_into(body, feed));
         let mut result = IngestResult::default();
         batches::store(&store, messages, BATCH, 1, |tag, outcome| result.add(tag, outcome)).await?;
         // A parser that failed ended the channel early: the reply would miss messages.

@@ -188,7 +188,9 @@ async fn a_flood_of_junk_lines_gets_a_small_answer_and_leaves_memory_alone() {
     let msg = json_error(resp, 413).await;
     assert!(msg.contains("100000 messages"), "{msg}");
     let (peak, _) = crate::server::memory_kib(pid);
-    assert!(peak < before + 100 * 1024, "server memory {before} KiB before, peak {peak} KiB");
+    // The body goes to a temporary file, so the peak is the batches in flight, not the body
+    // (held in memory, it cost about 80 MiB of growth).
+    assert!(peak < before + 32 * 1024, "server memory {before} KiB before, peak {peak} KiB");
     drop(server);
     db.drop().await;
 }
@@ -267,7 +269,9 @@ async fn a_body_at_the_limit_of_valid_messages_is_stored_in_little_memory() {
     assert_eq!(out["stored"].as_u64(), Some(76_000), "{}", out["rejected"]);
     let (peak, _) = crate::server::memory_kib(pid);
     println!("a {size}-byte body: server memory {before} KiB before, peak {peak} KiB");
-    assert!(peak < before + 100 * 1024, "server memory {before} KiB before, peak {peak} KiB");
+    // The body goes to a temporary file, so the peak is the batches in flight, not the body
+    // (held in memory, it cost about 80 MiB of growth).
+    assert!(peak < before + 32 * 1024, "server memory {before} KiB before, peak {peak} KiB");
     drop(server);
     db.drop().await;
 }
