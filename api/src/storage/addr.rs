@@ -71,12 +71,21 @@ impl AddrSearch<'_> {
             return self.row_filter();
         }
         let mut sql = Sql::default();
-        sql.push("events.id = ANY(ARRAY(");
         match &self.top {
-            None => self.plain_arms(&mut sql),
-            Some(top) => self.top_arms(&mut sql, top),
+            None => {
+                sql.push("events.id = ANY(ARRAY(");
+                self.plain_arms(&mut sql);
+                sql.push("))");
+            }
+            // With the storage times, each of the few events is looked up in its own
+            // partition (pruned at run time); by ID alone, in every partition the search
+            // reaches, which for "this address, all time" is a year of them.
+            Some(top) => {
+                sql.push("(events.id, events.cesnet_storagetime) IN (");
+                self.top_arms(&mut sql, top);
+                sql.push(")");
+            }
         }
-        sql.push("))");
         Expr::cust_with_values(sql.text, sql.values)
     }
 
@@ -158,7 +167,7 @@ impl AddrSearch<'_> {
     /// One arm per direction, value and index, each cut to the first rows.
     fn top_arms(&self, sql: &mut Sql, top: &Top) {
         let (order, op) = if top.dir == SortDir::Desc { ("DESC", "<") } else { ("ASC", ">") };
-        sql.push("SELECT c.id FROM (");
+        sql.push("SELECT c.id, c.storagetime FROM (");
         let mut first = true;
         for (dir, addrs) in &self.dirs {
             for a in addrs.iter() {
@@ -171,7 +180,9 @@ impl AddrSearch<'_> {
                         sql.push(" UNION ALL ");
                     }
                     first = false;
-                    sql.push(&format!("(SELECT a.id FROM events_addr a WHERE a.dir = '{dir}' AND {kind}"));
+                    sql.push(&format!(
+                        "(SELECT a.id, a.storagetime FROM events_addr a WHERE a.dir = '{dir}' AND {kind}"
+                    ));
                     self.time_bounds(sql, "a");
                     if let Some(cur) = top.after {
                         let (t, id) = (sql.bind(cur.time), sql.bind(cur.id.clone()));

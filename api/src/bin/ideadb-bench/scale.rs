@@ -230,5 +230,34 @@ async fn scale_searches(store: &EventStore, url: &str, runs: usize) -> anyhow::R
         let planning = plan.split_whitespace().nth(2).unwrap_or("?");
         println!("| {name} | {:.1} | {:.1} | {planning} |", s.pct(0.5), s.pct(0.95));
     }
+    let one_address = &shapes.iter().find(|s| s.0 == "one address over all time").context("the shape")?.1;
+    by_id_baseline(store, &c, one_address, runs).await
+}
+
+/// "One address over all time" as its SQL text (values inlined), and in the form that
+/// searches used before session 11, which looked each event up by ID in every partition:
+/// the baseline of the run-time pruning, measured on the same data.
+async fn by_id_baseline(
+    store: &EventStore,
+    c: &tokio_postgres::Client,
+    params: &dyn Fn(usize) -> SearchParams,
+    runs: usize,
+) -> anyhow::Result<()> {
+    let (prefix, end) = ("(events.id, events.cesnet_storagetime) IN (SELECT c.id, c.storagetime FROM (", ") c)");
+    let before = |sql: String| -> anyhow::Result<String> {
+        ensure!(sql.matches(prefix).count() == 1 && sql.matches(end).count() == 1, "unexpected SQL: {sql}");
+        Ok(sql.replace(prefix, "events.id = ANY(ARRAY(SELECT c.id FROM (").replace(end, ") c))"))
+    };
+    println!("\n| one address over all time, SQL text | p50 ms | p95 ms |\n|---|---|---|");
+    for (name, old) in [("by ID and storage time (now)", false), ("by ID alone, every partition (before)", true)] {
+        let s = timed(runs, |i| async move {
+            let sql = store.mogrify(&params(i), ideadb::storage::QueryKind::Select).await?;
+            let sql = if old { before(sql)? } else { sql };
+            c.simple_query(&sql).await?;
+            Ok(())
+        })
+        .await?;
+        println!("| {name} | {:.1} | {:.1} |", s.pct(0.5), s.pct(0.95));
+    }
     Ok(())
 }
