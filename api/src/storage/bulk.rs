@@ -157,7 +157,7 @@ impl PreparedRow {
         self.storagetime
     }
 
-    /// (direction, range, single IPv4 address) rows of `events_addr`.
+    /// (direction, range, single IPv4 address) of each address of the event.
     pub fn addresses(&self) -> impl Iterator<Item = (i8, &IpRange, Option<i64>)> {
         let r = &self.event.row;
         let v4 = |ip: &IpRange| ip.single_v4().map(i64::from);
@@ -415,7 +415,9 @@ pub(crate) async fn copy_rows<'r>(
     pin_mut!(w);
     for r in &fresh {
         for (dir, ip, v4) in r.addresses() {
-            w.as_mut().write(&[&r.event.row.id, &dir, ip, &v4, &r.event.row.detecttime, &r.storagetime]).await?;
+            // A single IPv4 address is looked up by `v4` alone.
+            let ip = v4.is_none().then_some(ip);
+            w.as_mut().write(&[&r.event.row.id, &dir, &ip, &v4, &r.event.row.detecttime, &r.storagetime]).await?;
         }
     }
     w.finish().await?;
