@@ -14,7 +14,9 @@
 //! (detecttime, id) order. That is exact: an event's merged ranges are disjoint, so an arm
 //! holds at most one row per event, and every event of the overall first N is among the
 //! first N of its arm. It keeps "everything about this address" fast for addresses that
-//! occur in a hundred thousand events.
+//! occur in a hundred thousand events. A page of messages then comes from the arms alone
+//! ([`AddrSearch::page`]); a filter on other rows looks each match up by ID and storage
+//! time, so a search over all time reads one week per match, not every week.
 
 use chrono::NaiveDateTime;
 use sea_query::{Expr, Value};
@@ -164,10 +166,31 @@ impl AddrSearch<'_> {
         }
     }
 
-    /// One arm per direction, value and index, each cut to the first rows.
+    /// The page of a cut search from the address rows alone: the ID, detection and storage
+    /// time of the first `limit` matches after `offset`, as the select list and FROM of a
+    /// statement (`DISTINCT c.id, … FROM (…) c ORDER BY … LIMIT …`). An arm's rows carry
+    /// everything a page needs, so `events` is not read, nor planned over every week.
+    pub fn page(&self, limit: u64, offset: u64) -> Option<Expr> {
+        let top = self.top.as_ref()?;
+        let order = if top.dir == SortDir::Desc { "DESC" } else { "ASC" };
+        let mut sql = Sql::default();
+        // An event whose address is on both sides comes from two arms.
+        sql.push("DISTINCT c.id, c.detecttime, c.storagetime FROM (");
+        self.cut_arms(&mut sql, top, "a.id, a.detecttime, a.storagetime");
+        sql.push(&format!(") c ORDER BY c.detecttime {order}, c.id {order} LIMIT {limit} OFFSET {offset}"));
+        Some(Expr::cust_with_values(sql.text, sql.values))
+    }
+
+    /// The matches' IDs and storage times, each arm cut to the first rows.
     fn top_arms(&self, sql: &mut Sql, top: &Top) {
-        let (order, op) = if top.dir == SortDir::Desc { ("DESC", "<") } else { ("ASC", ">") };
         sql.push("SELECT c.id, c.storagetime FROM (");
+        self.cut_arms(sql, top, "a.id, a.storagetime");
+        sql.push(") c");
+    }
+
+    /// One arm per direction, value and index, each cut to the first rows, selecting `columns`.
+    fn cut_arms(&self, sql: &mut Sql, top: &Top, columns: &str) {
+        let (order, op) = if top.dir == SortDir::Desc { ("DESC", "<") } else { ("ASC", ">") };
         let mut first = true;
         for (dir, addrs) in &self.dirs {
             for a in addrs.iter() {
@@ -180,9 +203,7 @@ impl AddrSearch<'_> {
                         sql.push(" UNION ALL ");
                     }
                     first = false;
-                    sql.push(&format!(
-                        "(SELECT a.id, a.storagetime FROM events_addr a WHERE a.dir = '{dir}' AND {kind}"
-                    ));
+                    sql.push(&format!("(SELECT {columns} FROM events_addr a WHERE a.dir = '{dir}' AND {kind}"));
                     self.time_bounds(sql, "a");
                     if let Some(cur) = top.after {
                         let (t, id) = (sql.bind(cur.time), sql.bind(cur.id.clone()));
@@ -192,7 +213,6 @@ impl AddrSearch<'_> {
                 }
             }
         }
-        sql.push(") c");
     }
 
     fn time_bounds(&self, sql: &mut Sql, table: &str) {

@@ -145,6 +145,30 @@ impl SearchParams {
             .collect()
     }
 
+    /// A page of messages answered from the address tables and `events_json` alone (see
+    /// `addr`), when the search is cut to its first rows. Each message is a subquery of its
+    /// own, so it reads the one week that holds it (pruned at run time) and cannot become a
+    /// join that reads every week.
+    fn address_page(&self, pruning: &Pruning) -> Option<SelectStatement> {
+        self.only_addresses()?;
+        let (_, dir) = self.effective_sort()?;
+        let page = self.addr_searches(pruning).pop()?.page(u64::from(self.limit?), self.offset())?;
+        let order = if dir == SortDir::Asc { Order::Asc } else { Order::Desc };
+        let p = Alias::new("p");
+        Some(
+            Query::select()
+                .columns([(p.clone(), Events::Id), (p.clone(), Events::Detecttime)])
+                .expr(Expr::col((p.clone(), Alias::new("storagetime"))))
+                .expr(Expr::cust(
+                    "(SELECT j.event FROM events_json j WHERE j.id = \"p\".\"id\" AND j.storagetime = \"p\".\"storagetime\")",
+                ))
+                .from_subquery(Query::select().expr(page).to_owned(), p.clone())
+                .order_by((p.clone(), Events::Detecttime), order.clone())
+                .order_by((p, Events::Id), order)
+                .to_owned(),
+        )
+    }
+
     /// A count answered from the address tables alone (see `addr`), when that is exact.
     fn addr_count(&self, pruning: &Pruning) -> Option<Expr> {
         if self.after.is_some() || self.only_addresses().is_none() {
@@ -248,10 +272,26 @@ impl SearchParams {
 
     /// [`select`](Self::select), reading only the partitions that `pruning` leaves.
     pub(crate) fn select_pruned(&self, kind: QueryKind, pruning: &Pruning) -> SelectStatement {
+        self.select_with(kind, pruning, true)
+    }
+
+    /// A page of messages as [`select`](Self::select) gives it, but always through `events`
+    /// (no page from the address tables alone): the benchmark's baseline.
+    #[doc(hidden)]
+    pub fn select_through_events(&self) -> SelectStatement {
+        self.select_with(QueryKind::Select, &Pruning::default(), false)
+    }
+
+    fn select_with(&self, kind: QueryKind, pruning: &Pruning, address_page: bool) -> SelectStatement {
         // Before the condition: an address-table count never visits `events`.
         if kind == QueryKind::Count {
             if let Some(count) = self.addr_count(pruning) {
                 return Query::select().expr(count).to_owned();
+            }
+        }
+        if kind == QueryKind::Select && address_page {
+            if let Some(page) = self.address_page(pruning) {
+                return page;
             }
         }
         let mut q = Query::select();
@@ -514,6 +554,12 @@ mod tests {
             "2 directions x 2 indexes: {sql}"
         );
         assert!(sql.contains("a.v4 = 3221225991"), "{sql}");
+        // The page comes from the address rows; `events` is neither read nor planned.
+        assert!(!sql.contains(r#""events""#) && !sql.contains("FROM events "), "{sql}");
+        assert!(sql.contains(r#"LIMIT 20 OFFSET 40) AS "p""#), "{sql}");
+        assert!(sql.contains(r#"(SELECT j.event FROM events_json j WHERE j.id = "p"."id""#), "{sql}");
+        let ghosts = p.mogrify(QueryKind::SelectGhost);
+        assert!(ghosts.contains(r#"FROM "events""#), "ghost rows are events' columns: {ghosts}");
         let wide = SearchParams { host_addrs: vec![IpRange::parse("192.0.2.0/24").unwrap()], ..p.clone() };
         assert!(!wide.mogrify(QueryKind::Select).contains("LIMIT 60)"), "a network is not cut");
         let filtered = SearchParams { categories: Values::of(["Test"]), ..p.clone() };
