@@ -126,7 +126,7 @@ async fn an_ingest_killed_half_way_and_re_run_stores_every_message_once() {
     let json: i64 = c.query_one("SELECT count(*) FROM events_json", &[]).await.unwrap().get(0);
     let addr_dupes: i64 = c
         .query_one(
-            "SELECT count(*) FROM (SELECT id, dir, ip FROM events_addr GROUP BY 1, 2, 3 HAVING count(*) > 1) d",
+            "SELECT count(*) FROM (SELECT id, dir, ip, v4 FROM events_addr GROUP BY 1, 2, 3, 4 HAVING count(*) > 1) d",
             &[],
         )
         .await
