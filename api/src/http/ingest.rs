@@ -110,22 +110,20 @@ fn place(at: Locator) -> String {
 /// Where a message of the body is, and its ID when it could be read.
 type Tag = (String, Option<String>);
 
-/// How many messages the body holds, counted without keeping any.
+/// How many messages the body holds, counted without keeping any; leaves the file at its
+/// start for [`parse_into`].
 fn count(body: &mut File) -> std::io::Result<usize> {
     body.rewind()?;
     let mut n = 0;
     read_from("body", BufReader::new(&*body), &mut |_| n += 1);
+    body.rewind()?;
     Ok(n)
 }
 
 /// Parses the body's messages into `feed`, as fast as they are stored; stops when nobody
 /// takes them any more.
-fn parse_into(mut body: File, mut feed: Feed<Tag>) {
+fn parse_into(body: File, mut feed: Feed<Tag>) {
     let mut gone = false;
-    if let Err(e) = body.rewind() {
-        feed.push((("body".into(), None), Err(format!("the body cannot be read again: {e}"))));
-        return feed.finish();
-    }
     read_from("body", BufReader::new(body), &mut |(origin, item)| {
         if gone {
             return;

@@ -93,12 +93,8 @@ pub fn read_all(inputs: &[Input], stop: &AtomicBool, emit: &mut dyn FnMut(Item))
     }
 }
 
-/// Calls `emit` for every message held in memory (a spool file), named `name`.
-pub fn read_bytes(name: &str, data: &[u8], emit: &mut dyn FnMut(Item)) {
-    read_stream(name, Box::new(data), emit)
-}
-
-/// Calls `emit` for every message read from `r` (an HTTP body spilled to disk), named `name`.
+/// Calls `emit` for every message read from `r` (a spool file in memory, an HTTP body spilled
+/// to disk), named `name`.
 pub fn read_from(name: &str, r: impl BufRead, emit: &mut dyn FnMut(Item)) {
     read_stream(name, Box::new(r), emit)
 }

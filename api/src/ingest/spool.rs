@@ -209,7 +209,7 @@ impl Spool {
             Err(e) => return vec![(whole, Err(format!("cannot be read: {e}")))],
         };
         let mut messages = Vec::new();
-        reader::read_bytes(&name, &data, &mut |(origin, item): (Origin, Result<Vec<u8>, String>)| {
+        reader::read_from(&name, data.as_slice(), &mut |(origin, item): (Origin, Result<Vec<u8>, String>)| {
             let item = item.and_then(|raw| accept(raw, self.keep_storage_time).map_err(|(_, e)| e.to_string()));
             messages.push((origin, item));
         });

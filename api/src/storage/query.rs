@@ -150,7 +150,6 @@ impl SearchParams {
     /// own, so it reads the one week that holds it (pruned at run time) and cannot become a
     /// join that reads every week.
     fn address_page(&self, pruning: &Pruning) -> Option<SelectStatement> {
-        self.only_addresses()?;
         let (_, dir) = self.effective_sort()?;
         let page = self.addr_searches(pruning).pop()?.page(u64::from(self.limit?), self.offset())?;
         let order = if dir == SortDir::Asc { Order::Asc } else { Order::Desc };
