@@ -110,27 +110,31 @@ async fn expire(store: &EventStore, cut: NaiveDateTime, max_batches: u32) -> sto
     }
     // Older weeks are gone: what is left before the cut is in the cut's own week.
     let week = storage::week_of(cut).and_time(chrono::NaiveTime::MIN);
-    events += in_batches(max_batches, || store.delete_stored_between(week, cut, BATCH)).await?;
-    let fingerprints =
+    let (straddling, done) = in_batches(max_batches, || store.delete_stored_between(week, cut, BATCH)).await?;
+    events += straddling;
+    if done {
+        store.forget_descriptions_before(cut).await?;
+    }
+    let (fingerprints, _) =
         in_batches(max_batches, || store.forget_fingerprints_before(cut - RECURRENCE_LOOKBACK, BATCH)).await?;
     Ok(Expired { events, weeks, fingerprints })
 }
 
 /// Runs `delete` (one batch) until a batch comes back short or `max_batches` ran; the rows
-/// deleted in all.
+/// deleted in all, and whether a short batch said that none are left.
 async fn in_batches<F: std::future::Future<Output = storage::Result<u64>>>(
     max_batches: u32,
     mut delete: impl FnMut() -> F,
-) -> storage::Result<u64> {
+) -> storage::Result<(u64, bool)> {
     let mut total = 0;
     for _ in 0..max_batches {
         let n = delete().await?;
         total += n;
         if n < BATCH as u64 {
-            break;
+            return Ok((total, true));
         }
     }
-    Ok(total)
+    Ok((total, false))
 }
 
 /// What `ideadb cleanup` is asked to remove.

@@ -351,6 +351,41 @@ async fn copy_batch<'r>(
     Ok((copied.fresh, copied.dups))
 }
 
+/// Adds the rows' descriptions to `event_descriptions`, which a search by description reads
+/// (see migration 13), in the transaction that stores the rows: a stored description is always
+/// listed. New ones are inserted in key order, so concurrent writers never deadlock; a known
+/// one's `last_seen` moves on at most daily, so they seldom wait for each other on it.
+async fn record_descriptions(
+    tx: &tokio_postgres::Transaction<'_>,
+    rows: &[&PreparedRow],
+) -> Result<(), tokio_postgres::Error> {
+    let mut newest: std::collections::BTreeMap<&str, NaiveDateTime> = std::collections::BTreeMap::new();
+    for r in rows {
+        if let Some(d) = r.event.row.description.as_deref() {
+            let t = newest.entry(d).or_insert(r.storagetime);
+            *t = (*t).max(r.storagetime);
+        }
+    }
+    if newest.is_empty() {
+        return Ok(());
+    }
+    let (data, seen): (Vec<&str>, Vec<NaiveDateTime>) = newest.into_iter().unzip();
+    tx.execute(
+        "INSERT INTO event_descriptions (data, last_seen) \
+         SELECT d, t FROM unnest($1::text[], $2::timestamp[]) u(d, t) ORDER BY sha256(d::bytea) \
+         ON CONFLICT (key) DO NOTHING",
+        &[&data, &seen],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE event_descriptions e SET last_seen = u.t FROM unnest($1::text[], $2::timestamp[]) u(d, t) \
+         WHERE e.key = sha256(u.d::bytea) AND e.last_seen < u.t - interval '1 day'",
+        &[&data, &seen],
+    )
+    .await?;
+    Ok(())
+}
+
 /// What [`copy_rows`] wrote.
 pub(crate) struct Copied<'r> {
     pub fresh: Vec<&'r PreparedRow>,
@@ -383,6 +418,7 @@ pub(crate) async fn copy_rows<'r>(
         return Ok(Copied { fresh, dups, ahead });
     }
     super::partitions::record_ahead(tx, &ahead).await?;
+    record_descriptions(tx, &fresh).await?;
     // First: a repeated ID fails here, before anything else is written.
     let sink = tx.copy_in("COPY event_ids (id, storagetime) FROM STDIN (FORMAT binary)").await?;
     let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::TIMESTAMP]);

@@ -103,6 +103,14 @@ impl EventStore {
         with_client!(self, |c| c.execute(sql, &[&from, &cut, &batch]))
     }
 
+    /// Removes the descriptions that no event stored from `cut` on holds, once every event
+    /// stored before it is gone: those last seen more than a day before it (`last_seen` is
+    /// kept within a day of the newest event holding it, see `bulk::record_descriptions`).
+    pub async fn forget_descriptions_before(&self, cut: NaiveDateTime) -> Result<u64> {
+        let sql = "DELETE FROM event_descriptions WHERE last_seen < $1::timestamp - interval '1 day'";
+        with_client!(self, |c| c.execute(sql, &[&cut]))
+    }
+
     /// The number of events stored before `cut`.
     pub async fn count_stored_before(&self, cut: NaiveDateTime) -> Result<u64> {
         let sql = "SELECT count(*) FROM events WHERE cesnet_storagetime < $1";

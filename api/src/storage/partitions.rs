@@ -287,18 +287,23 @@ impl EventStore {
     /// so an interrupted drop leaves a consistent store and finishes when run again.
     pub(crate) async fn drop_week(&self, week: NaiveDate, batch: i64) -> Result<u64> {
         let events = partition_name(Table::Events, week);
+        // In storage-time order, which the week's time btree gives; the ID breaks ties.
         let forget = format!(
-            "WITH b AS (SELECT id FROM \"{events}\" WHERE id > $1 ORDER BY id LIMIT $2), \
-             d AS (DELETE FROM event_ids WHERE id IN (SELECT id FROM b)) SELECT count(*), max(id) FROM b"
+            "WITH b AS (SELECT id, cesnet_storagetime AS t FROM \"{events}\" \
+                        WHERE cesnet_storagetime >= $1 AND (cesnet_storagetime, id) > ($1, $2) \
+                        ORDER BY cesnet_storagetime, id LIMIT $3), \
+             d AS (DELETE FROM event_ids WHERE id IN (SELECT id FROM b)) \
+             SELECT count(*), (SELECT t FROM b ORDER BY t DESC, id DESC LIMIT 1), \
+                    (SELECT id FROM b ORDER BY t DESC, id DESC LIMIT 1) FROM b"
         );
-        let mut last = String::new();
+        let (mut after, mut last) = (start(week), String::new());
         let mut total = 0;
         loop {
-            let row = with_client!(self, |c| c.query_one(forget.as_str(), &[&last, &batch]))?;
+            let row = with_client!(self, |c| c.query_one(forget.as_str(), &[&after, &last, &batch]))?;
             let n: i64 = row.get(0);
             total += n as u64;
-            match row.get::<_, Option<String>>(1) {
-                Some(max) if n == batch => last = max,
+            match (row.get::<_, Option<NaiveDateTime>>(1), row.get::<_, Option<String>>(2)) {
+                (Some(t), Some(id)) if n == batch => (after, last) = (t, id),
                 _ => break,
             }
         }

@@ -249,16 +249,25 @@ impl SearchParams {
             }
         }
         if let Some(d) = self.description.as_deref().filter(|d| !d.is_empty()) {
+            // The matching descriptions, from their list's trigram index, then the events
+            // holding one through the btree of their hashes; the text is rechecked.
+            let pattern = format!("%{}%", like_escape(d));
             c = c.add(Expr::cust_with_values(
-                "events.description ILIKE $1 ESCAPE '\\'",
-                [format!("%{}%", like_escape(d))],
+                "hashtext(events.description) = ANY(ARRAY(SELECT hashtext(d.data) FROM event_descriptions d \
+                 WHERE d.data ILIKE $1 ESCAPE '\\')) AND events.description ILIKE $2 ESCAPE '\\'",
+                [pattern.clone(), pattern],
             ));
         }
         if let (Some(cur), Some((col, dir))) = (&self.after, self.effective_sort()) {
             let op = if dir == SortDir::Desc { "<" } else { ">" };
+            // The first condition alone bounds a scan of the time btree, which holds no ID.
             c = c.add(Expr::cust_with_values(
-                format!("(events.{}, events.id) {op} ($1, $2)", col.to_string()),
-                [sea_query::Value::from(cur.time), sea_query::Value::from(cur.id.clone())],
+                format!("events.{col} {op}= $1 AND (events.{col}, events.id) {op} ($2, $3)", col = col.to_string()),
+                [
+                    sea_query::Value::from(cur.time),
+                    sea_query::Value::from(cur.time),
+                    sea_query::Value::from(cur.id.clone()),
+                ],
             ));
         }
         c
@@ -529,6 +538,10 @@ mod tests {
         assert!(sql.contains("(((events.category IS NULL OR events.category = '{}')) OR (events.category && ARRAY ['Recon.Scanning']::text[])) IS NOT TRUE"), "{sql}");
         assert!(sql.contains(r#""events"."cesnet_eventclass" IN ('scan')"#), "{sql}");
         assert!(sql.contains(r"ILIKE E'%50\\%\\_off%'") || sql.contains(r"ILIKE '%50\%\_off%'"), "{sql}");
+        assert!(
+            sql.contains("= ANY(ARRAY(SELECT hashtext(d.data) FROM event_descriptions d WHERE d.data ILIKE"),
+            "{sql}"
+        );
         assert!(
             sql.contains(r#"ORDER BY "events"."detecttime" DESC, "events"."id" DESC LIMIT 50 OFFSET 500) AS "e""#),
             "{sql}"

@@ -11,12 +11,17 @@ mod embedded {
 
 /// The migrations that create the default index set, for index_create/index_drop; where
 /// several define an index, the last one's definition counts.
-const INDEX_MIGRATIONS: [&str; 4] = [
+const INDEX_MIGRATIONS: [&str; 6] = [
     include_str!("../../../migrations/V2__indexes.sql"),
     include_str!("../../../migrations/V6__net16.sql"),
     include_str!("../../../migrations/V10__partitions.sql"),
     include_str!("../../../migrations/V11__groups_and_newer_columns.sql"),
+    include_str!("../../../migrations/V13__event_descriptions.sql"),
+    include_str!("../../../migrations/V14__smaller_event_indexes.sql"),
 ];
+/// The last schema the data moves of [`EventStore::after_migrations`] were written for: they
+/// page through a week by ID, which needs the ID btrees that migration 14 replaced.
+const MOVES_VERSION: i32 = 13;
 /// Serialises concurrent `migrate` runs (several servers starting at once).
 const MIGRATION_LOCK: i64 = 0x1dea_db00;
 
@@ -55,14 +60,15 @@ impl EventStore {
             )));
         }
         client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
-        let mut runner = embedded::migrations::runner();
-        if let Some(v) = target {
-            runner = runner.set_target(refinery::Target::Version(v));
-        }
-        let result = match runner.run_async(&mut client).await {
-            Ok(_) if target.is_some() => Ok(Moved::default()),
-            Ok(_) => self.after_migrations(progress).await,
-            Err(e) => Err(Error::Setup(format!("migration failed: {e}"))),
+        let result = match target {
+            Some(v) => run_to(&mut client, Some(v)).await.map(|()| Moved::default()),
+            None => match run_to(&mut client, Some(MOVES_VERSION)).await {
+                Ok(()) => match self.after_migrations(progress).await {
+                    Ok(moved) => run_to(&mut client, None).await.map(|()| moved),
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            },
         };
         client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await?;
         drop(client);
@@ -119,6 +125,18 @@ impl EventStore {
     }
 }
 
+/// Applies the migrations up to `target` (all without one).
+async fn run_to(client: &mut tokio_postgres::Client, target: Option<i32>) -> Result<()> {
+    let mut runner = embedded::migrations::runner();
+    if let Some(v) = target {
+        runner = runner.set_target(refinery::Target::Version(v));
+    }
+    match runner.run_async(client).await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Error::Setup(format!("migration failed: {e}"))),
+    }
+}
+
 /// The `CREATE INDEX` statements of the index migrations (their other statements create
 /// tables and fill them, which only a migration may do once), the last definition of each.
 fn default_indexes() -> impl Iterator<Item = String> {
@@ -128,6 +146,8 @@ fn default_indexes() -> impl Iterator<Item = String> {
         let stmts: Vec<String> = code.split(';').map(str::trim).map(String::from).collect();
         stmts.into_iter().filter(|stmt| stmt.starts_with("CREATE INDEX"))
     });
+    // A table's key (`*_key`: the hash index that finds an ID) is not in the set.
+    let all = all.filter(|stmt| !index_name(stmt).ends_with("_key"));
     let mut by_name: Vec<(String, String)> = Vec::new();
     for stmt in all {
         let name = index_name(&stmt);

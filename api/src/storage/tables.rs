@@ -22,6 +22,7 @@ macro_rules! tables {
 
 tables! {
     EventIds = "event_ids",
+    EventDescriptions = "event_descriptions",
     DetectAhead = "detect_ahead",
     CompactedWeeks = "compacted_weeks",
     Events = "events",
@@ -64,7 +65,8 @@ impl Table {
 
     /// Whether the table holds events: their sizes together are what an event costs.
     pub fn holds_events(self) -> bool {
-        Self::PARTITIONED.contains(&self) || matches!(self, Table::EventIds | Table::DetectAhead)
+        Self::PARTITIONED.contains(&self)
+            || matches!(self, Table::EventIds | Table::EventDescriptions | Table::DetectAhead)
     }
 
     /// The time column that says how old a row is, for status and cleanup.

@@ -99,7 +99,7 @@ impl EventStore {
                    JOIN events_json j ON j.id = e.id AND j.storagetime = e.cesnet_storagetime \
                    WHERE et.groupname = $1 AND et.eventseverity = $2 \
                      AND et.createtime >= t.relapsetime AND t.ttltime <= $3 \
-                   GROUP BY e.id, e.cesnet_storagetime, j.event ORDER BY e.id";
+                   GROUP BY e.id, e.detecttime, e.cesnet_storagetime, j.event ORDER BY e.id";
         let rows = with_client!(self, |c| c.query(sql, &[&group, &severity, &ttl]))?;
         let events = self.decode_stored(rows.iter().map(super::events::stored).collect()).await?;
         Ok(events.into_iter().zip(&rows).map(|(event, r)| RelapsedEvent { event, keyids: r.get(4) }).collect())

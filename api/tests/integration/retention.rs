@@ -113,3 +113,34 @@ async fn db_status_shows_the_retention_in_force_and_the_bytes_per_event() {
     assert_eq!(bad.status.code(), Some(2));
     db.drop().await;
 }
+
+/// Descriptions are searched in their own list (migration 13): one of any length is listed
+/// when its event is stored and found by a part of it; retention forgets it with the last
+/// event that held it, and keeps the ones still held.
+#[tokio::test]
+async fn a_description_of_any_length_is_found_and_leaves_the_list_with_its_last_event() {
+    use ideadb::storage::SearchParams;
+    let db = TestDb::new().await;
+    let now = Utc::now().naive_utc();
+    let long = format!("{} needle {}", "x".repeat(6_000), "y".repeat(6_000));
+    let mut old = stored_at("old-long", now - TimeDelta::days(400));
+    old["Description"] = json!(long);
+    let mut kept = stored_at("new-short", now - TimeDelta::hours(1));
+    kept["Description"] = json!("Kept description");
+    db.load(&[old, kept]).await;
+    let c = db.sql().await;
+    let list = |rows: Vec<tokio_postgres::Row>| rows.iter().map(|r| r.get::<_, String>(0).len()).collect::<Vec<_>>();
+    let sql = "SELECT data FROM event_descriptions ORDER BY length(data)";
+    assert_eq!(list(c.query(sql, &[]).await.unwrap()), vec![16, long.len()]);
+    let found = |part: &str| SearchParams { description: Some(part.into()), ..Default::default() };
+    let ids = db.store.search_events(&found("NEEDLE")).await.unwrap().items;
+    assert_eq!(ids.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["old-long"]);
+
+    let out = ideadb(&db, &["cleanup", "--events", "1y"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(list(c.query(sql, &[]).await.unwrap()), vec![16], "the long one went with its event");
+    assert!(db.store.search_events(&found("needle")).await.unwrap().items.is_empty());
+    let ids = db.store.search_events(&found("kept")).await.unwrap().items;
+    assert_eq!(ids.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["new-short"]);
+    db.drop().await;
+}

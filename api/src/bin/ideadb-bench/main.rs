@@ -94,9 +94,17 @@ async fn main() -> anyhow::Result<()> {
         EventStore::new(&StoreConfig::new(bare_url.clone()))?.index_drop().await?;
         let (bare, _) = ingest(&bin, &bare_url, &data)?;
         psql(&admin, "DROP DATABASE IF EXISTS ideadb_bench_bare WITH (FORCE)")?;
+        let previous_url = size::layout_db(&admin, &bin, "ideadb_bench_previous", true)?;
+        let (previous, _) = ingest(&bin, &previous_url, &data)?;
+        psql(&admin, "DROP DATABASE IF EXISTS ideadb_bench_previous WITH (FORCE)")?;
         let (secs, rss) = ingest(&bin, &migrated_db(&admin, &bin, main_db)?, &data)?;
         let rate = |s: f64| args.events as f64 / s;
         println!("ours: {:.0} events/s sustained ({secs:.1} s), peak RSS {rss:.0} MB", rate(secs));
+        println!(
+            "the same with migration 12's index set: {:.0} events/s ({previous:.1} s), {:.0}% of the ceiling",
+            rate(previous),
+            100.0 * bare / previous
+        );
         println!(
             "the same with primary keys only (no secondary index on any table): {:.0} events/s ({bare:.1} s); \
              the full index set runs at {:.0}% of that",

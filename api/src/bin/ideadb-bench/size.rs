@@ -8,11 +8,40 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-/// Bytes per stored event, everything included, on `ideadb gen --count 300000 --days 30
-/// --seed 1` after VACUUM (issue 12's measure).
-pub(crate) async fn size(admin: &str, bin: &Path) -> anyhow::Result<()> {
-    let db = "ideadb_bench_size";
+/// The index set of migration 12 on today's tables, for same-run comparisons: the key btrees
+/// of the text ID, the time btrees with the ID, the trigram index of descriptions.
+pub(crate) const PREVIOUS_INDEXES: &str = "\
+    DROP INDEX events_id_key, events_json_id_key, events_detecttime_idx, events_cesnet_storagetime_idx, \
+        events_description_idx; \
+    ALTER TABLE events ADD PRIMARY KEY (id, cesnet_storagetime); \
+    ALTER TABLE events_json ADD PRIMARY KEY (id, storagetime); \
+    CREATE INDEX events_detecttime_idx ON events USING btree (detecttime, id); \
+    CREATE INDEX events_cesnet_storagetime_idx ON events USING btree (cesnet_storagetime, id); \
+    CREATE INDEX events_description_idx ON events USING gin (description gin_trgm_ops) \
+        WITH (gin_pending_list_limit = 16384);";
+
+/// A migrated database, with the previous index set when `previous`.
+pub(crate) fn layout_db(admin: &str, bin: &Path, db: &str, previous: bool) -> anyhow::Result<String> {
     let url = migrated_db(admin, bin, db)?;
+    if previous {
+        psql(&url, PREVIOUS_INDEXES)?;
+    }
+    Ok(url)
+}
+
+/// Bytes per stored event, everything included, on `ideadb gen --count 300000 --days 30
+/// --seed 1` after VACUUM (issue 12's measure), with the previous index set and today's.
+pub(crate) async fn size(admin: &str, bin: &Path) -> anyhow::Result<()> {
+    for (name, previous) in [("migration 12's index set", true), ("today's", false)] {
+        println!("\n### {name}");
+        size_of(admin, bin, previous).await?;
+    }
+    Ok(())
+}
+
+async fn size_of(admin: &str, bin: &Path, previous: bool) -> anyhow::Result<()> {
+    let db = "ideadb_bench_size";
+    let url = layout_db(admin, bin, db, previous)?;
     let mut gen = Command::new(bin)
         .args(["gen", "--count", "300000", "--days", "30", "--seed", "1"])
         .stdout(Stdio::piped())
