@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Builds and installs Citus 13.2.2 from ../shared/vendor/citus once (skipped while the
+# installed version matches), starts (once) a coordinator and two workers on this machine
+# (three PostgreSQL 15 clusters with ip4r on ports 55441-55443, in .citus/), joins them, and
+# prints the coordinator's admin URL. Each database a test creates on the coordinator gets the
+# extensions and the workers by `ideadb migrate` (CREATE DATABASE does not reach workers).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash .ci/ensure-postgres.sh >/dev/null   # PostgreSQL 15 and ip4r
+version=13.2.2
+vendor="$PWD/../shared/vendor/citus"
+sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+run_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+marker=/usr/share/postgresql/15/extension/citus.ideadb-build
+if [ "$(cat "$marker" 2>/dev/null)" != "$version" ] || [ ! -f /usr/lib/postgresql/15/lib/citus.so ]; then
+  echo "ensure-citus: building Citus $version from $vendor (2-3 minutes)" >&2
+  sudo_ apt-get install -y -q --no-install-recommends postgresql-server-dev-15 liblz4-dev libzstd-dev libkrb5-dev \
+    libselinux1-dev libssl-dev libicu-dev libreadline-dev libpam0g-dev uuid-dev autoconf flex >&2
+  build=$(mktemp -d)
+  tar xzf "$vendor/citus-$version.tar.gz" -C "$build"
+  src="$build"   # the archive holds the tree itself, no top directory
+  (cd "$src" && patch -p1 < "$vendor/pg15.20-have_createdb_privilege.patch" >&2 \
+    && ./configure --without-libcurl >&2 && make -j2 with_llvm=no >&2 && sudo_ make install with_llvm=no >&2)
+  echo "$version" | sudo_ tee "$marker" >/dev/null
+  rm -rf "$build"
+fi
+
+dir="$PWD/.citus"
+ports=(55441 55442 55443)
+for i in 0 1 2; do
+  port=${ports[$i]}
+  node="$dir/node$i"
+  pg_isready -q -h 127.0.0.1 -p "$port" && continue
+  if [ ! -f "$node/data/PG_VERSION" ]; then
+    mkdir -p "$node/data" "$node/sock"
+    [ "$(id -u)" = 0 ] && chown -R postgres: "$dir"
+    run_pg /usr/lib/postgresql/15/bin/initdb -D "$node/data" --auth=trust -U postgres >&2
+  fi
+  echo "ensure-citus: starting node $i on port $port" >&2
+  run_pg /usr/lib/postgresql/15/bin/pg_ctl -D "$node/data" -l "$node/log" -w -o "-p $port -k $node/sock \
+    -c listen_addresses=127.0.0.1 -c shared_preload_libraries=citus -c max_connections=300 \
+    -c shared_buffers=512MB -c max_wal_size=4GB -c citus.enable_create_database_propagation=on" start >&2
+done
+for i in 0 1 2; do
+  psql -qAt "postgres://postgres@127.0.0.1:${ports[$i]}/postgres" \
+    -c "CREATE EXTENSION IF NOT EXISTS citus; CREATE EXTENSION IF NOT EXISTS ip4r; CREATE EXTENSION IF NOT EXISTS pg_trgm" >&2
+done
+coordinator="postgres://postgres@127.0.0.1:${ports[0]}/postgres"
+psql -qAt "$coordinator" -c "SELECT citus_set_coordinator_host('127.0.0.1', ${ports[0]})" >/dev/null
+for port in "${ports[@]:1}"; do
+  psql -qAt "$coordinator" -c "SELECT citus_add_node('127.0.0.1', $port)" >/dev/null
+done
+echo "$coordinator"
