@@ -7,7 +7,7 @@
 //! reported alone and never costs its neighbours. Repeats within a batch are removed before
 //! any of this. Nothing is stored twice or lost.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::NaiveDateTime;
 use futures_util::pin_mut;
@@ -359,7 +359,7 @@ async fn record_descriptions(
     tx: &tokio_postgres::Transaction<'_>,
     rows: &[&PreparedRow],
 ) -> Result<(), tokio_postgres::Error> {
-    let mut newest: std::collections::BTreeMap<&str, NaiveDateTime> = std::collections::BTreeMap::new();
+    let mut newest: BTreeMap<&str, NaiveDateTime> = BTreeMap::new();
     for r in rows {
         if let Some(d) = r.event.row.description.as_deref() {
             let t = newest.entry(d).or_insert(r.storagetime);
@@ -370,16 +370,13 @@ async fn record_descriptions(
         return Ok(());
     }
     let (data, seen): (Vec<&str>, Vec<NaiveDateTime>) = newest.into_iter().unzip();
+    // One round trip: the update sees only rows stored before, whose new ones need none.
     tx.execute(
-        "INSERT INTO event_descriptions (data, last_seen) \
-         SELECT d, t FROM unnest($1::text[], $2::timestamp[]) u(d, t) ORDER BY sha256(d::bytea) \
-         ON CONFLICT (key) DO NOTHING",
-        &[&data, &seen],
-    )
-    .await?;
-    tx.execute(
-        "UPDATE event_descriptions e SET last_seen = u.t FROM unnest($1::text[], $2::timestamp[]) u(d, t) \
-         WHERE e.key = sha256(u.d::bytea) AND e.last_seen < u.t - interval '1 day'",
+        "WITH u AS (SELECT d, t, sha256(d::bytea) AS key FROM unnest($1::text[], $2::timestamp[]) u(d, t)), \
+              new AS (INSERT INTO event_descriptions (data, last_seen) SELECT d, t FROM u ORDER BY key \
+                      ON CONFLICT (key) DO NOTHING) \
+         UPDATE event_descriptions e SET last_seen = u.t FROM u \
+         WHERE e.key = u.key AND e.last_seen < u.t - interval '1 day'",
         &[&data, &seen],
     )
     .await?;
