@@ -2,7 +2,7 @@
 # Builds and installs Citus 13.2.2 from ../shared/vendor/citus once (skipped while the
 # installed version matches), starts (once) a coordinator and two workers on this machine
 # (three PostgreSQL 15 clusters with ip4r on ports 55441-55443, in .citus/), joins them, and
-# prints the coordinator's admin URL. Each database a test creates on the coordinator gets the
+# prints the coordinator's admin URL and, on a second line, the workers'. Each database a test creates on the coordinator gets the
 # extensions and the workers by `ideadb migrate` (CREATE DATABASE does not reach workers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,15 +40,20 @@ for i in 0 1 2; do
   echo "ensure-citus: starting node $i on port $port" >&2
   run_pg /usr/lib/postgresql/15/bin/pg_ctl -D "$node/data" -l "$node/log" -w -o "-p $port -k $node/sock \
     -c listen_addresses=127.0.0.1 -c shared_preload_libraries=citus -c max_connections=300 \
-    -c shared_buffers=512MB -c max_wal_size=4GB -c citus.enable_create_database_propagation=on" start >&2
+    -c shared_buffers=512MB -c max_wal_size=4GB -c citus.enable_create_database_propagation=on -c citus.shard_count=4" start >&2
 done
-for i in 0 1 2; do
-  psql -qAt "postgres://postgres@127.0.0.1:${ports[$i]}/postgres" \
-    -c "CREATE EXTENSION IF NOT EXISTS citus; CREATE EXTENSION IF NOT EXISTS ip4r; CREATE EXTENSION IF NOT EXISTS pg_trgm" >&2
+# The workers get ip4r and pg_trgm from the coordinator when they join (and refuse a
+# CREATE EXTENSION of their own once they have the cluster's metadata).
+for port in "${ports[@]}"; do
+  psql -qAt "postgres://postgres@127.0.0.1:$port/postgres" -c "CREATE EXTENSION IF NOT EXISTS citus" >&2
 done
 coordinator="postgres://postgres@127.0.0.1:${ports[0]}/postgres"
+psql -qAt "$coordinator" -c "CREATE EXTENSION IF NOT EXISTS ip4r; CREATE EXTENSION IF NOT EXISTS pg_trgm" >&2
 psql -qAt "$coordinator" -c "SELECT citus_set_coordinator_host('127.0.0.1', ${ports[0]})" >/dev/null
 for port in "${ports[@]:1}"; do
   psql -qAt "$coordinator" -c "SELECT citus_add_node('127.0.0.1', $port)" >/dev/null
 done
+# The coordinator's admin URL, then the workers' (space-separated).
 echo "$coordinator"
+echo "${ports[@]:1}" | sed 's|\([0-9]*\)|postgres://postgres@127.0.0.1:\1/postgres|g'
+

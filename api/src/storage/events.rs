@@ -9,7 +9,7 @@ use tokio_postgres::Row;
 use super::bulk::NewEvent;
 use super::params::{Cursor, QueryKind, SearchParams, Visibility};
 use super::partitions::Pruning;
-use super::{with_client, Error, EventStore, Result};
+use super::{with_client, Error, EventStore, Flavour, Result};
 use crate::idea::EventRow;
 
 /// A stored message: its ID, sort times and the bytes received.
@@ -83,14 +83,13 @@ impl EventStore {
 
     /// Deletes one event (and its JSON and addresses); false when there was none.
     pub async fn delete_event(&self, id: &str) -> Result<bool> {
-        let n = with_client!(self, |c| c.execute("DELETE FROM events WHERE id = $1", &[&id]))?;
-        Ok(n > 0)
+        Ok(self.forget("DELETE FROM events WHERE id = $1", &[&id]).await? > 0)
     }
 
     /// Deletes every event matching the parameters; returns how many.
     pub async fn delete_events(&self, params: &SearchParams) -> Result<u64> {
         let (sql, values) = params.delete(&self.pruning(params).await?).build_postgres(PostgresQueryBuilder);
-        with_client!(self, |c| c.execute(sql.as_str(), &values.as_params()))
+        self.forget(&sql, &values.as_params()).await
     }
 
     /// Deletes up to `batch` of the events stored from `from` to before `cut`, oldest
@@ -100,7 +99,31 @@ impl EventStore {
         let sql = "DELETE FROM events WHERE cesnet_storagetime >= $1 AND cesnet_storagetime < $2 AND (id, cesnet_storagetime) IN \
                    (SELECT id, cesnet_storagetime FROM events WHERE cesnet_storagetime >= $1 AND cesnet_storagetime < $2 \
                    ORDER BY cesnet_storagetime LIMIT $3)";
-        with_client!(self, |c| c.execute(sql, &[&from, &cut, &batch]))
+        self.forget(sql, &[&from, &cut, &batch]).await
+    }
+
+    /// Runs `delete`, a DELETE of `events`, with the event's other rows; returns how many
+    /// events went. On one server the `events_forget` trigger removes the other rows; Citus
+    /// runs no trigger that reaches other tables' shards, so there they go in the same
+    /// statement, bounded by the deleted events' storage times as the trigger bounds them.
+    async fn forget(&self, delete: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> Result<u64> {
+        if self.flavour().await? == Flavour::Single {
+            return with_client!(self, |c| c.execute(delete, params));
+        }
+        let sql = format!(
+            "WITH gone AS ({delete} RETURNING id, cesnet_storagetime AS t), \
+                  b AS MATERIALIZED (SELECT min(t) AS lo, max(t) AS hi FROM gone), \
+                  j AS (DELETE FROM events_json x USING gone g, b WHERE x.storagetime BETWEEN b.lo AND b.hi \
+                        AND x.id = g.id AND x.storagetime = g.t), \
+                  a AS (DELETE FROM events_addr x USING gone g, b WHERE x.storagetime BETWEEN b.lo AND b.hi \
+                        AND x.id = g.id AND x.storagetime = g.t), \
+                  n AS (DELETE FROM events_net16 x USING gone g, b WHERE x.storagetime BETWEEN b.lo AND b.hi \
+                        AND x.id = g.id AND x.storagetime = g.t), \
+                  i AS (DELETE FROM event_ids x USING gone g WHERE x.id = g.id) \
+             SELECT count(*) FROM gone"
+        );
+        let n: i64 = with_client!(self, |c| c.query_one(sql.as_str(), params))?.get(0);
+        Ok(n as u64)
     }
 
     /// Removes the descriptions that no event stored from `cut` on holds, once every event
@@ -121,7 +144,9 @@ impl EventStore {
     /// The number of events matching the parameters (paging and sorting ignored).
     pub async fn count_events(&self, params: &SearchParams) -> Result<i64> {
         let pruning = self.pruning(params).await?;
-        let (sql, values) = params.select_pruned(QueryKind::Count, &pruning).build_postgres(PostgresQueryBuilder);
+        let (sql, values) = params
+            .select_pruned(QueryKind::Count, &pruning, self.flavour().await?)
+            .build_postgres(PostgresQueryBuilder);
         let row = with_client!(self, |c| c.query_one(sql.as_str(), &values.as_params()))?;
         Ok(row.get(0))
     }
@@ -145,7 +170,8 @@ impl EventStore {
 
     async fn run_select(&self, params: &SearchParams, kind: QueryKind) -> Result<Vec<Row>> {
         let pruning = self.pruning(params).await?;
-        let (sql, values) = params.select_pruned(kind, &pruning).build_postgres(PostgresQueryBuilder);
+        let (sql, values) =
+            params.select_pruned(kind, &pruning, self.flavour().await?).build_postgres(PostgresQueryBuilder);
         with_client!(self, |c| c.query(sql.as_str(), &values.as_params()))
     }
 
@@ -153,7 +179,7 @@ impl EventStore {
     /// `mogrify`), partition bounds included. For display and EXPLAIN.
     pub async fn mogrify(&self, params: &SearchParams, kind: QueryKind) -> Result<String> {
         let pruning = self.pruning(params).await?;
-        Ok(params.select_pruned(kind, &pruning).to_string(PostgresQueryBuilder))
+        Ok(params.select_pruned(kind, &pruning, self.flavour().await?).to_string(PostgresQueryBuilder))
     }
 
     /// The partition bounds a search by these parameters may use.

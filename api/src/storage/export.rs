@@ -26,7 +26,9 @@ impl EventStore {
     pub async fn export_events(&self, params: &SearchParams, chunk: u32, stall: Duration) -> Result<EventChunks> {
         let params = SearchParams { page: 1, ..params.clone() };
         let pruning = self.pruning(&params).await?;
-        let (sql, values) = params.select_pruned(QueryKind::Select, &pruning).build_postgres(PostgresQueryBuilder);
+        let (sql, values) = params
+            .select_pruned(QueryKind::Select, &pruning, self.flavour().await?)
+            .build_postgres(PostgresQueryBuilder);
         let fetch = format!("FETCH {} FROM export", chunk.max(1));
         let client = self.client().await?;
         let opened = async {

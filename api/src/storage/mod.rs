@@ -8,6 +8,7 @@
 mod addr;
 mod aggregate;
 mod bulk;
+mod citus;
 mod enums;
 mod events;
 mod export;
@@ -37,6 +38,7 @@ use tokio_postgres::NoTls;
 
 pub use aggregate::{AggregateColumn, TimelineBucket};
 pub use bulk::{BatchOutcome, NewEvent, BATCH_SIZE};
+pub use citus::Flavour;
 pub use enums::EnumColumn;
 pub use events::{Page, StoredEvent, TimeColumn};
 pub use export::EventChunks;
@@ -189,6 +191,7 @@ pub struct EventStore {
     ip_types: std::sync::Arc<OnceCell<IpTypes>>,
     codec: std::sync::Arc<message::Codec>,
     partitions: std::sync::Arc<partitions::Known>,
+    flavour: std::sync::Arc<OnceCell<Flavour>>,
 }
 
 impl EventStore {
@@ -218,6 +221,7 @@ impl EventStore {
             ip_types: Default::default(),
             codec: Default::default(),
             partitions: Default::default(),
+            flavour: Default::default(),
         })
     }
 

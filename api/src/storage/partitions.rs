@@ -165,17 +165,24 @@ impl EventStore {
     async fn create_week(&self, week: NaiveDate) -> Result<()> {
         let (from, to) = (start(week), start(week + WIDTH));
         // Writers that need the same week at once take turns; the second finds it made.
-        let mut sql = format!("SET LOCAL lock_timeout = '{LOCK_WAIT}'; SELECT pg_advisory_xact_lock({CREATE_LOCK});");
+        // One statement at a time: Citus distributes a partition attached to a distributed
+        // table, which it cannot do inside a query string of several statements.
+        let mut sql = vec![
+            format!("SET LOCAL lock_timeout = '{LOCK_WAIT}'"),
+            format!("SELECT pg_advisory_xact_lock({CREATE_LOCK})"),
+        ];
         for table in Table::PARTITIONED {
             let name = partition_name(table, week);
-            sql.push_str(&format!(
-                "CREATE TABLE IF NOT EXISTS \"{name}\" (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS);\
-                 DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = '\"{name}\"'::regclass) THEN \
+            sql.push(format!(
+                "CREATE TABLE IF NOT EXISTS \"{name}\" (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+            ));
+            sql.push(format!(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = '\"{name}\"'::regclass) THEN \
                  ALTER TABLE {table} ATTACH PARTITION \"{name}\" FOR VALUES FROM ('{from}') TO ('{to}'); END IF; END $$;"
             ));
             // The indexes that ATTACH made get their parent index's name and the week, so a
             // plan names the index it uses the same way in every partition.
-            sql.push_str(&format!(
+            sql.push(format!(
                 "DO $$ DECLARE r record; BEGIN FOR r IN SELECT c.relname AS child, p.relname AS parent \
                  FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid \
                  JOIN pg_inherits i ON i.inhrelid = x.indexrelid JOIN pg_class p ON p.oid = i.inhparent \
@@ -186,7 +193,9 @@ impl EventStore {
         }
         with_client!(self, |c| async {
             let tx = c.transaction().await?;
-            tx.batch_execute(&sql).await?;
+            for stmt in &sql {
+                tx.batch_execute(stmt).await?;
+            }
             tx.commit().await
         })?;
         self.partitions.weeks.lock().expect("partition cache").insert(week);
@@ -307,14 +316,16 @@ impl EventStore {
                 _ => break,
             }
         }
-        let mut sql = format!("SET LOCAL lock_timeout = '{LOCK_WAIT}';");
+        let mut sql = vec![format!("SET LOCAL lock_timeout = '{LOCK_WAIT}'")];
         for table in Table::PARTITIONED {
-            sql.push_str(&format!("DROP TABLE IF EXISTS \"{}\";", partition_name(table, week)));
+            sql.push(format!("DROP TABLE IF EXISTS \"{}\"", partition_name(table, week)));
         }
         let week_start = start(week);
         with_client!(self, |c| async {
             let tx = c.transaction().await?;
-            tx.batch_execute(&sql).await?;
+            for stmt in &sql {
+                tx.batch_execute(stmt).await?;
+            }
             tx.execute("DELETE FROM detect_ahead WHERE week = $1", &[&week_start]).await?;
             tx.execute("DELETE FROM compacted_weeks WHERE week = $1", &[&week_start]).await?;
             tx.commit().await

@@ -9,10 +9,12 @@
 
 use chrono::NaiveDateTime;
 use sea_query::{
-    Alias, Cond, Condition, DeleteStatement, Expr, ExprTrait, Iden, Order, PostgresQueryBuilder, Query, SelectStatement,
+    Alias, Cond, Condition, DeleteStatement, Expr, ExprTrait, Iden, JoinType, Order, PostgresQueryBuilder, Query,
+    SelectStatement,
 };
 
 use super::addr::{AddrSearch, Top};
+use super::citus::Flavour;
 use super::params::{Hostname, QueryKind, SearchParams, SortBy, SortDir, SortField, Values, Visibility, ANY, EMPTY};
 use super::partitions::Pruning;
 use crate::idea::IpRange;
@@ -149,23 +151,32 @@ impl SearchParams {
     /// `addr`), when the search is cut to its first rows. Each message is a subquery of its
     /// own, so it reads the one week that holds it (pruned at run time) and cannot become a
     /// join that reads every week.
-    fn address_page(&self, pruning: &Pruning) -> Option<SelectStatement> {
+    ///
+    /// Citus plans no correlated subquery over a subquery: there the messages are joined,
+    /// each shard joining the page's rows that it holds.
+    fn address_page(&self, pruning: &Pruning, flavour: Flavour) -> Option<SelectStatement> {
         let (_, dir) = self.effective_sort()?;
         let page = self.addr_searches(pruning).pop()?.page(u64::from(self.limit?), self.offset())?;
         let order = if dir == SortDir::Asc { Order::Asc } else { Order::Desc };
         let p = Alias::new("p");
-        Some(
-            Query::select()
-                .columns([(p.clone(), Events::Id), (p.clone(), Events::Detecttime)])
-                .expr(Expr::col((p.clone(), Alias::new("storagetime"))))
-                .expr(Expr::cust(
-                    "(SELECT j.event FROM events_json j WHERE j.id = \"p\".\"id\" AND j.storagetime = \"p\".\"storagetime\")",
-                ))
-                .from_subquery(Query::select().expr(page).to_owned(), p.clone())
-                .order_by((p.clone(), Events::Detecttime), order.clone())
-                .order_by((p, Events::Id), order)
-                .to_owned(),
-        )
+        let mut q = Query::select();
+        q.columns([(p.clone(), Events::Id), (p.clone(), Events::Detecttime)])
+            .expr(Expr::col((p.clone(), Alias::new("storagetime"))))
+            .from_subquery(Query::select().expr(page).to_owned(), p.clone())
+            .order_by((p.clone(), Events::Detecttime), order.clone())
+            .order_by((p, Events::Id), order);
+        match flavour {
+            Flavour::Single => q.expr(Expr::cust(
+                "(SELECT j.event FROM events_json j WHERE j.id = \"p\".\"id\" AND j.storagetime = \"p\".\"storagetime\")",
+            )),
+            Flavour::Citus => q.expr(Expr::cust("\"j\".\"event\"")).join_as(
+                JoinType::InnerJoin,
+                Alias::new("events_json"),
+                Alias::new("j"),
+                Expr::cust("\"j\".\"id\" = \"p\".\"id\" AND \"j\".\"storagetime\" = \"p\".\"storagetime\""),
+            ),
+        };
+        Some(q)
     }
 
     /// A count answered from the address tables alone (see `addr`), when that is exact.
@@ -275,30 +286,31 @@ impl SearchParams {
 
     /// The SELECT or COUNT statement of these parameters.
     pub fn select(&self, kind: QueryKind) -> SelectStatement {
-        self.select_pruned(kind, &Pruning::default())
+        self.select_pruned(kind, &Pruning::default(), Flavour::Single)
     }
 
     /// [`select`](Self::select), reading only the partitions that `pruning` leaves.
-    pub(crate) fn select_pruned(&self, kind: QueryKind, pruning: &Pruning) -> SelectStatement {
-        self.select_with(kind, pruning, true)
+    pub(crate) fn select_pruned(&self, kind: QueryKind, pruning: &Pruning, flavour: Flavour) -> SelectStatement {
+        self.select_with(kind, pruning, Some(flavour))
     }
 
     /// A page of messages as [`select`](Self::select) gives it, but always through `events`
     /// (no page from the address tables alone): the benchmark's baseline.
     #[doc(hidden)]
     pub fn select_through_events(&self) -> SelectStatement {
-        self.select_with(QueryKind::Select, &Pruning::default(), false)
+        self.select_with(QueryKind::Select, &Pruning::default(), None)
     }
 
-    fn select_with(&self, kind: QueryKind, pruning: &Pruning, address_page: bool) -> SelectStatement {
+    /// `address_page`: the database's flavour where a page may come from the address tables.
+    fn select_with(&self, kind: QueryKind, pruning: &Pruning, address_page: Option<Flavour>) -> SelectStatement {
         // Before the condition: an address-table count never visits `events`.
         if kind == QueryKind::Count {
             if let Some(count) = self.addr_count(pruning) {
                 return Query::select().expr(count).to_owned();
             }
         }
-        if kind == QueryKind::Select && address_page {
-            if let Some(page) = self.address_page(pruning) {
+        if let (QueryKind::Select, Some(flavour)) = (kind, address_page) {
+            if let Some(page) = self.address_page(pruning, flavour) {
                 return page;
             }
         }

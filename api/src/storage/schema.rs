@@ -64,7 +64,10 @@ impl EventStore {
             Some(v) => run_to(&mut client, Some(v)).await.map(|()| Moved::default()),
             None => match run_to(&mut client, Some(MOVES_VERSION)).await {
                 Ok(()) => match self.after_migrations(progress).await {
-                    Ok(moved) => run_to(&mut client, None).await.map(|()| moved),
+                    Ok(moved) => match run_to(&mut client, None).await {
+                        Ok(()) => super::citus::distribute(&client).await.map(|()| moved),
+                        Err(e) => Err(e),
+                    },
                     Err(e) => Err(e),
                 },
                 Err(e) => Err(e),

@@ -68,8 +68,75 @@ pub struct TestDb {
     dropped: bool,
 }
 
+/// Drops a test database; on Citus on each node by itself, since a propagated DROP fails
+/// while a worker's own daemons are connected to it, which FORCE ends only where it runs.
+async fn drop_database(name: &str) {
+    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    let workers = citus_workers();
+    if workers.is_empty() {
+        return admin().await.batch_execute(&sql).await.unwrap();
+    }
+    for url in std::iter::once(admin_url()).chain(workers) {
+        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect to a Citus node");
+        tokio::spawn(conn);
+        c.batch_execute("SET citus.enable_create_database_propagation = off").await.unwrap();
+        c.batch_execute(&sql).await.unwrap();
+    }
+}
+
+/// The workers of a Citus cluster whose coordinator is the admin server (`make test-citus`
+/// sets `IDEADB_TEST_CITUS_WORKERS` to their admin URLs, space-separated); empty on one server.
+pub fn citus_workers() -> Vec<String> {
+    std::env::var("IDEADB_TEST_CITUS_WORKERS").unwrap_or_default().split_whitespace().map(String::from).collect()
+}
+
+/// Makes the new database `name` a Citus database with the cluster's workers, as an operator
+/// does before `ideadb migrate` (README, "Running on a Citus cluster"). Citus propagates
+/// CREATE DATABASE to the workers, but neither its extension nor the node list, which are
+/// per database; nor does it create a database from any template but template1, so on Citus
+/// every test database is migrated afresh.
+async fn join_workers(name: &str) {
+    let connect = |url: String| async move {
+        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect to a Citus node");
+        tokio::spawn(conn);
+        c
+    };
+    let on_db = |url: &str| {
+        let base = url.split('?').next().unwrap_or(url);
+        format!("{}/{name}", base.rsplit_once('/').map_or(base, |(b, _)| b))
+    };
+    let mut nodes = Vec::new();
+    for worker in citus_workers() {
+        connect(on_db(&worker)).await.batch_execute("CREATE EXTENSION IF NOT EXISTS citus").await.unwrap();
+        let cfg: tokio_postgres::Config = worker.parse().unwrap();
+        let host = match &cfg.get_hosts()[0] {
+            tokio_postgres::config::Host::Tcp(h) => h.clone(),
+            other => panic!("a Citus worker must be reached over TCP, not {other:?}"),
+        };
+        nodes.push((host, i32::from(cfg.get_ports()[0])));
+    }
+    let coordinator: tokio_postgres::Config = admin_url().parse().unwrap();
+    let c = connect(url_for(name)).await;
+    c.batch_execute("CREATE EXTENSION IF NOT EXISTS citus").await.unwrap();
+    let host = match &coordinator.get_hosts()[0] {
+        tokio_postgres::config::Host::Tcp(h) => h.clone(),
+        other => panic!("the Citus coordinator must be reached over TCP, not {other:?}"),
+    };
+    c.execute("SELECT citus_set_coordinator_host($1, $2)", &[&host, &i32::from(coordinator.get_ports()[0])])
+        .await
+        .unwrap();
+    for (host, port) in nodes {
+        c.execute("SELECT citus_add_node($1, $2)", &[&host, &port]).await.unwrap();
+    }
+}
+
 impl TestDb {
     pub async fn new() -> Self {
+        if !citus_workers().is_empty() {
+            let db = Self::blank().await;
+            db.store.migrate().await.expect("migrate a Citus database");
+            return db;
+        }
         let tpl = template().await;
         let name = format!("ideadb_t_{}_{}", run(), NEXT.fetch_add(1, Ordering::Relaxed));
         {
@@ -89,6 +156,9 @@ impl TestDb {
     pub async fn blank() -> Self {
         let name = format!("ideadb_t_{}_{}", run(), NEXT.fetch_add(1, Ordering::Relaxed));
         admin().await.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create a database");
+        if !citus_workers().is_empty() {
+            join_workers(&name).await;
+        }
         let url = url_for(&name);
         let store = EventStore::new(&StoreConfig::new(url.clone())).unwrap();
         Self { name, url, store, dropped: false }
@@ -96,7 +166,7 @@ impl TestDb {
 
     pub async fn drop(mut self) {
         self.dropped = true;
-        admin().await.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).await.unwrap();
+        drop_database(&self.name).await;
     }
 
     /// A plain connection for checks the store does not offer.
@@ -156,14 +226,11 @@ impl Drop for TestDb {
         if self.dropped {
             return;
         }
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let name = self.name.clone();
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-            rt.block_on(async {
-                let (c, conn) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls).await.ok()?;
-                tokio::spawn(conn);
-                c.batch_execute(&sql).await.ok()
-            })
+            rt.block_on(drop_database(&name));
+            Some(())
         })
         .join();
     }

@@ -1,0 +1,72 @@
+//! Running on a Citus cluster. `migrate` distributes the schema when the database has the
+//! `citus` extension; the few statements that need another form there ask [`EventStore::flavour`].
+//!
+//! The event tables are hash-distributed by the event ID and colocated, so an event's rows
+//! (its ID, columns, message bytes and addresses) lie in one shard group: a lookup by ID goes
+//! to one node and the joins between them stay on each node. Their weekly partitions are
+//! distributed with them. Every other table is small and read beside the events (visibility
+//! groups, thresholds, statistics, accounts), so it is a reference table: a copy on every node.
+
+use tokio_postgres::Client;
+
+use super::tables::Table;
+use super::{with_client, EventStore, Result};
+
+/// How the database runs the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    /// One PostgreSQL server.
+    Single,
+    /// A Citus coordinator with its workers.
+    Citus,
+}
+
+/// The distributed tables, the first being the one the others are colocated with.
+const DISTRIBUTED: [Table; 5] =
+    [Table::EventIds, Table::Events, Table::EventsJson, Table::EventsAddr, Table::EventsNet16];
+/// Their distribution column: every one of them has the event ID.
+const DISTRIBUTION_COLUMN: &str = "id";
+
+impl EventStore {
+    /// Whether the database runs on Citus; asked once, then remembered.
+    pub async fn flavour(&self) -> Result<Flavour> {
+        let f = self.flavour.get_or_try_init(|| async { with_client!(self, |c| detect(&c)) }).await?;
+        Ok(*f)
+    }
+}
+
+async fn detect(c: &Client) -> Result<Flavour, tokio_postgres::Error> {
+    let citus = c.query_opt("SELECT 1 FROM pg_extension WHERE extname = 'citus'", &[]).await?.is_some();
+    Ok(if citus { Flavour::Citus } else { Flavour::Single })
+}
+
+/// Distributes what is not distributed yet (a no-op on one server and once done). Run by
+/// `migrate` after the migrations; a later migration's `ALTER TABLE` reaches the shards itself.
+pub(crate) async fn distribute(client: &Client) -> Result<()> {
+    if detect(client).await? == Flavour::Single {
+        return Ok(());
+    }
+    let done: Vec<String> =
+        client.query("SELECT table_name::text FROM citus_tables", &[]).await?.iter().map(|r| r.get(0)).collect();
+    let pending = |t: &Table| !done.iter().any(|d| d == t.name());
+    // Citus runs no trigger that reaches other tables' shards: the storage layer deletes an
+    // event's rows in one statement instead (`events::forget_sql`).
+    if pending(&Table::Events) {
+        client.batch_execute("DROP TRIGGER IF EXISTS events_forget ON events").await?;
+    }
+    let colocate = DISTRIBUTED[0].name();
+    for table in DISTRIBUTED.iter().filter(|t| pending(t)) {
+        client
+            .execute(
+                "SELECT create_distributed_table($1::text::regclass, $2, colocate_with => $3)",
+                &[&table.name(), &DISTRIBUTION_COLUMN, &if table.name() == colocate { "default" } else { colocate }],
+            )
+            .await?;
+    }
+    // Referenced tables first: a reference table's foreign keys must point at reference
+    // tables, and `Table::ALL` lists the accounts after what refers to them.
+    for table in Table::ALL.iter().rev().filter(|t| !DISTRIBUTED.contains(t) && pending(t)) {
+        client.execute("SELECT create_reference_table($1::text::regclass)", &[&table.name()]).await?;
+    }
+    Ok(())
+}
