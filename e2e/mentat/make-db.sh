@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fills a Mentat database with Mentat's own code: mentat-ng 2.15.4 from PyPI, installed once
 # into target/mentat-venv with the pinned dependencies of ../shared/spec/mentat-peer.md.
-# Usage: make-db.sh DBNAME MESSAGES.json  (a JSON array of IDEA messages; prints how many
+# Usage: make-db.sh DBNAME MESSAGES.json [PORT]  (the database on 127.0.0.1, port 5432 by
+# default; MESSAGES a JSON array of IDEA messages; prints how many
 # Mentat stored and, on stderr, each one it refused).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

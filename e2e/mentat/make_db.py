@@ -8,8 +8,8 @@ import mentat.idea.internal
 import mentat.services.eventstorage as es
 
 
-def main(dbname, path):
-    storage = es.EventStorageService(dbname=dbname, user="postgres", password="", host="127.0.0.1", port=5432)
+def main(dbname, path, port="5432"):
+    storage = es.EventStorageService(dbname=dbname, user="postgres", password="", host="127.0.0.1", port=int(port))
     storage.database_create()
     storage.index_create()
     stored = 0
@@ -29,4 +29,4 @@ def main(dbname, path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:4])

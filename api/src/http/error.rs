@@ -172,6 +172,10 @@ impl From<storage::Error> for ApiError {
                 tracing::warn!(error = %why, "database unavailable");
                 ApiError::Unavailable("the database is unavailable; retry later".into())
             }
+            storage::Error::NodeUnavailable(_) => {
+                tracing::warn!(error = %e, "cluster node unavailable");
+                ApiError::Unavailable(format!("{e}; nothing was answered from the other nodes alone; retry later"))
+            }
             storage::Error::Timeout => ApiError::Unavailable(e.to_string()),
             storage::Error::Data(why) => {
                 tracing::warn!(error = %why, "the database refused a value of the request");

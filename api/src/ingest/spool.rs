@@ -247,5 +247,5 @@ fn arrival(kind: &notify::EventKind) -> bool {
 
 /// A fault that passes: the database away, or a statement cut off.
 fn is_transient(e: &storage::Error) -> bool {
-    matches!(e, storage::Error::Connection(_) | storage::Error::Timeout)
+    matches!(e, storage::Error::Connection(_) | storage::Error::NodeUnavailable(_) | storage::Error::Timeout)
 }

@@ -14,7 +14,7 @@ use futures_util::pin_mut;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
-use super::{is_retryable, Error, EventStore, IpTypes, Result};
+use super::{is_retryable, Error, EventStore, Flavour, IpTypes, Result};
 use crate::idea::{EventRow, Family, IpRange};
 
 /// Messages stored per transaction: large enough that a COPY's fixed costs vanish, small
@@ -238,11 +238,11 @@ impl EventStore {
         }
         let mut rows = rows;
         self.compress_messages(&mut rows).await?;
-        let types = self.ip_types().await?;
+        let (types, flavour) = (self.ip_types().await?, self.flavour().await?);
         let mut attempt = 0;
         loop {
             let mut client = self.client().await?;
-            match copy_batch(self, &mut client, &rows, &types, attempt > 0).await {
+            match copy_batch(self, &mut client, &rows, &types, flavour, attempt > 0).await {
                 Ok((fresh, dups)) => {
                     self.record_enums_after_store(&fresh).await;
                     let id = |r: &&PreparedRow| r.event.row.id.clone();
@@ -250,7 +250,7 @@ impl EventStore {
                     outcome.duplicates.extend(dups.iter().map(id));
                     return Ok(outcome);
                 }
-                Err(e) if refuses_a_row(&e) => {
+                Err(e) if refuses_a_row(&e, flavour) => {
                     tracing::warn!(error = %e, "a batch was refused; storing its messages one by one");
                     return self.insert_one_by_one(rows, outcome).await;
                 }
@@ -275,18 +275,18 @@ impl EventStore {
     /// Stores each row in a transaction of its own: what PostgreSQL refuses is reported with
     /// its reason, and the rest is stored.
     async fn insert_one_by_one(&self, rows: Vec<PreparedRow>, mut outcome: BatchOutcome) -> Result<BatchOutcome> {
-        let types = self.ip_types().await?;
+        let (types, flavour) = (self.ip_types().await?, self.flavour().await?);
         for row in &rows {
             let one = std::slice::from_ref(row);
             let id = row.event.row.id.clone();
             let mut client = self.client().await?;
-            match copy_batch(self, &mut client, one, &types, true).await {
+            match copy_batch(self, &mut client, one, &types, flavour, true).await {
                 Ok((fresh, _)) if !fresh.is_empty() => {
                     self.record_enums_after_store(&fresh).await;
                     outcome.stored.push(id);
                 }
                 Ok(_) => outcome.duplicates.push(id),
-                Err(e) if !refuses_a_row(&e) => return Err(Error::from(e)),
+                Err(e) if !refuses_a_row(&e, flavour) => return Err(Error::from(e)),
                 Err(e) => {
                     let reason = e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string());
                     outcome.refused.push((id, format!("the database refused it: {reason}")));
@@ -326,10 +326,16 @@ impl EventStore {
 
 /// An error about some row's values (bad data, a constraint, a size limit) rather than about
 /// the database as a whole: trying the rows one by one finds the row and stores the rest.
-fn refuses_a_row(e: &tokio_postgres::Error) -> bool {
+/// Citus reports a worker's refusal of a copied row as an internal error (XX000), its own
+/// SQLSTATE lost; a worker it cannot reach is a connection error there, as here.
+fn refuses_a_row(e: &tokio_postgres::Error, flavour: Flavour) -> bool {
     let Some(code) = e.code() else { return false };
+    let classes: &[&str] = match flavour {
+        Flavour::Single => &["22", "23", "54"],
+        Flavour::Citus => &["22", "23", "54", "XX000"],
+    };
     *code != tokio_postgres::error::SqlState::UNIQUE_VIOLATION
-        && ["22", "23", "54"].iter().any(|class| code.code().starts_with(class))
+        && classes.iter().any(|class| code.code().starts_with(class))
 }
 
 /// Stores the rows not stored yet in a transaction of its own; returns them and the ones
@@ -339,13 +345,14 @@ async fn copy_batch<'r>(
     client: &mut deadpool_postgres::Object,
     rows: &'r [PreparedRow],
     types: &IpTypes,
+    flavour: Flavour,
     check: bool,
 ) -> Result<(Vec<&'r PreparedRow>, Vec<&'r PreparedRow>), tokio_postgres::Error> {
     let tx = client.transaction().await?;
     // Losing the last batches on a server crash is acceptable: a re-run stores them
     // again, and nothing can be stored twice.
     tx.batch_execute("SET LOCAL synchronous_commit = off").await?;
-    let copied = copy_rows(store, &tx, rows, types, check).await?;
+    let copied = copy_rows(store, &tx, rows, types, flavour, check).await?;
     tx.commit().await?;
     store.recorded_ahead(&copied.ahead);
     Ok((copied.fresh, copied.dups))
@@ -383,6 +390,29 @@ async fn record_descriptions(
     Ok(())
 }
 
+/// Lists the rows' IDs in `event_ids`: a repeated ID fails here with a unique violation,
+/// before anything else is written. Citus reports a worker's refusal of a copied row without
+/// its SQLSTATE, so there the IDs are inserted, which keeps it.
+async fn write_ids(
+    tx: &tokio_postgres::Transaction<'_>,
+    rows: &[&PreparedRow],
+    flavour: Flavour,
+) -> Result<(), tokio_postgres::Error> {
+    if flavour == Flavour::Citus {
+        let ids: Vec<&str> = rows.iter().map(|r| r.event.row.id.as_str()).collect();
+        let times: Vec<NaiveDateTime> = rows.iter().map(|r| r.storagetime).collect();
+        let sql = "INSERT INTO event_ids (id, storagetime) SELECT * FROM unnest($1::text[], $2::timestamp[])";
+        return tx.execute(sql, &[&ids, &times]).await.map(drop);
+    }
+    let sink = tx.copy_in("COPY event_ids (id, storagetime) FROM STDIN (FORMAT binary)").await?;
+    let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::TIMESTAMP]);
+    pin_mut!(w);
+    for r in rows {
+        w.as_mut().write(&[&r.event.row.id, &r.storagetime]).await?;
+    }
+    w.finish().await.map(drop)
+}
+
 /// What [`copy_rows`] wrote.
 pub(crate) struct Copied<'r> {
     pub fresh: Vec<&'r PreparedRow>,
@@ -400,6 +430,7 @@ pub(crate) async fn copy_rows<'r>(
     tx: &tokio_postgres::Transaction<'_>,
     rows: &'r [PreparedRow],
     types: &IpTypes,
+    flavour: Flavour,
     check: bool,
 ) -> Result<Copied<'r>, tokio_postgres::Error> {
     let existing: HashSet<String> = if check {
@@ -417,13 +448,7 @@ pub(crate) async fn copy_rows<'r>(
     super::partitions::record_ahead(tx, &ahead).await?;
     record_descriptions(tx, &fresh).await?;
     // First: a repeated ID fails here, before anything else is written.
-    let sink = tx.copy_in("COPY event_ids (id, storagetime) FROM STDIN (FORMAT binary)").await?;
-    let w = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::TIMESTAMP]);
-    pin_mut!(w);
-    for r in &fresh {
-        w.as_mut().write(&[&r.event.row.id, &r.storagetime]).await?;
-    }
-    w.finish().await?;
+    write_ids(tx, &fresh, flavour).await?;
 
     let sink = tx.copy_in(&format!("COPY events ({COLUMNS}) FROM STDIN (FORMAT binary)")).await?;
     let w = BinaryCopyInWriter::new(sink, &event_types(types));

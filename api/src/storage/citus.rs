@@ -7,6 +7,7 @@
 //! distributed with them. Every other table is small and read beside the events (visibility
 //! groups, thresholds, statistics, accounts), so it is a reference table: a copy on every node.
 
+use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 
 use super::tables::Table;
@@ -26,6 +27,21 @@ const DISTRIBUTED: [Table; 5] =
     [Table::EventIds, Table::Events, Table::EventsJson, Table::EventsAddr, Table::EventsNet16];
 /// Their distribution column: every one of them has the event ID.
 const DISTRIBUTION_COLUMN: &str = "id";
+
+/// The node named by Citus's report that it cannot connect to a worker ("connection to the
+/// remote node user@host:port failed ..."), without the user name.
+pub(crate) fn unreachable_node(code: &SqlState, message: &str) -> Option<String> {
+    if *code != SqlState::CONNECTION_FAILURE {
+        return None;
+    }
+    let node = message.strip_prefix("connection to the remote node ")?.split_whitespace().next()?;
+    Some(node.rsplit('@').next().unwrap_or(node).to_string())
+}
+
+/// Whether the table is distributed (by the event ID) rather than a reference table.
+pub(crate) fn is_distributed(table: Table) -> bool {
+    DISTRIBUTED.contains(&table)
+}
 
 impl EventStore {
     /// Whether the database runs on Citus; asked once, then remembered.
@@ -69,4 +85,17 @@ pub(crate) async fn distribute(client: &Client) -> Result<()> {
         client.execute("SELECT create_reference_table($1::text::regclass)", &[&table.name()]).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unreachable_node_is_named_without_the_user() {
+        let msg = "connection to the remote node postgres@10.0.0.7:5432 failed with the following error: refused";
+        assert_eq!(unreachable_node(&SqlState::CONNECTION_FAILURE, msg).as_deref(), Some("10.0.0.7:5432"));
+        assert_eq!(unreachable_node(&SqlState::CONNECTION_FAILURE, "the server closed the connection"), None);
+        assert_eq!(unreachable_node(&SqlState::UNIQUE_VIOLATION, msg), None);
+    }
 }

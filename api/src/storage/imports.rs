@@ -49,9 +49,10 @@ impl EventStore {
     pub async fn import_advance(&self, source: &str, cursor: &ImportCursor) -> Result<()> {
         let sql = "INSERT INTO mentat_imports (source, storagetime, id, events, refused) VALUES ($1, $2, $3, $4, $5) \
                    ON CONFLICT (source) DO UPDATE SET storagetime = EXCLUDED.storagetime, id = EXCLUDED.id, \
-                   events = EXCLUDED.events, refused = EXCLUDED.refused, updated = now() AT TIME ZONE 'UTC'";
-        let c = cursor;
-        with_client!(self, |cl| cl.execute(sql, &[&source, &c.storagetime, &c.id, &c.events, &c.refused]))?;
+                   events = EXCLUDED.events, refused = EXCLUDED.refused, updated = $6";
+        // The time is a value, not now(): Citus takes only immutable functions in DO UPDATE.
+        let (c, now) = (cursor, chrono::Utc::now().naive_utc());
+        with_client!(self, |cl| cl.execute(sql, &[&source, &c.storagetime, &c.id, &c.events, &c.refused, &now]))?;
         Ok(())
     }
 

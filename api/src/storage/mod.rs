@@ -49,7 +49,7 @@ pub use params::{
 };
 pub use partitions::{week_of, PartitionStatus};
 pub use refill::Refilled;
-pub use status::{DatabaseStatus, TableStatus};
+pub use status::{DatabaseStatus, NodeStatus, TableStatus};
 pub use tables::Table;
 pub use thresholds::{RelapsedEvent, ThresholdRecord};
 pub use upgrade::{Moved, Progress};
@@ -70,6 +70,10 @@ pub enum Error {
     /// PostgreSQL cannot be reached, even after a reconnect.
     #[error("database unavailable: {0}")]
     Connection(String),
+    /// A node of the Citus cluster (`host:port`) cannot be reached: the statement failed as
+    /// a whole, never answered from the other nodes alone.
+    #[error("the cluster node {0} is unavailable")]
+    NodeUnavailable(String),
     /// The statement timeout cancelled the query.
     #[error(
         "the query took longer than the statement timeout and was cancelled; narrow the search \
@@ -98,6 +102,8 @@ impl From<tokio_postgres::Error> for Error {
             Error::Timeout
         } else if code.code().starts_with("22") {
             Error::Data(msg)
+        } else if let Some(node) = citus::unreachable_node(code, &msg) {
+            Error::NodeUnavailable(node)
         } else if code.code().starts_with("08") || code.code().starts_with("57P") {
             Error::Connection(msg)
         } else {

@@ -150,7 +150,7 @@ impl EventStore {
         for week in missing.into_iter().filter(|w| !existing.contains(w)) {
             match self.create_week(week).await {
                 Ok(()) => {}
-                Err(e @ Error::Connection(_)) => return Err(e),
+                Err(e @ (Error::Connection(_) | Error::NodeUnavailable(_))) => return Err(e),
                 Err(e) => {
                     let name = partition_name(Table::Events, week);
                     tracing::error!(partition = %name, error = %e, "cannot create a partition");

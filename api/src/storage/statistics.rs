@@ -8,7 +8,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use super::events::stored;
-use super::{with_client, EventStore, Result, StoredEvent};
+use super::{with_client, EventStore, Flavour, Result, StoredEvent};
 use crate::stats::timeline::WINDOW;
 use crate::stats::{GroupStats, StatsRow};
 
@@ -95,9 +95,11 @@ impl EventStore {
         let name = interval(row.dt_from, row.dt_to);
         let sql = "INSERT INTO statistics_events (interval, dt_from, dt_to, delta, count, stats_overall, stats_internal, stats_external) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (interval) DO UPDATE SET \
-                   createtime = now() AT TIME ZONE 'UTC', count = EXCLUDED.count, stats_overall = EXCLUDED.stats_overall, \
+                   createtime = $9, count = EXCLUDED.count, stats_overall = EXCLUDED.stats_overall, \
                    stats_internal = EXCLUDED.stats_internal, stats_external = EXCLUDED.stats_external";
-        with_client!(self, |c| c.execute(sql, &[&name, &row.dt_from, &row.dt_to, &delta, &count, &o, &i, &e]))?;
+        // The time is a value, not now(): Citus takes only immutable functions in DO UPDATE.
+        let now = chrono::Utc::now().naive_utc();
+        with_client!(self, |c| c.execute(sql, &[&name, &row.dt_from, &row.dt_to, &delta, &count, &o, &i, &e, &now]))?;
         Ok(())
     }
 
@@ -155,6 +157,9 @@ impl EventStore {
     /// a window's start), found by one index probe per such window, so a stretch without
     /// events costs nothing however long.
     pub async fn filled_windows(&self, from: NaiveDateTime, to: NaiveDateTime) -> Result<Vec<NaiveDateTime>> {
+        if self.flavour().await? == Flavour::Citus {
+            return self.filled_windows_by_scan(from, to).await;
+        }
         let first =
             "SELECT min(cesnet_storagetime) FROM events WHERE cesnet_storagetime >= $1 AND cesnet_storagetime < $2";
         let sql = format!(
@@ -165,6 +170,17 @@ impl EventStore {
                      WHERE cesnet_storagetime >= w.t + interval '{WINDOW} seconds' AND cesnet_storagetime < $2), $1) \
                  FROM w WHERE w.t IS NOT NULL) \
              SELECT t FROM w WHERE t IS NOT NULL"
+        );
+        Ok(with_client!(self, |c| c.query(sql.as_str(), &[&from, &to]))?.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// [`filled_windows`](Self::filled_windows) on Citus, which runs a recursive query only
+    /// within one shard: each shard lists the windows of its events in the range, in parallel,
+    /// which costs in proportion to the events, not the calendar.
+    async fn filled_windows_by_scan(&self, from: NaiveDateTime, to: NaiveDateTime) -> Result<Vec<NaiveDateTime>> {
+        let sql = format!(
+            "SELECT DISTINCT date_bin('{WINDOW} seconds', cesnet_storagetime, $1) AS t FROM events \
+             WHERE cesnet_storagetime >= $1 AND cesnet_storagetime < $2 ORDER BY t"
         );
         Ok(with_client!(self, |c| c.query(sql.as_str(), &[&from, &to]))?.iter().map(|r| r.get(0)).collect())
     }

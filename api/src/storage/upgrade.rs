@@ -9,7 +9,7 @@
 
 use super::bulk::{copy_rows, NewEvent, PreparedRow, BATCH_SIZE};
 use super::events::stored;
-use super::{with_client, Error, EventStore, Result};
+use super::{with_client, Error, EventStore, Flavour, Result};
 
 /// What a move did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -75,7 +75,8 @@ impl EventStore {
         let ids: Vec<&str> = rows.iter().map(|r| r.event.row.id.as_str()).collect();
         let (fresh, ahead) = with_client!(self, |c| async {
             let tx = c.transaction().await?;
-            let copied = copy_rows(self, &tx, &rows, &types, true).await?;
+            // The move runs before `migrate` distributes anything: these tables are local.
+            let copied = copy_rows(self, &tx, &rows, &types, Flavour::Single, true).await?;
             tx.execute("DELETE FROM events_json_v9 WHERE id = ANY($1)", &[&ids]).await?;
             tx.execute("DELETE FROM events_v9 WHERE id = ANY($1)", &[&ids]).await?;
             tx.commit().await.map(|()| (copied.fresh.len(), copied.ahead))

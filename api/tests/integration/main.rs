@@ -2,6 +2,7 @@
 //! HTTP server (a real `ideadb serve` process).
 
 mod auth_http;
+mod citus;
 mod config_file;
 mod corpus;
 mod events_http;

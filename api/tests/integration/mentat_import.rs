@@ -165,7 +165,9 @@ async fn a_database_made_by_mentat_ng_is_imported_with_the_columns_mentat_derive
     let messages = std::env::temp_dir().join(format!("ideadb-mentat-{}.json", std::process::id()));
     std::fs::write(&messages, serde_json::to_vec(&fixture()).unwrap()).unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../e2e/mentat/make-db.sh");
-    let made = Command::new("bash").arg(script).arg(&mentat.name).arg(&messages).output().unwrap();
+    let port = mentat.url.parse::<tokio_postgres::Config>().unwrap().get_ports().first().copied().unwrap_or(5432);
+    let made =
+        Command::new("bash").arg(script).arg(&mentat.name).arg(&messages).arg(port.to_string()).output().unwrap();
     let _ = std::fs::remove_file(&messages);
     assert!(made.status.success(), "{}", text(&made.stderr));
     let count: usize = text(&made.stdout).trim().parse().unwrap();

@@ -1,0 +1,72 @@
+//! Faults only a Citus cluster has (`make test-citus`; `make test` skips this module): a
+//! worker that cannot be reached. The node list is per database, so pointing this test
+//! database's entry for one worker at a closed port makes that worker unreachable for it
+//! alone, with a real connection failure, while the other tests' databases go on.
+
+use reqwest::header::AUTHORIZATION;
+use serde_json::Value;
+
+use crate::harness::{citus_workers, fixture, TestDb};
+use crate::ingest_http::post;
+use crate::server::{account, Server};
+
+/// Points the database's entry for its last worker at `port`; returns the worker's real port.
+async fn move_last_worker(db: &TestDb, port: i32) -> i32 {
+    let c = db.sql().await;
+    let row = c
+        .query_one("SELECT nodeid, nodeport FROM pg_dist_node WHERE shouldhaveshards ORDER BY nodeid DESC LIMIT 1", &[])
+        .await
+        .unwrap();
+    let (id, old): (i32, i32) = (row.get(0), row.get(1));
+    c.execute("SELECT citus_update_node($1, '127.0.0.1', $2)", &[&id, &port]).await.unwrap();
+    old
+}
+
+#[tokio::test]
+async fn a_worker_down_fails_searches_and_ingest_whole_and_a_rerun_stores_each_event_once() {
+    assert!(!citus_workers().is_empty(), "this module runs on Citus only (make test-citus)");
+    let db = TestDb::new().await;
+    let events = fixture();
+    let (first, rest) = events.split_at(60);
+    db.load(first).await;
+    let key = account(&db, "feeder", &["maintainer"], true).await;
+    let server = Server::start(&db.url);
+    let http = reqwest::Client::new();
+    let search = |http: reqwest::Client, url: String, key: String| async move {
+        http.get(url).header(AUTHORIZATION, key).send().await.unwrap()
+    };
+    let url = server.url("/api/events/search?submit=Search&dt_from=&limit=500");
+    let all: Value = search(http.clone(), url.clone(), key.clone()).await.json().await.unwrap();
+    let seen = all["items"].as_array().map_or(0, Vec::len);
+
+    let worker_port = move_last_worker(&db, 1).await;
+    let down = search(http.clone(), url.clone(), key.clone()).await;
+    assert_eq!(down.status(), 503, "a search that cannot reach every shard is no answer");
+    assert!(down.headers().contains_key("retry-after"));
+    let body: Value = down.json().await.unwrap();
+    assert!(body["message"].as_str().unwrap().contains("127.0.0.1:1"), "names the node: {body}");
+
+    let lines: Vec<String> = rest.iter().map(|e| serde_json::to_string(e).unwrap()).collect();
+    let ingest = post(&server, &key, "application/x-ndjson", lines.join("\n")).await;
+    assert_eq!(ingest.status(), 503, "a batch that cannot reach every shard fails whole");
+    let c = db.sql().await;
+
+    move_last_worker(&db, worker_port).await;
+    assert_eq!(stored_messages(&c).await, first.len() as i64, "nothing of the failed batch was stored");
+    let again = post(&server, &key, "application/x-ndjson", lines.join("\n")).await;
+    let out: Value = again.json().await.unwrap();
+    let twice = post(&server, &key, "application/x-ndjson", lines.join("\n")).await;
+    let out_twice: Value = twice.json().await.unwrap();
+    assert_eq!(out_twice["stored"], 0, "{out_twice}");
+    let stored = out["stored"].as_i64().unwrap();
+    assert_eq!(stored_messages(&c).await, first.len() as i64 + stored, "each event once: {out}");
+    let ids: i64 = c.query_one("SELECT count(*) FROM event_ids", &[]).await.unwrap().get(0);
+    assert_eq!(ids, first.len() as i64 + stored);
+    let after: Value = search(http, url, key).await.json().await.unwrap();
+    assert_eq!(after["items"].as_array().map_or(0, Vec::len), seen + stored as usize);
+    db.drop().await;
+}
+
+async fn stored_messages(c: &tokio_postgres::Client) -> i64 {
+    c.query_one("SELECT count(*) FROM events_json", &[]).await.unwrap().get(0)
+}
