@@ -2,15 +2,15 @@
 # Builds and installs Citus 13.2.2 from ../shared/vendor/citus once (skipped while the
 # installed version matches), starts (once) a coordinator and two workers on this machine
 # (three PostgreSQL 15 clusters with ip4r on ports 55441-55443, in .citus/), joins them, and
-# prints the coordinator's admin URL and, on a second line, the workers'. Each database a test creates on the coordinator gets the
-# extensions and the workers by `ideadb migrate` (CREATE DATABASE does not reach workers).
+# prints the coordinator's admin URL and, on a second line, the workers'. The node list is
+# per database: the tests join the workers in each database they create (harness.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/ensure-postgres.sh >/dev/null   # PostgreSQL 15 and ip4r
 version=13.2.2
 vendor="$PWD/../shared/vendor/citus"
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-run_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+source .ci/lib.sh
 
 marker=/usr/share/postgresql/15/extension/citus.ideadb-build
 if [ "$(cat "$marker" 2>/dev/null)" != "$version" ] || [ ! -f /usr/lib/postgresql/15/lib/citus.so ]; then
@@ -29,18 +29,9 @@ fi
 dir="$PWD/.citus"
 ports=(55441 55442 55443)
 for i in 0 1 2; do
-  port=${ports[$i]}
-  node="$dir/node$i"
-  pg_isready -q -h 127.0.0.1 -p "$port" && continue
-  if [ ! -f "$node/data/PG_VERSION" ]; then
-    mkdir -p "$node/data" "$node/sock"
-    [ "$(id -u)" = 0 ] && chown -R postgres: "$dir"
-    run_pg /usr/lib/postgresql/15/bin/initdb -D "$node/data" --auth=trust -U postgres >&2
-  fi
-  echo "ensure-citus: starting node $i on port $port" >&2
-  run_pg /usr/lib/postgresql/15/bin/pg_ctl -D "$node/data" -l "$node/log" -w -o "-p $port -k $node/sock \
-    -c listen_addresses=127.0.0.1 -c shared_preload_libraries=citus -c max_connections=300 \
-    -c shared_buffers=512MB -c max_wal_size=4GB -c citus.enable_create_database_propagation=on -c citus.shard_count=4" start >&2
+  start_cluster "$dir/node$i" "${ports[$i]}" -c shared_preload_libraries=citus -c max_connections=300 \
+    -c shared_buffers=512MB -c max_wal_size=4GB -c citus.enable_create_database_propagation=on \
+    -c citus.shard_count=4
 done
 # The workers get ip4r and pg_trgm from the coordinator when they join (and refuse a
 # CREATE EXTENSION of their own once they have the cluster's metadata).

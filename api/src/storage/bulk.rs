@@ -255,7 +255,7 @@ impl EventStore {
                     return self.insert_one_by_one(rows, outcome).await;
                 }
                 Err(e) => {
-                    let race = e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION);
+                    let race = e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) || collides(&e);
                     if attempt < 3 && (race || is_retryable(&e)) {
                         attempt += 1;
                         if !race {
@@ -280,7 +280,14 @@ impl EventStore {
             let one = std::slice::from_ref(row);
             let id = row.event.row.id.clone();
             let mut client = self.client().await?;
-            match copy_batch(self, &mut client, one, &types, flavour, true).await {
+            let mut stored = copy_batch(self, &mut client, one, &types, flavour, true).await;
+            for _ in 0..3 {
+                match &stored {
+                    Err(e) if collides(e) => stored = copy_batch(self, &mut client, one, &types, flavour, true).await,
+                    _ => break,
+                }
+            }
+            match stored {
                 Ok((fresh, _)) if !fresh.is_empty() => {
                     self.record_enums_after_store(&fresh).await;
                     outcome.stored.push(id);
@@ -330,12 +337,25 @@ impl EventStore {
 /// SQLSTATE lost; a worker it cannot reach is a connection error there, as here.
 fn refuses_a_row(e: &tokio_postgres::Error, flavour: Flavour) -> bool {
     let Some(code) = e.code() else { return false };
+    if collides(e) {
+        return false;
+    }
     let classes: &[&str] = match flavour {
         Flavour::Single => &["22", "23", "54"],
         Flavour::Citus => &["22", "23", "54", "XX000"],
     };
     *code != tokio_postgres::error::SqlState::UNIQUE_VIOLATION
         && classes.iter().any(|class| code.code().starts_with(class))
+}
+
+/// A batch that collided with a concurrent one (a deadlock, which Citus also detects across
+/// nodes, or a serialization failure) was rolled back whole and is tried again. Citus reports
+/// one met during a COPY without its SQLSTATE, by its message alone.
+fn collides(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    let Some(db) = e.as_db_error() else { return false };
+    [SqlState::T_R_DEADLOCK_DETECTED, SqlState::T_R_SERIALIZATION_FAILURE].contains(db.code())
+        || (*db.code() == SqlState::INTERNAL_ERROR && db.message().contains("deadlock"))
 }
 
 /// Stores the rows not stored yet in a transaction of its own; returns them and the ones
