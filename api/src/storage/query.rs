@@ -589,6 +589,11 @@ mod tests {
         let filtered = SearchParams { categories: Values::of(["Test"]), ..p.clone() };
         assert!(!filtered.mogrify(QueryKind::Select).contains("LIMIT 60)"), "other filters forbid the cut");
         assert!(!p.mogrify(QueryKind::Count).contains("LIMIT 60)"), "a count reads every match");
+        // Citus plans no correlated subquery over a subquery: the page joins its messages.
+        let citus =
+            p.select_pruned(QueryKind::Select, &Pruning::default(), Flavour::Citus).to_string(PostgresQueryBuilder);
+        assert!(citus.contains(r#"INNER JOIN "events_json" AS "j" ON "j"."id" = "p"."id""#), "{citus}");
+        assert!(!citus.contains("(SELECT j.event") && citus.contains(r#"LIMIT 20 OFFSET 40) AS "p""#), "{citus}");
     }
 
     /// Targets in `range` over one day.
