@@ -23,7 +23,7 @@ use std::sync::Mutex;
 use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta};
 
 use super::tables::Table;
-use super::{with_client, Error, EventStore, Result};
+use super::{with_client, Error, EventStore, Flavour, Result};
 
 /// The width of a partition.
 pub(crate) const WIDTH: TimeDelta = TimeDelta::days(7);
@@ -231,13 +231,17 @@ impl EventStore {
                    LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
                    WHERE p.relname = ANY($1) GROUP BY 1 ORDER BY 1";
         let rows = with_client!(self, |c| c.query(sql, &[&Table::PARTITIONED.map(Table::name).as_slice()]))?;
+        let on_workers = match self.flavour().await? {
+            Flavour::Single => HashMap::new(),
+            Flavour::Citus => self.weeks_on_workers().await?,
+        };
         let mut out = Vec::new();
         for r in &rows {
             let Some(week) = r.get::<_, Option<&str>>(0).and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok())
             else {
                 continue;
             };
-            let mut events: i64 = r.get(2);
+            let (bytes, mut events) = on_workers.get(&week).copied().unwrap_or((r.get(1), r.get(2)));
             if events < EXACT_BELOW {
                 let count = format!("SELECT count(*) FROM \"{}\"", partition_name(Table::Events, week));
                 events = with_client!(self, |c| c.query_one(count.as_str(), &[]))?.get(0);
@@ -245,12 +249,36 @@ impl EventStore {
             out.push(PartitionStatus {
                 from: start(week),
                 to: start(week + WIDTH),
-                bytes: r.get(1),
+                bytes,
                 rows: events,
                 compacted: compacted.contains(&start(week)),
             });
         }
         Ok(out)
+    }
+
+    /// On Citus, the bytes and estimated events of each week, from the shards of its
+    /// partitions on the workers (`{table}_wYYYYMMDD_{shard id}`), which hold the rows.
+    async fn weeks_on_workers(&self) -> Result<HashMap<NaiveDate, (i64, i64)>> {
+        let command = "SELECT COALESCE(string_agg(w || ':' || b || ':' || n, ','), '') FROM ( \
+                       SELECT substring(c.relname from '_w([0-9]{8})_[0-9]+$') AS w, sum(pg_total_relation_size(c.oid)) AS b, \
+                       COALESCE(sum(GREATEST(c.reltuples::bigint, COALESCE(s.n_live_tup, 0))) \
+                           FILTER (WHERE c.relname ~ '^events_w'), 0) AS n \
+                       FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.relkind = 'r' \
+                       AND c.relname ~ '^(events|events_json|events_addr|events_net16)_w[0-9]{8}_[0-9]+$' GROUP BY 1) x";
+        let sql = "SELECT result FROM run_command_on_workers($1) WHERE success";
+        let mut weeks: HashMap<NaiveDate, (i64, i64)> = HashMap::new();
+        for r in with_client!(self, |c| c.query(sql, &[&command]))? {
+            for item in r.get::<_, &str>(0).split(',').filter(|i| !i.is_empty()) {
+                let mut f = item.split(':');
+                let (Some(w), Some(b), Some(n)) = (f.next(), f.next(), f.next()) else { continue };
+                let Ok(week) = NaiveDate::parse_from_str(w, "%Y%m%d") else { continue };
+                let sum = weeks.entry(week).or_default();
+                sum.0 += b.parse::<i64>().unwrap_or(0);
+                sum.1 += n.parse::<i64>().unwrap_or(0);
+            }
+        }
+        Ok(weeks)
     }
 
     /// Compacts up to `max` weeks that ended at least [`COMPACT_AFTER`] before `now` and were

@@ -70,3 +70,27 @@ async fn a_worker_down_fails_searches_and_ingest_whole_and_a_rerun_stores_each_e
 async fn stored_messages(c: &tokio_postgres::Client) -> i64 {
     c.query_one("SELECT count(*) FROM events_json", &[]).await.unwrap().get(0)
 }
+
+#[tokio::test]
+async fn db_status_counts_the_workers_shards_and_lists_the_nodes() {
+    assert!(!citus_workers().is_empty(), "this module runs on Citus only (make test-citus)");
+    let db = TestDb::new().await;
+    let events = crate::harness::generated(2000, 1, 9);
+    db.load(&events).await;
+    db.sql().await.batch_execute("ANALYZE").await.unwrap();
+    let st = db.store.database_status(true).await.unwrap();
+    let nodes = st.cluster.as_ref().expect("a Citus database lists its nodes");
+    assert_eq!(nodes.len(), citus_workers().len() + 1, "the coordinator and each worker: {nodes:?}");
+    let workers: Vec<_> = nodes.iter().filter(|n| n.holds_shards).collect();
+    assert_eq!(workers.len(), citus_workers().len(), "{nodes:?}");
+    assert!(workers.iter().all(|n| n.active && n.shards > 0 && n.shard_bytes > 0), "{nodes:?}");
+    let events_table = st.tables.iter().find(|t| t.table == ideadb::storage::Table::Events).unwrap();
+    assert!((1800..=2200).contains(&events_table.rows_estimate), "rows from the shards: {events_table:?}");
+    let per_event = st.bytes_per_event.expect("bytes per event");
+    assert!(per_event > 500.0 && per_event < 50_000.0, "{per_event}");
+    let week = st.partitions.iter().find(|p| p.rows > 0).expect("the week of the events");
+    assert_eq!(week.rows, 2000, "a small week is counted");
+    // The shards hold the rows: far more than the coordinator's empty partitions.
+    assert!(week.bytes > 1_000_000, "{week:?}");
+    db.drop().await;
+}
