@@ -45,11 +45,11 @@ test: spa
 
 # The storage, search-model and HTTP integration tests again, against a Citus coordinator
 # with two workers on this machine (Citus is built from ../shared/vendor/citus once). Left
-# out: what measures one server's own plans, relation sizes, locks or clusters (explain,
-# faults, maintenance, a compacted week's index bytes, cleanup beside a locked week), and
-# the browser and schemathesis, which read through the same API the HTTP tests cover.
+# out: what measures one server's own plans, relation sizes or clusters (explain, faults,
+# maintenance, a compacted week's index bytes), and the browser and schemathesis, which read
+# through the same API the HTTP tests cover.
 CITUS_SKIP ?= --skip explain:: --skip faults:: --skip maintenance:: --skip spa:: --skip schemathesis:: \
-  --skip partitions::an_ended_week_is_compacted_once --skip partitions::retention_drops_whole_weeks
+  --skip partitions::an_ended_week_is_compacted_once
 test-citus:
 	@{ read -r coordinator; read -r workers; } < <(bash .ci/ensure-citus.sh); run=c$$$$; \
 	IDEADB_TEST_ADMIN_URL="$$coordinator" IDEADB_TEST_CITUS_WORKERS="$$workers" IDEADB_TEST_RUN=$$run \

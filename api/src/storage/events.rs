@@ -1,6 +1,6 @@
 //! Single events: insert, fetch, delete; search (full or ghost rows), count, min/max, watchdog.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use sea_query::PostgresQueryBuilder;
 use sea_query_postgres::PostgresBinder;
 use serde_json::Value;
@@ -8,7 +8,8 @@ use tokio_postgres::Row;
 
 use super::bulk::NewEvent;
 use super::params::{Cursor, QueryKind, SearchParams, Visibility};
-use super::partitions::Pruning;
+use super::partitions::{partition_name, week_of, Pruning};
+use super::tables::Table;
 use super::{with_client, Error, EventStore, Flavour, Result};
 use crate::idea::EventRow;
 
@@ -83,41 +84,63 @@ impl EventStore {
 
     /// Deletes one event (and its JSON and addresses); false when there was none.
     pub async fn delete_event(&self, id: &str) -> Result<bool> {
-        Ok(self.forget("DELETE FROM events WHERE id = $1", &[&id]).await? > 0)
+        Ok(self.forget("DELETE FROM events WHERE id = $1", &[&id], None).await? > 0)
     }
 
     /// Deletes every event matching the parameters; returns how many.
     pub async fn delete_events(&self, params: &SearchParams) -> Result<u64> {
         let (sql, values) = params.delete(&self.pruning(params).await?).build_postgres(PostgresQueryBuilder);
-        self.forget(&sql, &values.as_params()).await
+        self.forget(&sql, &values.as_params(), None).await
     }
 
     /// Deletes up to `batch` of the events stored from `from` to before `cut`, oldest
     /// first, with their message bytes and address rows; returns how many. Both bounds keep
     /// the statement to the partitions between them.
+    ///
+    /// Both must lie in one week. On Citus the statements name that week's partitions: on the
+    /// partitioned tables they would lock every week's, and wait for the weeks being written.
     pub async fn delete_stored_between(&self, from: NaiveDateTime, cut: NaiveDateTime, batch: i64) -> Result<u64> {
-        let sql = "DELETE FROM events WHERE cesnet_storagetime >= $1 AND cesnet_storagetime < $2 AND (id, cesnet_storagetime) IN \
-                   (SELECT id, cesnet_storagetime FROM events WHERE cesnet_storagetime >= $1 AND cesnet_storagetime < $2 \
-                   ORDER BY cesnet_storagetime LIMIT $3)";
-        self.forget(sql, &[&from, &cut, &batch]).await
+        let week = week_of(from);
+        let events = match self.flavour().await? {
+            Flavour::Single => Table::Events.name().to_string(),
+            Flavour::Citus => partition_name(Table::Events, week),
+        };
+        let exists = with_client!(self, |c| c.query_one("SELECT to_regclass($1) IS NOT NULL", &[&events]))?;
+        if !exists.get::<_, bool>(0) {
+            return Ok(0); // a week without partitions holds no events
+        }
+        let sql = format!(
+            "DELETE FROM \"{events}\" WHERE cesnet_storagetime >= $1 AND cesnet_storagetime < $2 AND (id, cesnet_storagetime) IN \
+             (SELECT id, cesnet_storagetime FROM \"{events}\" WHERE cesnet_storagetime >= $1 AND cesnet_storagetime < $2 \
+             ORDER BY cesnet_storagetime LIMIT $3)"
+        );
+        self.forget(&sql, &[&from, &cut, &batch], Some(week)).await
     }
 
     /// Runs `delete`, a DELETE of `events`, with the event's other rows; returns how many
     /// events went. On one server the `events_forget` trigger removes the other rows; Citus
     /// runs no trigger that reaches other tables' shards, so there they go in the same
-    /// statement, bounded by the deleted events' storage times as the trigger bounds them.
-    async fn forget(&self, delete: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> Result<u64> {
+    /// statement, bounded by the deleted events' storage times as the trigger bounds them
+    /// (and, when `delete` names the partition of a `week`, in that week's partitions).
+    async fn forget(
+        &self,
+        delete: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+        week: Option<NaiveDate>,
+    ) -> Result<u64> {
         if self.flavour().await? == Flavour::Single {
             return with_client!(self, |c| c.execute(delete, params));
         }
+        let name = |t: Table| week.map_or_else(|| t.name().to_string(), |w| partition_name(t, w));
+        let (json, addr, net16) = (name(Table::EventsJson), name(Table::EventsAddr), name(Table::EventsNet16));
         let sql = format!(
             "WITH gone AS ({delete} RETURNING id, cesnet_storagetime AS t), \
                   b AS MATERIALIZED (SELECT min(t) AS lo, max(t) AS hi FROM gone), \
-                  j AS (DELETE FROM events_json x USING gone g, b WHERE x.storagetime BETWEEN b.lo AND b.hi \
+                  j AS (DELETE FROM \"{json}\" x USING gone g, b WHERE x.storagetime BETWEEN b.lo AND b.hi \
                         AND x.id = g.id AND x.storagetime = g.t), \
-                  a AS (DELETE FROM events_addr x USING gone g, b WHERE x.storagetime BETWEEN b.lo AND b.hi \
+                  a AS (DELETE FROM \"{addr}\" x USING gone g, b WHERE x.storagetime BETWEEN b.lo AND b.hi \
                         AND x.id = g.id AND x.storagetime = g.t), \
-                  n AS (DELETE FROM events_net16 x USING gone g, b WHERE x.storagetime BETWEEN b.lo AND b.hi \
+                  n AS (DELETE FROM \"{net16}\" x USING gone g, b WHERE x.storagetime BETWEEN b.lo AND b.hi \
                         AND x.id = g.id AND x.storagetime = g.t), \
                   i AS (DELETE FROM event_ids x USING gone g WHERE x.id = g.id) \
              SELECT count(*) FROM gone"
