@@ -38,7 +38,7 @@ run: spa
 # app in headless Chromium.
 test: spa
 	@admin=$$(bash .ci/ensure-postgres.sh); run=r$$$$; \
-	IDEADB_TEST_ADMIN_URL="$$admin" IDEADB_TEST_RUN=$$run $(CARGO) test --workspace --locked -- --skip citus::; status=$$?; \
+	IDEADB_TEST_ADMIN_URL="$$admin" IDEADB_TEST_RUN=$$run $(CARGO) test --workspace --locked -- --skip on_citus::; status=$$?; \
 	for db in $$(psql "$$admin" -tAc "SELECT datname FROM pg_database WHERE datname ~ '^ideadb_(t|tpl)_$${run}_'"); do \
 	  psql "$$admin" -qc "DROP DATABASE IF EXISTS $$db WITH (FORCE)"; \
 	done; exit $$status

@@ -28,10 +28,19 @@ fi
 
 dir="$PWD/.citus"
 ports=(55441 55442 55443)
+# Citus runs a maintenance daemon per database (each test makes one), a background worker:
+# with PostgreSQL's 8 they ran out, and citus_update_node crashed the coordinator.
+workers=64
 for i in 0 1 2; do
-  start_cluster "$dir/node$i" "${ports[$i]}" -c shared_preload_libraries=citus -c max_connections=300 \
-    -c shared_buffers=512MB -c max_wal_size=4GB -c citus.enable_create_database_propagation=on \
-    -c citus.shard_count=4
+  port=${ports[$i]}
+  if pg_isready -q -h 127.0.0.1 -p "$port" &&
+     [ "$(psql -qAt "postgres://postgres@127.0.0.1:$port/postgres" -c 'SHOW max_worker_processes')" != "$workers" ]; then
+    echo "ensure-citus: restarting node $i with the current settings" >&2
+    run_pg /usr/lib/postgresql/15/bin/pg_ctl -D "$dir/node$i/data" -w stop -m fast >&2
+  fi
+  start_cluster "$dir/node$i" "$port" -c shared_preload_libraries=citus -c max_connections=300 \
+    -c max_worker_processes=$workers -c shared_buffers=512MB -c max_wal_size=4GB \
+    -c citus.enable_create_database_propagation=on -c citus.shard_count=4
 done
 # The workers get ip4r and pg_trgm from the coordinator when they join (and refuse a
 # CREATE EXTENSION of their own once they have the cluster's metadata).

@@ -2,7 +2,6 @@
 //! HTTP server (a real `ideadb serve` process).
 
 mod auth_http;
-mod citus;
 mod config_file;
 mod corpus;
 mod events_http;
@@ -17,6 +16,7 @@ mod ingest_http;
 mod maintenance;
 mod mentat_import;
 mod model;
+mod on_citus;
 mod openapi;
 mod partitions;
 mod query;
