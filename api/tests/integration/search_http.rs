@@ -135,14 +135,26 @@ async fn a_search_over_the_statement_timeout_asks_to_narrow_it() {
     let key = crate::server::account(&db, "analyst", &["maintainer"], true).await;
     let server = crate::server::Server::start_with(&db.url, &["--statement-timeout", "1"]);
     // Another session holds the events table, so the search waits until it is cancelled.
-    let mut locker = db.sql().await;
-    let tx = locker.transaction().await.unwrap();
-    tx.batch_execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    let locker = db.sql().await;
+    // On Citus the server's leader may write at the same moment, and Citus's deadlock
+    // detector may then cancel the lock (40P01): it is taken again.
+    let mut attempts = 0;
+    loop {
+        locker.batch_execute("BEGIN").await.unwrap();
+        match locker.batch_execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE").await {
+            Ok(()) => break,
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED) && attempts < 5 => {
+                attempts += 1;
+                locker.batch_execute("ROLLBACK").await.unwrap();
+            }
+            Err(e) => panic!("lock events: {e}"),
+        }
+    }
     let resp = server.get("/api/events/search?submit=1&dt_from=", &key).await;
     assert_eq!(resp.headers().get("retry-after").map(|v| v.to_str().unwrap()), Some("5"));
     let msg = crate::server::json_error(resp, 503).await;
     assert!(msg.contains("statement timeout") && msg.contains("narrow the search"), "{msg}");
-    tx.rollback().await.unwrap();
+    locker.batch_execute("ROLLBACK").await.unwrap();
     let ok = server.get_json("/api/events/search?submit=1&dt_from=", &key).await;
     assert_eq!(ok["items_count"], 5);
     db.drop().await;
