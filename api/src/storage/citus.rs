@@ -38,6 +38,15 @@ pub(crate) fn unreachable_node(code: &SqlState, message: &str) -> Option<String>
     Some(node.rsplit('@').next().unwrap_or(node).to_string())
 }
 
+impl EventStore {
+    /// The text that `command` (one value) gives on each worker that answered: Citus keeps
+    /// the rows of distributed tables there, and the coordinator's catalog does not see them.
+    pub(crate) async fn on_workers(&self, command: &str) -> Result<Vec<String>> {
+        let sql = "SELECT result FROM run_command_on_workers($1) WHERE success";
+        Ok(with_client!(self, |c| c.query(sql, &[&command]))?.iter().map(|r| r.get(0)).collect())
+    }
+}
+
 /// Whether the table is distributed (by the event ID) rather than a reference table.
 pub(crate) fn is_distributed(table: Table) -> bool {
     DISTRIBUTED.contains(&table)

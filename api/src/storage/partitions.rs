@@ -266,10 +266,9 @@ impl EventStore {
                            FILTER (WHERE c.relname ~ '^events_w'), 0) AS n \
                        FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.relkind = 'r' \
                        AND c.relname ~ '^(events|events_json|events_addr|events_net16)_w[0-9]{8}_[0-9]+$' GROUP BY 1) x";
-        let sql = "SELECT result FROM run_command_on_workers($1) WHERE success";
         let mut weeks: HashMap<NaiveDate, (i64, i64)> = HashMap::new();
-        for r in with_client!(self, |c| c.query(sql, &[&command]))? {
-            for item in r.get::<_, &str>(0).split(',').filter(|i| !i.is_empty()) {
+        for text in self.on_workers(command).await? {
+            for item in text.split(',').filter(|i| !i.is_empty()) {
                 let mut f = item.split(':');
                 let (Some(w), Some(b), Some(n)) = (f.next(), f.next(), f.next()) else { continue };
                 let Ok(week) = NaiveDate::parse_from_str(w, "%Y%m%d") else { continue };

@@ -109,12 +109,11 @@ impl EventStore {
              FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
              WHERE c.relkind = 'r' AND c.relname ~ '^{table}(_w[0-9]{{8}})?_[0-9]+$'"
         );
-        let sql = "SELECT result FROM run_command_on_workers($1) WHERE success";
-        let rows = with_client!(self, |c| c.query(sql, &[&command]))?;
-        let per_worker: Vec<[i64; 3]> = rows
+        let per_worker: Vec<[i64; 3]> = self
+            .on_workers(&command)
+            .await?
             .iter()
-            .map(|r| {
-                let text: String = r.get(0);
+            .map(|text| {
                 let mut f = text.split(',').map(|x| x.parse::<i64>().unwrap_or(0));
                 [f.next().unwrap_or(0), f.next().unwrap_or(0), f.next().unwrap_or(0)]
             })
