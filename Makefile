@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 DEMO_EVENTS ?= 20000
 
-.PHONY: run test test-citus bench spa fuzz openapi
+.PHONY: run test test-citus bench bench-citus spa fuzz openapi
 
 # The browser app, built into dist/ (installs the wasm toolchain and Chromium when missing).
 spa:
@@ -46,10 +46,9 @@ test: spa
 # The storage, search-model and HTTP integration tests again, against a Citus coordinator
 # with two workers on this machine (Citus is built from ../shared/vendor/citus once). Left
 # out: what measures one server's own plans, relation sizes or clusters (explain, faults,
-# maintenance, a compacted week's index bytes), and the browser and schemathesis, which read
-# through the same API the HTTP tests cover.
-CITUS_SKIP ?= --skip explain:: --skip faults:: --skip maintenance:: --skip spa:: --skip schemathesis:: \
-  --skip partitions::an_ended_week_is_compacted_once
+# maintenance), and the browser and schemathesis, which read through the same API the HTTP
+# tests cover.
+CITUS_SKIP ?= --skip explain:: --skip faults:: --skip maintenance:: --skip spa:: --skip schemathesis::
 test-citus:
 	@{ read -r coordinator; read -r workers; } < <(bash .ci/ensure-citus.sh); run=c$$$$; \
 	IDEADB_TEST_ADMIN_URL="$$coordinator" IDEADB_TEST_CITUS_WORKERS="$$workers" IDEADB_TEST_RUN=$$run \
@@ -67,6 +66,14 @@ bench:
 	admin=$$(bash .ci/bench-postgres.sh); \
 	$(CARGO) build --release --locked -p ideadb --bins && \
 	IDEADB_BENCH_ADMIN_URL="$$admin" ./target/release/ideadb-bench $(BENCH_ARGS)
+
+# The storage benchmark's events and search shapes on one node and on the Citus cluster of
+# make test-citus, in the same run (BENCHMARKS.md, "Citus").
+bench-citus:
+	@{ read -r coordinator; read -r workers; } < <(bash .ci/ensure-citus.sh); \
+	$(CARGO) build --release --locked -p ideadb --bins && \
+	IDEADB_BENCH_ADMIN_URL="$$coordinator" IDEADB_BENCH_CITUS_WORKERS="$$workers" \
+	  ./target/release/ideadb-bench --only citus $(BENCH_ARGS)
 
 # The property tests of api/tests/properties.rs (arbitrary bytes, mutated real messages,
 # arbitrary JSON, addresses, search forms, times and ages) at FUZZ_CASES cases each.

@@ -11,7 +11,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 
 use super::tables::Table;
-use super::{with_client, EventStore, Result};
+use super::{with_client, Error, EventStore, Result};
 
 /// How the database runs the schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +44,40 @@ impl EventStore {
     pub(crate) async fn on_workers(&self, command: &str) -> Result<Vec<String>> {
         let sql = "SELECT result FROM run_command_on_workers($1) WHERE success";
         Ok(with_client!(self, |c| c.query(sql, &[&command]))?.iter().map(|r| r.get(0)).collect())
+    }
+}
+
+impl EventStore {
+    /// Makes this database the coordinator of a Citus cluster whose workers hold a database
+    /// of the same name (`workers`: their URLs, reached over TCP), as the tests and the
+    /// benchmark set one up; a cluster in production is joined once by its operator (README).
+    /// `migrate` afterwards distributes the schema.
+    pub async fn join_cluster(&self, workers: &[String]) -> Result<()> {
+        let mut nodes = Vec::with_capacity(workers.len());
+        for url in workers {
+            let cfg: tokio_postgres::Config =
+                url.parse().map_err(|e| Error::Setup(format!("invalid Citus worker URL: {e}")))?;
+            let (worker, conn) = cfg.connect(tokio_postgres::NoTls).await?;
+            tokio::spawn(conn);
+            worker.batch_execute("CREATE EXTENSION IF NOT EXISTS citus").await?;
+            nodes.push(tcp_node(&cfg)?);
+        }
+        let (host, port) = tcp_node(&self.config)?;
+        let c = self.client().await?;
+        c.batch_execute("CREATE EXTENSION IF NOT EXISTS citus").await?;
+        c.execute("SELECT citus_set_coordinator_host($1, $2)", &[&host, &port]).await?;
+        for (host, port) in &nodes {
+            c.execute("SELECT citus_add_node($1, $2)", &[host, port]).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The host and port a Citus node is reached at (Citus's node list takes no socket path).
+fn tcp_node(cfg: &tokio_postgres::Config) -> Result<(String, i32)> {
+    match (cfg.get_hosts().first(), cfg.get_ports().first()) {
+        (Some(tokio_postgres::config::Host::Tcp(h)), port) => Ok((h.clone(), i32::from(*port.unwrap_or(&5432)))),
+        _ => Err(Error::Setup("a Citus node must be reached over TCP".into())),
     }
 }
 

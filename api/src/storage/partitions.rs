@@ -202,6 +202,20 @@ impl EventStore {
         Ok(())
     }
 
+    /// Whether the week has its partitions: known to this store, or found and remembered.
+    pub(crate) async fn has_week(&self, week: NaiveDate) -> Result<bool> {
+        if self.partitions.weeks.lock().expect("partition cache").contains(&week) {
+            return Ok(true);
+        }
+        let name = partition_name(Table::Events, week);
+        let row = with_client!(self, |c| c.query_one("SELECT to_regclass($1) IS NOT NULL", &[&name]))?;
+        let exists: bool = row.get(0);
+        if exists {
+            self.partitions.weeks.lock().expect("partition cache").insert(week);
+        }
+        Ok(exists)
+    }
+
     /// The weeks that have partitions, oldest first.
     pub(crate) async fn partition_weeks(&self) -> Result<Vec<NaiveDate>> {
         let sql = "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \

@@ -101,39 +101,13 @@ pub fn citus_workers() -> Vec<String> {
 /// CREATE DATABASE to the workers, but neither its extension nor the node list, which are
 /// per database; nor does it create a database from any template but template1, so on Citus
 /// every test database is migrated afresh.
-async fn join_workers(name: &str) {
-    let connect = |url: String| async move {
-        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect to a Citus node");
-        tokio::spawn(conn);
-        c
-    };
-    let on_db = |url: &str| {
+async fn join_workers(store: &EventStore, name: &str) {
+    let on_db = |url: &String| {
         let base = url.split('?').next().unwrap_or(url);
         format!("{}/{name}", base.rsplit_once('/').map_or(base, |(b, _)| b))
     };
-    let mut nodes = Vec::new();
-    for worker in citus_workers() {
-        connect(on_db(&worker)).await.batch_execute("CREATE EXTENSION IF NOT EXISTS citus").await.unwrap();
-        let cfg: tokio_postgres::Config = worker.parse().unwrap();
-        let host = match &cfg.get_hosts()[0] {
-            tokio_postgres::config::Host::Tcp(h) => h.clone(),
-            other => panic!("a Citus worker must be reached over TCP, not {other:?}"),
-        };
-        nodes.push((host, i32::from(cfg.get_ports()[0])));
-    }
-    let coordinator: tokio_postgres::Config = admin_url().parse().unwrap();
-    let c = connect(url_for(name)).await;
-    c.batch_execute("CREATE EXTENSION IF NOT EXISTS citus").await.unwrap();
-    let host = match &coordinator.get_hosts()[0] {
-        tokio_postgres::config::Host::Tcp(h) => h.clone(),
-        other => panic!("the Citus coordinator must be reached over TCP, not {other:?}"),
-    };
-    c.execute("SELECT citus_set_coordinator_host($1, $2)", &[&host, &i32::from(coordinator.get_ports()[0])])
-        .await
-        .unwrap();
-    for (host, port) in nodes {
-        c.execute("SELECT citus_add_node($1, $2)", &[&host, &port]).await.unwrap();
-    }
+    let workers: Vec<String> = citus_workers().iter().map(on_db).collect();
+    store.join_cluster(&workers).await.expect("join the Citus workers");
 }
 
 impl TestDb {
@@ -162,11 +136,11 @@ impl TestDb {
     pub async fn blank() -> Self {
         let name = format!("ideadb_t_{}_{}", run(), NEXT.fetch_add(1, Ordering::Relaxed));
         admin().await.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create a database");
-        if !citus_workers().is_empty() {
-            join_workers(&name).await;
-        }
         let url = url_for(&name);
         let store = EventStore::new(&StoreConfig::new(url.clone())).unwrap();
+        if !citus_workers().is_empty() {
+            join_workers(&store, &name).await;
+        }
         Self { name, url, store, dropped: false }
     }
 

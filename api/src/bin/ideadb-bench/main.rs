@@ -4,6 +4,7 @@
 //! `make bench` (BENCH_ARGS="--events 3000000 --days 30 --runs 200").
 
 mod api;
+mod citus;
 mod import;
 mod ingest;
 mod load;
@@ -43,7 +44,8 @@ struct Args {
     #[arg(long)]
     reuse: bool,
     /// Run only these parts: ingest (generation and every ingest), or with --reuse: search,
-    /// api, stats; size (bytes per event) runs on its own data.
+    /// api, stats; size (bytes per event) runs on its own data; import, load, scale and
+    /// citus (`make bench-citus`: --events on one node and on a Citus cluster) only when named.
     #[arg(long, value_delimiter = ',')]
     only: Vec<Part>,
     /// Events of the scale run (`--only scale`), streamed from `ideadb gen` into ingest.
@@ -67,6 +69,7 @@ enum Part {
     Scale,
     Load,
     Import,
+    Citus,
 }
 
 #[tokio::main]
@@ -132,6 +135,10 @@ async fn main() -> anyhow::Result<()> {
     // Only when asked: ten minutes of load, ingesting into the benchmark database.
     if args.only.contains(&Part::Load) {
         load::load(&admin, &bin, main_db, &work, args.load_secs).await?;
+    }
+    // Only when asked: it needs the Citus cluster of `make bench-citus`.
+    if args.only.contains(&Part::Citus) {
+        citus::citus(&admin, &bin, &work, args.events, args.days, args.runs).await?;
     }
     // Only when asked: it takes the better part of an hour and most of the disk.
     if args.only.contains(&Part::Scale) {
