@@ -52,7 +52,7 @@ CITUS_SKIP ?= --skip explain:: --skip faults:: --skip maintenance:: --skip spa::
 test-citus:
 	@{ read -r coordinator; read -r workers; } < <(bash .ci/ensure-citus.sh); run=c$$$$; \
 	IDEADB_TEST_ADMIN_URL="$$coordinator" IDEADB_TEST_CITUS_WORKERS="$$workers" IDEADB_TEST_RUN=$$run \
-	  $(CARGO) test -p ideadb --locked --test integration -- $(CITUS_SKIP) $(TESTS); status=$$?; \
+	  $(CARGO) test --workspace --locked --test integration -- $(CITUS_SKIP) $(TESTS); status=$$?; \
 	for node in $$coordinator $$workers; do \
 	  for db in $$(psql "$$node" -tAc "SELECT datname FROM pg_database WHERE datname ~ '^ideadb_(t|tpl)_$${run}_'"); do \
 	    PGOPTIONS="-c citus.enable_create_database_propagation=off" psql "$$node" -qc "DROP DATABASE IF EXISTS $$db WITH (FORCE)"; \

@@ -246,7 +246,8 @@ pub(crate) async fn shapes(
         };
         let answers = &answers;
         async move {
-            answers.lock().unwrap().push(digest(store.count_events(&p).await?));
+            let n = store.count_events(&p).await?;
+            answers.lock().unwrap().push(digest(n));
             Ok(())
         }
     })
