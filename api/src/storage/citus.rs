@@ -39,15 +39,19 @@ pub(crate) fn unreachable_node(code: &SqlState, message: &str) -> Option<String>
 }
 
 impl EventStore {
+    /// Whether the database runs on Citus; asked once, then remembered.
+    pub async fn flavour(&self) -> Result<Flavour> {
+        let f = self.flavour.get_or_try_init(|| async { with_client!(self, |c| detect(&c)) }).await?;
+        Ok(*f)
+    }
+
     /// The text that `command` (one value) gives on each worker that answered: Citus keeps
     /// the rows of distributed tables there, and the coordinator's catalog does not see them.
     pub(crate) async fn on_workers(&self, command: &str) -> Result<Vec<String>> {
         let sql = "SELECT result FROM run_command_on_workers($1) WHERE success";
         Ok(with_client!(self, |c| c.query(sql, &[&command]))?.iter().map(|r| r.get(0)).collect())
     }
-}
 
-impl EventStore {
     /// Makes this database the coordinator of a Citus cluster whose workers hold a database
     /// of the same name (`workers`: their URLs, reached over TCP), as the tests and the
     /// benchmark set one up; a cluster in production is joined once by its operator (README).
@@ -84,14 +88,6 @@ fn tcp_node(cfg: &tokio_postgres::Config) -> Result<(String, i32)> {
 /// Whether the table is distributed (by the event ID) rather than a reference table.
 pub(crate) fn is_distributed(table: Table) -> bool {
     DISTRIBUTED.contains(&table)
-}
-
-impl EventStore {
-    /// Whether the database runs on Citus; asked once, then remembered.
-    pub async fn flavour(&self) -> Result<Flavour> {
-        let f = self.flavour.get_or_try_init(|| async { with_client!(self, |c| detect(&c)) }).await?;
-        Ok(*f)
-    }
 }
 
 async fn detect(c: &Client) -> Result<Flavour, tokio_postgres::Error> {

@@ -22,8 +22,12 @@ pub fn admin_url() -> String {
 
 /// The URL of another database on the admin server.
 pub fn url_for(db: &str) -> String {
-    let admin = admin_url();
-    let (base, query) = admin.split_once('?').map_or((admin.as_str(), None), |(b, q)| (b, Some(q)));
+    url_on(&admin_url(), db)
+}
+
+/// The URL of the database `db` on the server of `server_url`.
+fn url_on(server_url: &str, db: &str) -> String {
+    let (base, query) = server_url.split_once('?').map_or((server_url, None), |(b, q)| (b, Some(q)));
     let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
     match query {
         Some(q) => format!("{base}/{db}?{q}"),
@@ -102,11 +106,7 @@ pub fn citus_workers() -> Vec<String> {
 /// per database; nor does it create a database from any template but template1, so on Citus
 /// every test database is migrated afresh.
 async fn join_workers(store: &EventStore, name: &str) {
-    let on_db = |url: &String| {
-        let base = url.split('?').next().unwrap_or(url);
-        format!("{}/{name}", base.rsplit_once('/').map_or(base, |(b, _)| b))
-    };
-    let workers: Vec<String> = citus_workers().iter().map(on_db).collect();
+    let workers: Vec<String> = citus_workers().iter().map(|w| url_on(w, name)).collect();
     store.join_cluster(&workers).await.expect("join the Citus workers");
 }
 

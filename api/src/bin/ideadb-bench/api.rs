@@ -102,7 +102,7 @@ pub(crate) async fn api(admin: &str, bin: &Path, db: &str, runs: usize) -> anyho
         ..Default::default()
     };
     let store = EventStore::new(&StoreConfig::new(url.clone()))?;
-    let storage = search_shape(&store, runs, "storage call: latest 100 in 7 days", 100, |_| p.clone()).await?;
+    let (storage, _) = search_shape(&store, runs, "storage call: latest 100 in 7 days", 100, |_| p.clone()).await?;
     let search_url = format!("{}/api/events/search?submit=Search&limit=100", server.base);
     let (_, one) = wrk(&search_url, &key, 1, 10)?;
     let (p50_http, p50_store) = (one["50%"], storage.pct(0.5));

@@ -5,7 +5,7 @@
 //! same settings. All three servers share this machine's cores: the figures show correctness
 //! and each query's overhead, not the speed-up of more machines.
 
-use super::{fresh_db, gen, ingest, url, Stats};
+use super::{fresh_db, gen, ingest, migrate, migrated_db, url, Stats};
 use crate::search::{shapes, Samples, Shape};
 use anyhow::{ensure, Context};
 use ideadb::storage::{EventStore, Flavour, StoreConfig};
@@ -47,8 +47,7 @@ pub(crate) async fn citus(
     for db in [SINGLE, CLUSTER] {
         drop_everywhere(&nodes, db)?;
     }
-    let single_url = fresh_db(coordinator, SINGLE)?;
-    migrate(bin, &single_url)?;
+    let single_url = migrated_db(coordinator, bin, SINGLE)?;
     let cluster_url = fresh_db(coordinator, CLUSTER)?;
     let cluster = EventStore::new(&StoreConfig::new(cluster_url.clone()))?;
     cluster.join_cluster(&workers.iter().map(|w| url(w, CLUSTER)).collect::<Vec<_>>()).await?;
@@ -119,12 +118,6 @@ fn share(before: &[u64], after: &[u64]) -> String {
         return "-".into();
     }
     format!("{:.0}%", 100.0 * spent[0] as f64 / total as f64)
-}
-
-fn migrate(bin: &Path, url: &str) -> anyhow::Result<()> {
-    let out = Command::new(bin).arg("migrate").env("DATABASE_URL", url).output()?;
-    ensure!(out.status.success(), "migrate: {}", String::from_utf8_lossy(&out.stderr));
-    Ok(())
 }
 
 /// Drops the database on every node by itself: a database left on a worker alone would make

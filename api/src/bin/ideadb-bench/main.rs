@@ -189,9 +189,15 @@ fn gen(bin: &Path, out: &Path, count: u64, days: u32) -> anyhow::Result<()> {
 /// A fresh database with the schema and full index set; returns its URL.
 fn migrated_db(admin: &str, bin: &Path, db: &str) -> anyhow::Result<String> {
     let url = fresh_db(admin, db)?;
-    let st = Command::new(bin).args(["migrate"]).env("DATABASE_URL", &url).output()?;
-    ensure!(st.status.success(), "migrate: {}", String::from_utf8_lossy(&st.stderr));
+    migrate(bin, &url)?;
     Ok(url)
+}
+
+/// `ideadb migrate` on the database at `url`.
+fn migrate(bin: &Path, url: &str) -> anyhow::Result<()> {
+    let out = Command::new(bin).arg("migrate").env("DATABASE_URL", url).output()?;
+    ensure!(out.status.success(), "migrate: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(())
 }
 
 /// The peak resident memory of a process so far, in KiB.

@@ -14,25 +14,27 @@ use std::time::Instant;
 use tokio_postgres::Client;
 
 /// Times a search shape over `runs` parameter sets (each page must hold `min` items at least)
-/// and prints its row.
+/// and prints its row; also returns a digest of each call's answer (the warm-up's first).
 pub(crate) async fn search_shape(
     store: &EventStore,
     runs: usize,
     name: &str,
     min: usize,
     params: impl Fn(usize) -> SearchParams,
-) -> anyhow::Result<Stats> {
+) -> anyhow::Result<(Stats, Vec<u64>)> {
+    let answers = Mutex::new(Vec::new());
     let s = timed(runs, |i| {
-        let p = params(i);
+        let (p, answers) = (params(i), &answers);
         async move {
-            let n = store.search_events(&p).await?.items.len();
-            ensure!(n >= min, "{name}: {n} items, expected {min} at least");
+            let ids: Vec<String> = store.search_events(&p).await?.items.into_iter().map(|e| e.id).collect();
+            ensure!(ids.len() >= min, "{name}: {} items, expected {min} at least", ids.len());
+            answers.lock().unwrap().push(digest(ids));
             Ok(())
         }
     })
     .await?;
     println!("{}", s.line(name));
-    Ok(s)
+    Ok((s, answers.into_inner().unwrap()))
 }
 
 /// The values the searches take, sampled once from events actually stored (so a cluster
@@ -164,20 +166,9 @@ pub(crate) async fn shapes(
     let latest = SortBy::parse("time.desc");
     let mut out = Vec::new();
     let mut shape = async |key, name, min, params: &dyn Fn(usize) -> SearchParams| -> anyhow::Result<()> {
-        let answers = Mutex::new(Vec::new());
         let before = meter();
-        let stats = timed(runs, |i| {
-            let (p, answers) = (params(i), &answers);
-            async move {
-                let ids: Vec<String> = store.search_events(&p).await?.items.into_iter().map(|e| e.id).collect();
-                ensure!(ids.len() >= min, "{name}: {} items, expected {min} at least", ids.len());
-                answers.lock().unwrap().push(digest(ids));
-                Ok(())
-            }
-        })
-        .await?;
-        println!("{}", stats.line(name));
-        out.push(Shape { key, name, stats, answers: answers.into_inner().unwrap(), metered: (before, meter()) });
+        let (stats, answers) = search_shape(store, runs, name, min, params).await?;
+        out.push(Shape { key, name, stats, answers, metered: (before, meter()) });
         Ok(())
     };
     shape("latest", "latest 100 in 7 days (with JSON)", 100, &|i| SearchParams {
