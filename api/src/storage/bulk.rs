@@ -44,12 +44,9 @@ const COLUMNS: &str = "id, detecttime, category, description, source_ip, target_
     source_ip_aggr_ip4, source_ip_aggr_ip6, target_ip_aggr_ip4, target_ip_aggr_ip6, \
     source_port, target_port, source_type, target_type, protocol, node_name, node_type, \
     cesnet_storagetime, cesnet_resolvedabuses, cesnet_eventclass, cesnet_eventseverity, \
-    cesnet_inspectionerrors, tlp, targetabuses, targetclass, targetseverity, category_detector, \
-    node_sw, shadow_reporting, shadow_reporting_target, source_hostname, target_hostname, \
+    cesnet_inspectionerrors, tlp, targetabuses, targetclass, targetseverity, node_sw, \
+    shadow_reporting, shadow_reporting_target, source_hostname, target_hostname, \
     source_domains, target_domains";
-
-/// Joins a category and a detector in `events.category_detector`.
-pub(crate) const PAIR_SEPARATOR: char = '|';
 
 /// Every domain the names lie in, dot first (`mail.example.cz`: `.cz`, `.example.cz`), sorted
 /// and unique: a search for a part written as a domain looks them up.
@@ -64,15 +61,6 @@ pub(crate) fn domains(names: &[String]) -> Vec<String> {
     out
 }
 
-/// Every category|detector pair of an event, sorted.
-pub(crate) fn category_detector(categories: &[String], detectors: &[String]) -> Vec<String> {
-    let mut pairs: Vec<String> =
-        categories.iter().flat_map(|c| detectors.iter().map(move |d| format!("{c}{PAIR_SEPARATOR}{d}"))).collect();
-    pairs.sort();
-    pairs.dedup();
-    pairs
-}
-
 const SOURCE: i8 = b's' as i8;
 const TARGET: i8 = b't' as i8;
 
@@ -83,7 +71,6 @@ pub(crate) struct PreparedRow {
     compressed: Option<Vec<u8>>,
     storagetime: NaiveDateTime,
     aggr: [Option<IpRange>; 4],
-    category_detector: Vec<String>,
     /// NULL rather than an empty array, which would take 16 bytes in most rows. Read by the
     /// refill too, so a column is derived in one place.
     pub(crate) node_sw: Option<Vec<String>>,
@@ -99,12 +86,11 @@ impl PreparedRow {
         let aggr =
             [r.aggr(false, Family::V4), r.aggr(false, Family::V6), r.aggr(true, Family::V4), r.aggr(true, Family::V6)];
         let storagetime = r.storagetime.unwrap_or(now);
-        let category_detector = category_detector(&r.category, &r.node_name);
         let or_null = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
         let node_sw = or_null(&r.node_sw);
         let hostnames = [or_null(&r.source_hostname), or_null(&r.target_hostname)];
         let domains = [or_null(&domains(&r.source_hostname)), or_null(&domains(&r.target_hostname))];
-        Self { event, compressed: None, storagetime, aggr, category_detector, node_sw, hostnames, domains }
+        Self { event, compressed: None, storagetime, aggr, node_sw, hostnames, domains }
     }
 
     /// The bytes `events_json` stores.
@@ -142,7 +128,6 @@ impl PreparedRow {
             &r.targetabuses,
             &r.targetclass,
             &r.targetseverity,
-            &self.category_detector,
             &self.node_sw,
             &r.shadow_reporting,
             &r.shadow_reporting_target,
@@ -207,7 +192,6 @@ fn event_types(t: &IpTypes) -> Vec<Type> {
         ta,
         Type::TEXT,
         Type::TEXT,
-        Type::TEXT_ARRAY,
         Type::TEXT_ARRAY,
         Type::BOOL,
         Type::BOOL,

@@ -226,14 +226,10 @@ impl SearchParams {
         c = add_values(c, Events::Protocol, &lowered(&self.protocols), array_op);
         let plain = |v: &Values| !v.negate && !v.values.is_empty() && v.values.iter().all(|x| x != EMPTY && x != ANY);
         if plain(&self.categories) && plain(&self.detectors) {
-            // Equivalent to both conditions, and estimated right (see the schema). Rows written
-            // by other tools lack the pairs and are tested the plain way.
-            let pairs = super::bulk::category_detector(&self.categories.values, &self.detectors.values);
+            // Equivalent to both conditions, and estimated right (see migration 15).
             c = c.add(Expr::cust_with_values(
-                "(events.category_detector && $1::text[] OR (events.category_detector IS NULL \
-                 AND events.category && $2::text[] AND events.node_name && $3::text[]))",
+                "category_detector(events.category, events.node_name) && category_detector($1::text[], $2::text[])",
                 [
-                    sea_query::Value::from(pairs),
                     sea_query::Value::from(self.categories.values.clone()),
                     sea_query::Value::from(self.detectors.values.clone()),
                 ],

@@ -11,13 +11,14 @@ mod embedded {
 
 /// The migrations that create the default index set, for index_create/index_drop; where
 /// several define an index, the last one's definition counts.
-const INDEX_MIGRATIONS: [&str; 6] = [
+const INDEX_MIGRATIONS: [&str; 7] = [
     include_str!("../../../migrations/V2__indexes.sql"),
     include_str!("../../../migrations/V6__net16.sql"),
     include_str!("../../../migrations/V10__partitions.sql"),
     include_str!("../../../migrations/V11__groups_and_newer_columns.sql"),
     include_str!("../../../migrations/V13__event_descriptions.sql"),
     include_str!("../../../migrations/V14__smaller_event_indexes.sql"),
+    include_str!("../../../migrations/V15__category_detector_expression.sql"),
 ];
 /// The last schema the data moves of [`EventStore::after_migrations`] were written for: they
 /// page through a week by ID, which needs the ID btrees that migration 14 replaced.

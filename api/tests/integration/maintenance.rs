@@ -65,7 +65,8 @@ async fn distinct_values_come_from_ingest_and_catch_up_on_rows_written_elsewhere
     assert_eq!(s.distinct_values(EnumColumn::Category).await.unwrap(), ["Other", "Recon.Scanning", "Test"]);
     assert_eq!(s.distinct_values(EnumColumn::EventClass).await.unwrap(), ["late", "scan"]);
     assert!(s.distinct_values(EnumColumn::ResolvedAbuses).await.unwrap().is_empty(), "NULL arrays add nothing");
-    // A row without the category|detector pairs is still found by category and detector.
+    // A row written by another tool is found by category and detector: the pairs are an index
+    // expression, not a column it would have to fill.
     let both = SearchParams {
         categories: ideadb::storage::Values::of(["Other"]),
         detectors: ideadb::storage::Values::of(["org.x"]),
