@@ -78,7 +78,7 @@ async fn drop_database(name: &str) {
     let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
     let workers = citus_workers();
     if workers.is_empty() {
-        return admin().await.batch_execute(&sql).await.unwrap();
+        return drop_on(&admin().await, &sql).await;
     }
     // A test that ended a server mid-write may leave a prepared transaction of Citus's
     // two-phase commit, which would keep the database; Citus settles it here.
@@ -90,7 +90,23 @@ async fn drop_database(name: &str) {
         let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect to a Citus node");
         tokio::spawn(conn);
         c.batch_execute("SET citus.enable_create_database_propagation = off").await.unwrap();
-        c.batch_execute(&sql).await.unwrap();
+        drop_on(&c, &sql).await;
+    }
+}
+
+/// FORCE ends the sessions present when it runs, but on a Citus worker a backend serving a
+/// coordinator session that was just ended, or a maintenance daemon that restarts, can
+/// still hold the database for a moment ("being accessed by other users"): try again.
+async fn drop_on(c: &tokio_postgres::Client, sql: &str) {
+    const TRIES: u32 = 40;
+    for attempt in 1..=TRIES {
+        match c.batch_execute(sql).await {
+            Ok(()) => return,
+            Err(e) if attempt < TRIES && e.code() == Some(&tokio_postgres::error::SqlState::OBJECT_IN_USE) => {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            Err(e) => panic!("{sql}: {e}"),
+        }
     }
 }
 

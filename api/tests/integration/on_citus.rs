@@ -64,6 +64,7 @@ async fn a_worker_down_fails_searches_and_ingest_whole_and_a_rerun_stores_each_e
     assert_eq!(ids, first.len() as i64 + stored);
     let after: Value = search(http, url, key).await.json().await.unwrap();
     assert_eq!(after["items"].as_array().map_or(0, Vec::len), seen + stored as usize);
+    drop(server);
     db.drop().await;
 }
 
