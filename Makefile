@@ -65,7 +65,8 @@ bench:
 	@command -v wrk >/dev/null && command -v curl >/dev/null || apt-get install -y -q wrk curl >/dev/null; \
 	admin=$$(bash .ci/bench-postgres.sh); \
 	$(CARGO) build --release --locked -p ideadb --bins && \
-	IDEADB_BENCH_ADMIN_URL="$$admin" ./target/release/ideadb-bench $(BENCH_ARGS)
+	IDEADB_BENCH_ADMIN_URL="$$admin" IDEADB_BENCH_RESTART="bash .ci/bench-postgres.sh restart" \
+	  ./target/release/ideadb-bench $(BENCH_ARGS)
 
 # The storage benchmark's events and search shapes on one node and on the Citus cluster of
 # make test-citus, in the same run (BENCHMARKS.md, "Citus").

@@ -8,6 +8,13 @@ bash .ci/ensure-postgres.sh >/dev/null   # installs PostgreSQL and ip4r when mis
 port=55433
 dir="$PWD/.pgbench"
 source .ci/lib.sh
+# `restart`: stop the cluster and, as root, empty the kernel's page cache, so the next
+# queries read from disk (the scale run's first pass after a restart).
+if [ "${1:-}" = restart ]; then
+  run_pg /usr/lib/postgresql/15/bin/pg_ctl -D "$dir/data" -m fast -w stop >&2
+  sync
+  [ "$(id -u)" = 0 ] && echo 3 > /proc/sys/vm/drop_caches
+fi
 start_cluster "$dir" "$port" -c shared_buffers=6GB -c effective_cache_size=16GB \
   -c maintenance_work_mem=1GB -c work_mem=64MB -c max_wal_size=16GB -c checkpoint_timeout=30min \
   -c wal_compression=on -c random_page_cost=1.1 -c effective_io_concurrency=200 \

@@ -167,6 +167,20 @@ async fn an_ended_week_is_compacted_once_and_searches_as_before() {
     // one server; 48% on Citus, whose shards each hold a quarter of the rows, so an index's
     // fixed pages weigh more.
     assert!(after * 5 < before * 3, "indexes of the week: {before} bytes before, {after} after");
+    let pattern = format!("%_w{}", week_of(then).format("%Y%m%d"));
+    let spare: Vec<(String, String)> = c
+        .query(
+            "SELECT c.relname::text, m.amname::text FROM pg_class c JOIN pg_am m ON m.oid = c.relam \
+             WHERE c.relkind = 'i' AND c.relname LIKE $1 \
+             AND m.amname IN ('btree', 'hash', 'gist') AND NOT coalesce('fillfactor=100' = ANY(c.reloptions), false)",
+            &[&pattern],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert!(spare.is_empty(), "an ended week's rebuilt indexes fill their pages: {spare:?}");
     assert!(db.store.compact_ended_weeks(now, 10).await.unwrap().is_empty(), "once");
     let weeks = db.store.partitions().await.unwrap();
     assert!(weeks.iter().any(|w| w.compacted && w.rows == 4000), "{weeks:?}");
