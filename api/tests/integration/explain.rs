@@ -4,14 +4,18 @@
 
 use chrono::TimeDelta;
 use ideadb::idea::IpRange;
-use ideadb::storage::{Hostname, QueryKind, SearchParams, SortBy, Values};
+use ideadb::storage::{week_of, Hostname, QueryKind, SearchParams, SortBy, Values};
 
-use crate::harness::{generated, TestDb};
+use crate::harness::{generated_until, TestDb};
 
 #[tokio::test]
 async fn main_query_shapes_use_indexes() {
     let db = TestDb::new().await;
-    let msgs = generated(30_000, 30, 11);
+    // Ending in mid-week, so that "one day" is a seventh of its partition whatever the day
+    // of the run: up to a day into a week, the newest partition holds only that day, and
+    // reading it whole is rightly a sequential scan.
+    let monday = week_of(chrono::Utc::now().naive_utc()).and_hms_opt(0, 0, 0).unwrap();
+    let msgs = generated_until(30_000, 30, 11, monday - TimeDelta::hours(84));
     db.load(&msgs).await;
     let c = db.sql().await;
     // As autovacuum would: merges the GIN pending lists and gathers statistics.

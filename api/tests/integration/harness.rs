@@ -200,8 +200,12 @@ pub fn fixture() -> Vec<Value> {
 
 /// Generated messages, parsed back from `ideadb gen`'s NDJSON.
 pub fn generated(count: u64, days: u32, seed: u64) -> Vec<Value> {
+    generated_until(count, days, seed, chrono::Utc::now().naive_utc())
+}
+
+/// [`generated`], the newest event stored at `end`.
+pub fn generated_until(count: u64, days: u32, seed: u64, end: chrono::NaiveDateTime) -> Vec<Value> {
     let mut out = Vec::new();
-    let end = chrono::Utc::now().naive_utc();
     ideadb::gen::write(&mut out, count, days, seed, end).unwrap();
     out.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect()
 }

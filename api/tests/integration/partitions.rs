@@ -172,7 +172,7 @@ async fn an_ended_week_is_compacted_once_and_searches_as_before() {
         .query(
             "SELECT c.relname::text, m.amname::text FROM pg_class c JOIN pg_am m ON m.oid = c.relam \
              WHERE c.relkind = 'i' AND c.relname LIKE $1 \
-             AND m.amname IN ('btree', 'hash', 'gist') AND NOT coalesce('fillfactor=100' = ANY(c.reloptions), false)",
+             AND m.amname IN ('btree', 'gist') AND NOT coalesce('fillfactor=100' = ANY(c.reloptions), false)",
             &[&pattern],
         )
         .await

@@ -60,10 +60,35 @@ async fn size_of(admin: &str, bin: &Path, previous: bool) -> anyhow::Result<()> 
     let weeks = store.compact_ended_weeks(Utc::now().naive_utc(), usize::MAX).await?;
     println!("compacted {} ended weeks in {:.1} s", weeks.len(), t.elapsed().as_secs_f64());
     psql(&url, "VACUUM ANALYZE")?;
+    print_sizes(&store, "").await?;
+    if !previous {
+        psql(&url, DEFAULT_FILL)?;
+        psql(&url, "VACUUM ANALYZE")?;
+        print_sizes(&store, ", the ended weeks' indexes rebuilt at their default fill").await?;
+    }
+    psql(admin, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))?;
+    Ok(())
+}
+
+/// Undoes compaction's full pages on the same data, for a same-run comparison: the indexes
+/// set to fill their pages get their method's default again and their tables are reindexed.
+const DEFAULT_FILL: &str = "DO $$ DECLARE t text; i text; BEGIN \
+    FOR t IN SELECT DISTINCT x.indrelid::regclass::text FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid \
+        WHERE c.reloptions @> '{fillfactor=100}' LOOP \
+        FOR i IN SELECT c.oid::regclass::text FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid \
+            WHERE x.indrelid = t::regclass AND c.reloptions @> '{fillfactor=100}' LOOP \
+            EXECUTE format('ALTER INDEX %s RESET (fillfactor)', i); \
+        END LOOP; \
+        EXECUTE format('REINDEX TABLE %s', t); \
+    END LOOP; END $$";
+
+async fn print_sizes(store: &EventStore, what: &str) -> anyhow::Result<()> {
     let st = store.database_status(true).await?;
     let events =
         st.tables.iter().find(|t| t.table == ideadb::storage::Table::Events).map_or(1, |t| t.rows_estimate.max(1));
-    println!("\n## Bytes per event ({events} events, `ideadb gen --count 300000 --days 30 --seed 1`, VACUUMed)\n");
+    println!(
+        "\n## Bytes per event ({events} events, `ideadb gen --count 300000 --days 30 --seed 1`, VACUUMed{what})\n"
+    );
     println!("| table | bytes per event | of which indexes |\n|---|---|---|");
     for t in st.tables.iter().filter(|t| t.table.holds_events()) {
         println!(
@@ -74,6 +99,5 @@ async fn size_of(admin: &str, bin: &Path, previous: bool) -> anyhow::Result<()> 
         );
     }
     println!("| **all** | **{:.0}** | (target ≤ 1,600) |", st.bytes_per_event.unwrap_or(0.0));
-    psql(admin, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))?;
     Ok(())
 }
