@@ -76,7 +76,9 @@ async fn stored_messages(c: &tokio_postgres::Client) -> i64 {
 async fn db_status_counts_the_workers_shards_and_lists_the_nodes() {
     assert!(!citus_workers().is_empty(), "this module runs on Citus only (make test-citus)");
     let db = TestDb::new().await;
-    let events = crate::harness::generated(2000, 1, 9);
+    // A day in mid-week: the last day before now spans two weeks on a Monday.
+    let monday = ideadb::storage::week_of(chrono::Utc::now().naive_utc()).and_hms_opt(0, 0, 0).unwrap();
+    let events = crate::harness::generated_until(2000, 1, 9, monday - chrono::TimeDelta::hours(84));
     db.load(&events).await;
     db.sql().await.batch_execute("ANALYZE").await.unwrap();
     let st = db.store.database_status(true).await.unwrap();
