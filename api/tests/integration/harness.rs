@@ -78,7 +78,7 @@ async fn drop_database(name: &str) {
     let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
     let workers = citus_workers();
     if workers.is_empty() {
-        return drop_on(&admin().await, &sql).await;
+        return drop_on(&admin().await, &sql, || async {}).await;
     }
     // A test that ended a server mid-write may leave a prepared transaction of Citus's
     // two-phase commit, which would keep the database; Citus settles it here.
@@ -90,22 +90,39 @@ async fn drop_database(name: &str) {
         let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect to a Citus node");
         tokio::spawn(conn);
         c.batch_execute("SET citus.enable_create_database_propagation = off").await.unwrap();
-        drop_on(&c, &sql).await;
+        drop_on(&c, &sql, || roll_back_prepared(url_on(&url, name))).await;
+    }
+}
+
+/// A worker's prepared transactions of a coordinator database that is gone can never be
+/// settled by it, and keep the worker's database: they are rolled back there.
+async fn roll_back_prepared(url: String) {
+    let Ok((c, conn)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await else { return };
+    tokio::spawn(conn);
+    let gids = c
+        .query("SELECT gid FROM pg_prepared_xacts WHERE database = current_database()", &[])
+        .await
+        .map(|rows| rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>())
+        .unwrap_or_default();
+    for gid in gids {
+        let _ = c.batch_execute(&format!("ROLLBACK PREPARED '{}'", gid.replace('\'', "''"))).await;
     }
 }
 
 /// FORCE ends the sessions present when it runs, but on a Citus worker a backend serving a
 /// coordinator session that was just ended, or a maintenance daemon that restarts, can
-/// still hold the database for a moment ("being accessed by other users"): try again.
-async fn drop_on(c: &tokio_postgres::Client, sql: &str) {
+/// still hold the database for a moment, and a prepared transaction holds it until settled
+/// (both "being accessed by other users"): `settle`, then try again.
+async fn drop_on<F: std::future::Future<Output = ()>>(c: &tokio_postgres::Client, sql: &str, settle: impl Fn() -> F) {
     const TRIES: u32 = 40;
     for attempt in 1..=TRIES {
         match c.batch_execute(sql).await {
             Ok(()) => return,
             Err(e) if attempt < TRIES && e.code() == Some(&tokio_postgres::error::SqlState::OBJECT_IN_USE) => {
+                settle().await;
                 tokio::time::sleep(std::time::Duration::from_millis(250)).await;
             }
-            Err(e) => panic!("{sql}: {e}"),
+            Err(e) => panic!("{sql}: {:?}", e.as_db_error().map_or_else(|| e.to_string(), |d| format!("{d}"))),
         }
     }
 }
