@@ -197,20 +197,7 @@ enum UserAction {
     Passwd { login: String },
 }
 
-/// glibc gives a thread that finds the arenas busy a new one, up to eight per core, and keeps
-/// each arena's freed memory for itself: under load the server's ingest grew by 230-270 MiB
-/// for a 250 MiB body spilled to disk (46 MiB unloaded). Two arenas serve this machine's
-/// cores. Called first, before any other thread exists.
-fn cap_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator tunable, and no other thread allocates yet.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-}
-
 fn main() -> ExitCode {
-    cap_malloc_arenas();
     let mut cli = Cli::parse();
     if let Some(path) = &cli.config {
         match ideadb::config::read(path) {

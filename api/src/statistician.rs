@@ -56,11 +56,14 @@ impl LiveWindow {
         if until <= self.read_to {
             return Ok(());
         }
-        let (digests, recurring) = read_digests(store, self.read_to, until).await?;
-        count_into(&mut self.groups, &digests, &recurring);
-        self.count += digests.len() as i64;
+        count_stored(store, self.read_to, until, |digests, recurring| self.add(digests, recurring)).await?;
         self.read_to = until;
         Ok(())
+    }
+
+    fn add(&mut self, digests: &[EventDigest], recurring: &[bool]) {
+        count_into(&mut self.groups, digests, recurring);
+        self.count += digests.len() as i64;
     }
 
     /// Counts the rest of the window and stores it; returns its event count.
@@ -84,14 +87,37 @@ impl LiveWindow {
     }
 }
 
-/// The events stored in `[from, to)`, oldest first, digested, and whether each recurs (their
-/// fingerprints are recorded on the way).
-async fn read_digests(
+/// Events read per query. A window of a dense feed holds tens of thousands of events, and a
+/// burst or an import many more: a range is read a page at a time, so the statistician holds
+/// two pages (one read while the other is counted) however many events the range holds.
+const PAGE: i64 = 2000;
+
+/// Reads the events stored in `[from, to)`, oldest first, and hands each page's digests, and
+/// whether each recurs (their fingerprints are recorded on the way), to `count`. Returns how
+/// many events were read.
+async fn count_stored(
     store: &EventStore,
     from: NaiveDateTime,
     to: NaiveDateTime,
-) -> storage::Result<(Vec<EventDigest>, Vec<bool>)> {
-    digest_and_recur(store, store.events_stored_between(from, to).await?).await
+    mut count: impl FnMut(&[EventDigest], &[bool]) + Send,
+) -> storage::Result<u64> {
+    let read = |after: (NaiveDateTime, String)| {
+        let store = store.clone();
+        tokio::spawn(async move { store.events_stored_page(from, to, &after, PAGE).await })
+    };
+    // IDs are never empty, so this key comes before every event stored at `from`.
+    let mut next = Some(read((from, String::new())));
+    let mut events = 0;
+    while let Some(page) = next.take() {
+        let page = page.await.map_err(|e| storage::Error::Other(e.to_string()))??;
+        if let Some(last) = page.last().filter(|_| page.len() as i64 == PAGE) {
+            next = Some(read((last.storagetime, last.id.clone())));
+        }
+        events += page.len() as u64;
+        let (digests, recurring) = digest_and_recur(store, page).await?;
+        count(&digests, &recurring);
+    }
+    Ok(events)
 }
 
 async fn digest_and_recur(
@@ -119,7 +145,7 @@ pub async fn compute_window(store: &EventStore, from: NaiveDateTime) -> storage:
 }
 
 /// Below this many events, spreading the digests over threads costs more than it saves.
-const SPREAD_FROM: usize = 2000;
+const SPREAD_FROM: usize = 500;
 
 /// The digests of stored events, read on every core.
 fn digest_all(stored: Vec<StoredEvent>) -> Vec<EventDigest> {
@@ -173,19 +199,10 @@ pub async fn backfill(
     let emptied = store.forget_windows(start, to, &filled).await?;
     progress.set_length(filled.len() as u64);
     let mut events = 0u64;
-    // An hour's windows are read in one go, so per-query costs fall on the hour, not on each
-    // window; the next hour is read while this one is counted.
-    let hours: Vec<&[NaiveDateTime]> = filled.chunk_by(|a, b| floor(*a, HOUR) == floor(*b, HOUR)).collect();
-    let read = |starts: &[NaiveDateTime]| {
-        let (store, from, to) = (store.clone(), starts[0], starts[starts.len() - 1] + secs(WINDOW));
-        tokio::spawn(async move { store.events_stored_between(from, to).await })
-    };
-    let mut next = hours.first().map(|h| read(h));
-    for (i, starts) in hours.iter().enumerate() {
-        let stored = next.take().expect("read ahead").await.map_err(|e| storage::Error::Other(e.to_string()))??;
-        next = hours.get(i + 1).map(|h| read(h));
-        events += stored.len() as u64;
-        count_windows(store, starts, stored).await?;
+    // An hour's windows are read together, so per-query costs fall on the hour, not on each
+    // window.
+    for starts in filled.chunk_by(|a, b| floor(*a, HOUR) == floor(*b, HOUR)) {
+        events += count_windows(store, starts).await?;
         progress.inc(starts.len() as u64);
         compute_rollup(store, HOUR, floor(starts[0], HOUR)).await?;
     }
@@ -202,37 +219,26 @@ pub async fn backfill(
     Ok(events)
 }
 
-/// Counts the events `stored` in the windows starting at `starts` (in time order) on every
-/// core, and stores the windows.
-async fn count_windows(store: &EventStore, starts: &[NaiveDateTime], stored: Vec<StoredEvent>) -> storage::Result<()> {
-    let (digests, recurring) = digest_and_recur(store, stored).await?;
-    let starts = starts.to_vec();
-    let rows = blocking(move || window_rows(&starts, &digests, &recurring)).await?;
-    futures_util::future::try_join_all(rows.iter().map(|r| store.save_window(r))).await?;
-    Ok(())
-}
-
-/// The rows of the windows starting at `starts`, from digests in storage-time order.
-fn window_rows(starts: &[NaiveDateTime], digests: &[EventDigest], recurring: &[bool]) -> Vec<StatsRow> {
-    let mut parts = Vec::with_capacity(starts.len());
-    let mut rest = (digests, recurring);
-    for &from in starts {
-        let n = rest.0.partition_point(|d| d.storagetime < from + secs(WINDOW));
-        parts.push((from, &rest.0[..n], &rest.1[..n]));
-        rest = (&rest.0[n..], &rest.1[n..]);
-    }
-    let row = |&(from, d, r): &(NaiveDateTime, &[EventDigest], &[bool])| {
-        let mut w = LiveWindow::new(from);
-        count_into(&mut w.groups, d, r);
-        w.count = d.len() as i64;
-        w.into_row()
-    };
-    let per_thread = parts.len().div_ceil(threads()).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> =
-            parts.chunks(per_thread).map(|group| s.spawn(move || group.iter().map(row).collect::<Vec<_>>())).collect();
-        handles.into_iter().flat_map(|h| h.join().expect("a counting thread panicked")).collect()
+/// Counts the events of the windows starting at `starts` (in time order) and stores the
+/// windows; returns how many events were read.
+async fn count_windows(store: &EventStore, starts: &[NaiveDateTime]) -> storage::Result<u64> {
+    let mut windows: Vec<LiveWindow> = starts.iter().map(|&from| LiveWindow::new(from)).collect();
+    let (from, to) = (starts[0], windows[windows.len() - 1].to());
+    let events = count_stored(store, from, to, |digests, recurring| {
+        let mut rest = (digests, recurring);
+        for w in &mut windows {
+            // An event stored since the windows were listed may fall between them: it is
+            // counted when its own window is.
+            let skip = rest.0.partition_point(|d| d.storagetime < w.from);
+            let n = rest.0[skip..].partition_point(|d| d.storagetime < w.to());
+            w.add(&rest.0[skip..skip + n], &rest.1[skip..skip + n]);
+            rest = (&rest.0[skip + n..], &rest.1[skip + n..]);
+        }
     })
+    .await?;
+    let rows: Vec<StatsRow> = windows.into_iter().map(LiveWindow::into_row).collect();
+    futures_util::future::try_join_all(rows.iter().map(|r| store.save_window(r))).await?;
+    Ok(events)
 }
 
 fn threads() -> usize {
