@@ -20,6 +20,7 @@ use ideadb_wire::search_params::{self, Kind, NOT_CLASSES_HAWAT};
 
 use crate::form_grammar;
 use crate::idea::IpRange;
+use crate::stats::timeline::WINDOW;
 use crate::storage::{Cursor, Hostname, SearchParams, SortBy, Values, Visibility};
 
 pub use search_params::{DEFAULT_PAGE_SIZE, PAGE_SIZES};
@@ -122,8 +123,8 @@ pub struct Range {
     pub tz: Tz,
 }
 
-/// Hawat's dashboard form: `dt_from` (default: the previous midnight UTC), `dt_to` (default:
-/// now) and `tz`.
+/// Hawat's dashboard form: `dt_from` (default: the last midnight UTC at least one window ago,
+/// so that the default range always holds a whole window), `dt_to` (default: now) and `tz`.
 pub fn parse_range(pairs: &[(String, String)], now: DateTime<Utc>) -> Result<Range, FormErrors> {
     let (tz, mut errors) = match zone(pairs) {
         Ok(tz) => (tz, Vec::new()),
@@ -131,7 +132,8 @@ pub fn parse_range(pairs: &[(String, String)], now: DateTime<Utc>) -> Result<Ran
     };
     let mut f = Form { pairs, errors: Vec::new(), tz, now };
     let now = now.naive_utc();
-    let from = f.time("dt_from").unwrap_or(now.date().and_hms_opt(0, 0, 0).expect("midnight"));
+    let midnight = (now - TimeDelta::seconds(WINDOW)).date().and_hms_opt(0, 0, 0).expect("midnight");
+    let from = f.time("dt_from").unwrap_or(midnight);
     let to = f.time("dt_to").unwrap_or(now);
     errors.append(&mut f.errors);
     if errors.is_empty() && from >= to {
@@ -443,6 +445,21 @@ mod tests {
         // A NUL in a category reached PostgreSQL and failed the search with a 500.
         let errs = form(&[("categories", "Recon.Scanning,a\0b"), ("classes", "x")]).unwrap_err();
         assert_eq!(errs, [("categories".to_string(), "\"a\0b\" is not a value without NUL characters".to_string())]);
+    }
+
+    #[test]
+    fn the_default_dashboard_range_holds_a_whole_window_at_any_time_of_day() {
+        let range = |now: &str| {
+            let now = NaiveDateTime::parse_from_str(now, "%Y-%m-%d %H:%M:%S").unwrap().and_utc();
+            parse_range(&[("dt_from".into(), String::new()), ("dt_to".into(), String::new())], now).map(|r| r.from)
+        };
+        let day = |d: &str| NaiveDateTime::parse_from_str(&format!("{d} 00:00:00"), "%Y-%m-%d %H:%M:%S").unwrap();
+        // In a day's first five minutes the range from its midnight held no whole window,
+        // and at midnight itself it was empty: the dashboard's chart answered 400.
+        assert_eq!(range("2026-12-08 00:00:00"), Ok(day("2026-12-07")));
+        assert_eq!(range("2026-12-08 00:04:59"), Ok(day("2026-12-07")));
+        assert_eq!(range("2026-12-08 00:05:00"), Ok(day("2026-12-08")));
+        assert_eq!(range("2026-12-08 17:30:00"), Ok(day("2026-12-08")));
     }
 
     #[test]

@@ -166,7 +166,7 @@ impl DashboardApi {
         /// come back.
         submit: Query<Option<String>>,
         /// From: `YYYY-MM-DD HH:MM[:SS]` in `tz`, ISO 8601 with `Z` or an offset, or relative: `now`, `now-24h` (units s, m, h, d, w). Default:
-        /// the previous midnight UTC.
+        /// the last midnight UTC at least five minutes ago (the range then holds a whole window).
         dt_from: Query<Option<FormValue<FormTime>>>,
         /// To (same formats). Default: now.
         dt_to: Query<Option<FormValue<FormTime>>>,
