@@ -103,7 +103,7 @@ async fn count_stored(
 ) -> storage::Result<u64> {
     let read = |after: (NaiveDateTime, String)| {
         let store = store.clone();
-        tokio::spawn(async move { store.events_stored_page(from, to, &after, PAGE).await })
+        tokio::spawn(async move { store.events_stored_page(&after, to, PAGE).await })
     };
     // IDs are never empty, so this key comes before every event stored at `from`.
     let mut next = Some(read((from, String::new())));
@@ -145,7 +145,7 @@ pub async fn compute_window(store: &EventStore, from: NaiveDateTime) -> storage:
 }
 
 /// Below this many events, spreading the digests over threads costs more than it saves.
-const SPREAD_FROM: usize = 500;
+const SPREAD_FROM: usize = 2000;
 
 /// The digests of stored events, read on every core.
 fn digest_all(stored: Vec<StoredEvent>) -> Vec<EventDigest> {

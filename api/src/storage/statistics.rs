@@ -36,25 +36,23 @@ fn json(row: &StatsRow) -> [Value; 3] {
 }
 
 impl EventStore {
-    /// Up to `limit` of the events stored in `[from, to)` after `after` (a storage time and
+    /// Up to `limit` of the events stored before `to` and after `after` (a storage time and
     /// an ID), oldest first: a page of a range read in order, so that a dense range never
     /// has to be held whole.
     pub async fn events_stored_page(
         &self,
-        from: NaiveDateTime,
-        to: NaiveDateTime,
         after: &(NaiveDateTime, String),
+        to: NaiveDateTime,
         limit: i64,
     ) -> Result<Vec<StoredEvent>> {
-        // The page's own lower bound is repeated as a plain range condition, which the
+        // The page's lower bound is repeated as a plain range condition, which the
         // storage-time index and partition pruning can use (the row comparison alone is not).
         let sql = "SELECT e.id, e.detecttime, e.cesnet_storagetime, j.event FROM events e \
              JOIN events_json j ON j.id = e.id AND j.storagetime = e.cesnet_storagetime \
-             WHERE e.cesnet_storagetime >= $1 AND e.cesnet_storagetime < $2 \
-             AND j.storagetime >= $1 AND j.storagetime < $2 \
-             AND e.cesnet_storagetime >= $3 AND j.storagetime >= $3 AND (e.cesnet_storagetime, e.id) > ($3, $4) \
-             ORDER BY e.cesnet_storagetime, e.id LIMIT $5";
-        let rows = with_client!(self, |c| c.query(sql, &[&from, &to, &after.0, &after.1, &limit]))?;
+             WHERE e.cesnet_storagetime >= $1 AND e.cesnet_storagetime < $3 \
+             AND j.storagetime >= $1 AND j.storagetime < $3 AND (e.cesnet_storagetime, e.id) > ($1, $2) \
+             ORDER BY e.cesnet_storagetime, e.id LIMIT $4";
+        let rows = with_client!(self, |c| c.query(sql, &[&after.0, &after.1, &to, &limit]))?;
         self.decode_stored(rows.iter().map(stored).collect()).await
     }
 

@@ -101,10 +101,12 @@ pub async fn json_error(resp: reqwest::Response, status: u16) -> String {
 
 /// Peak and current resident memory of a process, in KiB (Linux).
 pub fn memory_kib(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let field = |name: &str| -> u64 {
-        let line = status.lines().find(|l| l.starts_with(name)).unwrap();
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    };
+    let field = |name| status_kib(pid, name).unwrap_or_else(|| panic!("no {name} for process {pid}"));
     (field("VmHWM:"), field("VmRSS:"))
+}
+
+/// A memory field of `/proc/PID/status` in KiB; None once the process has exited.
+pub fn status_kib(pid: u32, name: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with(name))?.split_whitespace().nth(1)?.parse().ok()
 }

@@ -429,15 +429,10 @@ fn stats_peak_kib(db: &TestDb, from: &str, to: &str) -> u64 {
         .env("DATABASE_URL", &db.url)
         .spawn()
         .unwrap();
-    let path = format!("/proc/{}/status", child.id());
-    let hwm = || -> Option<u64> {
-        let status = std::fs::read_to_string(&path).ok()?;
-        status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
-    };
     let mut peak = 0;
     loop {
         // The high-water mark only grows, so its last reading before the exit is the peak.
-        peak = peak.max(hwm().unwrap_or(0));
+        peak = peak.max(crate::server::status_kib(child.id(), "VmHWM:").unwrap_or(0));
         if let Some(status) = child.try_wait().unwrap() {
             assert!(status.success(), "ideadb stats failed: {status}");
             return peak;
